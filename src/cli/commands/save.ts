@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { runCommand } from '../context.js';
+import { parseJsonInput, readInput } from '../io.js';
+import { parseJsonObjectOfStrings, parsePositiveNumber } from './options.js';
+
+interface SaveFlags {
+  key: string;
+  input: string;
+  phase?: string;
+  source?: string;
+  tags?: Record<string, string>;
+  ttl?: number;
+}
+
+export function registerSave(program: Command): void {
+  program
+    .command('save')
+    .description('save a JSON file as the next version of a logical key')
+    .requiredOption('-k, --key <key>', 'logical key, e.g. domain.user.specification')
+    .requiredOption('-i, --input <file>', "JSON file to save ('-' reads standard input)")
+    .option('-p, --phase <phase>', 'development phase, e.g. phase-5')
+    .option('--source <source>', 'where the data comes from, e.g. domain_modeling')
+    .option('--tags <json>', 'tags as a JSON object of strings', parseJsonObjectOfStrings)
+    .option('--ttl <seconds>', "this version's time to live", parsePositiveNumber)
+    .option('--json', 'machine-readable output')
+    .action((flags: SaveFlags, command: Command) =>
+      runCommand(command, async ({ manager, out }) => {
+        const data = parseJsonInput(await readInput(flags.input), flags.input);
+        const m = manager();
+        const key = await m.saveSSOT(flags.key, data, {
+          phase: flags.phase,
+          source: flags.source,
+          tags: flags.tags,
+          ttl: flags.ttl,
+        });
+        const [latest] = await m.getVersions(flags.key);
+        if (out.json) out.data({ key, logicalKey: flags.key, version: latest?.version, checksum: latest?.checksum });
+        else out.line(`${out.green('saved')} ${key} ${out.dim(`(version ${latest?.version})`)}`);
+      }),
+    );
+}

@@ -1,0 +1,146 @@
+/**
+ * Typed errors with stable codes. Callers (and the CLI's exit-status mapping)
+ * switch on `code`, never on message text; `data` carries the facts a program
+ * needs (the key, the object path, the limit that was crossed).
+ */
+
+export type ErrorCode =
+  | 'INVALID_KEY'
+  | 'INVALID_DATA'
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  | 'INTEGRITY'
+  | 'NOT_FOUND'
+  | 'LOCK_TIMEOUT'
+  | 'TRANSACTION_NOT_FOUND'
+  | 'TRANSACTIONS_DISABLED'
+  | 'UNSAFE_ARCHIVE'
+  | 'INVALID_BACKUP'
+  | 'UNSUPPORTED_FORMAT'
+  | 'INVALID_ARTIFACT'
+  | 'STORE_CLOSED'
+  | 'GIT'
+  | 'IO';
+
+export class AeStateError extends Error {
+  readonly code: ErrorCode;
+  readonly data: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.data = data;
+  }
+}
+
+/** A logical key, full key or snapshot id that breaks a naming rule. */
+export class InvalidKeyError extends AeStateError {
+  constructor(key: string, rule: string) {
+    super('INVALID_KEY', `key ${describeKey(key)} ${rule}`, { key, rule });
+  }
+}
+
+/** Data that cannot be stored so that it reads back exactly. */
+export class InvalidDataError extends AeStateError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('INVALID_DATA', message, data);
+  }
+}
+
+/** A `StorageOptions` field of the wrong type or out of range. */
+export class InvalidOptionError extends AeStateError {
+  constructor(option: string, rule: string, value: unknown) {
+    super('INVALID_OPTION', `option ${option} ${rule} (got ${describeValue(value)})`, { option, rule });
+  }
+}
+
+/** A bad argument to an API call or CLI command that is not a key, option or data. */
+export class InvalidArgumentError extends AeStateError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('INVALID_ARGUMENT', message, data);
+  }
+}
+
+/** Stored bytes that do not match their checksum or format. Never returned as data. */
+export class IntegrityError extends AeStateError {
+  constructor(message: string, data: { path: string; key?: string; checksum?: string }) {
+    super('INTEGRITY', message, data);
+  }
+}
+
+/** Something that was asked for by name and does not exist. */
+export class NotFoundError extends AeStateError {
+  constructor(what: string, data: Record<string, unknown> = {}) {
+    super('NOT_FOUND', `${what} not found`, data);
+  }
+}
+
+export class LockTimeoutError extends AeStateError {
+  constructor(lockPath: string, waitedMs: number, holder: string) {
+    super(
+      'LOCK_TIMEOUT',
+      `timed out after ${waitedMs} ms waiting for the store lock ${lockPath} (held by ${holder})`,
+      { path: lockPath, waitedMs, holder },
+    );
+  }
+}
+
+export class TransactionNotFoundError extends AeStateError {
+  constructor(txId: string, state: 'unknown' | 'committed' | 'rolled back') {
+    const detail = state === 'unknown' ? 'is not an open transaction' : `was already ${state}`;
+    super('TRANSACTION_NOT_FOUND', `transaction ${txId} ${detail}`, { txId, state });
+  }
+}
+
+export class TransactionsDisabledError extends AeStateError {
+  constructor() {
+    super('TRANSACTIONS_DISABLED', 'transactions are disabled (enableTransactions: false)');
+  }
+}
+
+export class UnsafeArchiveError extends AeStateError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('UNSAFE_ARCHIVE', message, data);
+  }
+}
+
+export class InvalidBackupError extends AeStateError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('INVALID_BACKUP', message, data);
+  }
+}
+
+export class UnsupportedFormatError extends AeStateError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('UNSUPPORTED_FORMAT', message, data);
+  }
+}
+
+export class InvalidArtifactError extends AeStateError {
+  constructor(field: string, rule: string) {
+    super('INVALID_ARTIFACT', `failure artifact field "${field}" ${rule}`, { field, rule });
+  }
+}
+
+export class StoreClosedError extends AeStateError {
+  constructor() {
+    super('STORE_CLOSED', 'the state manager was shut down');
+  }
+}
+
+export function isAeStateError(error: unknown): error is AeStateError {
+  return error instanceof AeStateError;
+}
+
+/** Keys can hold control characters or be huge: show them escaped and cut. */
+export function describeKey(key: string): string {
+  const shown = key.length > 80 ? `${key.slice(0, 80)}…` : key;
+  return JSON.stringify(shown);
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}

@@ -1,0 +1,56 @@
+/**
+ * Everything the manager's features share about one open store: options,
+ * paths, the store primitives and the in-process write queue.
+ */
+import { EventEmitter } from 'node:events';
+import type { ResolvedOptions } from '../model/options.js';
+import { CommitLog } from '../store/commits.js';
+import { nodeFs, type StoreFs } from '../store/fs.js';
+import { storeLayout, type StoreLayout } from '../store/layout.js';
+import { StoreLock } from '../store/lock.js';
+import { ObjectStore } from '../store/objects.js';
+import { RefStore } from '../store/refs.js';
+import { VersionIndex } from '../store/version-index.js';
+
+export class StoreContext {
+  readonly layout: StoreLayout;
+  readonly objects: ObjectStore;
+  readonly refs: RefStore;
+  readonly commits: CommitLog;
+  readonly index: VersionIndex;
+  private readonly lock: StoreLock;
+  private writeQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    projectRoot: string,
+    readonly options: ResolvedOptions,
+    readonly events: EventEmitter,
+    readonly fs: StoreFs = nodeFs,
+    readonly clock: () => number = Date.now,
+  ) {
+    this.layout = storeLayout(projectRoot, options.storePath);
+    this.objects = new ObjectStore(fs, this.layout);
+    this.refs = new RefStore(fs, this.layout);
+    this.commits = new CommitLog(fs, this.layout);
+    this.index = new VersionIndex(this.refs, this.commits);
+    this.lock = new StoreLock(fs, this.layout.lock);
+  }
+
+  /**
+   * Runs `work` holding the store's write lock. Writers of this process queue
+   * in memory first, so they never poll the lock file against each other;
+   * other processes are kept out by the lock file itself.
+   */
+  withWriteLock<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writeQueue.then(async () => {
+      const release = await this.lock.acquire(this.options.lockTimeout * 1000);
+      try {
+        return await work();
+      } finally {
+        await release();
+      }
+    });
+    this.writeQueue = run.catch(() => undefined);
+    return run;
+  }
+}

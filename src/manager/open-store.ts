@@ -1,0 +1,72 @@
+/**
+ * Creating and opening a store directory: the layout, the format marker, the
+ * `.gitignore` that keeps local-only files out of git, and recovery after a
+ * crash (temp files and lock leftovers of dead processes).
+ */
+import { join } from 'node:path';
+import { UnsupportedFormatError } from '../errors.js';
+import { FORMAT_VERSION } from '../model/records.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from '../store/fs.js';
+import type { StoreLayout } from '../store/layout.js';
+
+export const FORMAT_MARKER = `ae-state store format ${FORMAT_VERSION}\n`;
+
+export const STORE_GITIGNORE = `# Written by ae-state. Everything else in this directory is meant to be committed.
+# local/ holds this machine's lock, temporary files, staging and caches.
+/local/
+`;
+
+export async function openStore(fs: StoreFs, layout: StoreLayout): Promise<void> {
+  await checkFormat(fs, layout);
+  await Promise.all(
+    [layout.objects, layout.keyRefs, layout.tags, layout.commits, layout.tmp, layout.staging].map((dir) =>
+      fs.mkdir(dir, { recursive: true }),
+    ),
+  );
+  if ((await readFileIfExists(fs, layout.formatFile)) === null) {
+    await writeFileAtomic(fs, layout.tmp, layout.formatFile, Buffer.from(FORMAT_MARKER));
+  }
+  if ((await readFileIfExists(fs, layout.gitignore)) === null) {
+    await writeFileAtomic(fs, layout.tmp, layout.gitignore, Buffer.from(STORE_GITIGNORE));
+  }
+  await removeDeadWritersLeftovers(fs, layout);
+}
+
+async function checkFormat(fs: StoreFs, layout: StoreLayout): Promise<void> {
+  const marker = await readFileIfExists(fs, layout.formatFile);
+  if (marker === null) return;
+  const text = marker.toString('utf8');
+  if (text !== FORMAT_MARKER) {
+    throw new UnsupportedFormatError(
+      `${layout.formatFile} says ${JSON.stringify(text.trim())}; this ae-state reads ${JSON.stringify(FORMAT_MARKER.trim())}`,
+      { path: layout.formatFile },
+    );
+  }
+}
+
+/**
+ * Temp files are named `<pid>.<n>.<name>.tmp`; those of processes that no
+ * longer run are debris of a crash between write and rename. Files of live
+ * processes are left alone: they belong to a write in progress.
+ */
+async function removeDeadWritersLeftovers(fs: StoreFs, layout: StoreLayout): Promise<void> {
+  const leftovers = await readdirIfExists(fs, layout.tmp);
+  await Promise.all(
+    leftovers.map(async (name) => {
+      const pid = Number.parseInt(name, 10);
+      if (Number.isSafeInteger(pid) && pid > 0 && !isProcessAlive(pid)) {
+        await fs.unlink(join(layout.tmp, name)).catch(() => undefined);
+      }
+    }),
+  );
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Transactions as staged index commits. A transaction's saves write their
+ * objects at once (objects are immutable; unreferenced ones are garbage) and
+ * collect their refs in a staging index; `commit` publishes the whole index
+ * as one commit, `rollback` drops it.
+ *
+ * Scoping: `begin()` enters the transaction into the caller's async context
+ * (AsyncLocalStorage), so saves made without a `transactionId` by the code
+ * that opened it, and by everything it awaits afterwards, join it; other
+ * async flows of the process are unaffected, so several transactions can be
+ * open at once. An explicit `transactionId` always wins. Once a transaction
+ * is finished, saves in its context commit on their own again.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
+import type { PublishedCommit, StagedVersion } from '../store/publish.js';
+import type { StoreContext } from './context.js';
+import { commitStaged } from './versions.js';
+
+interface OpenTransaction {
+  id: string;
+  staged: StagedVersion[];
+}
+
+export class TransactionManager {
+  private readonly open = new Map<string, OpenTransaction>();
+  private readonly finished = new Map<string, 'committed' | 'rolled back'>();
+  private readonly scope = new AsyncLocalStorage<string>();
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  get activeCount(): number {
+    return this.open.size;
+  }
+
+  openIds(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /** Opens a transaction and, unless `enterScope` is false, makes it the caller's current one. */
+  begin(enterScope = true): string {
+    if (!this.ctx.options.enableTransactions) throw new TransactionsDisabledError();
+    const id = `tx_${randomUUID()}`;
+    this.open.set(id, { id, staged: [] });
+    if (enterScope) this.scope.enterWith(id);
+    this.ctx.events.emit('transactionStarted', { txId: id, operationCount: 0 });
+    return id;
+  }
+
+  runInScope<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.scope.run(id, work);
+  }
+
+  /** The open transaction a save belongs to, or null for a save that commits on its own. */
+  resolve(explicitId: string | undefined): OpenTransaction | null {
+    if (explicitId !== undefined) return this.require(explicitId);
+    const scoped = this.scope.getStore();
+    return scoped === undefined ? null : (this.open.get(scoped) ?? null);
+  }
+
+  async stage(tx: OpenTransaction, staged: StagedVersion): Promise<void> {
+    tx.staged.push(staged);
+    await this.writeStagingIndex(tx);
+  }
+
+  async commit(id: string): Promise<PublishedCommit | null> {
+    const tx = this.require(id);
+    // Closed before publishing so that a concurrent save cannot slip into a commit already under way.
+    this.close(tx, 'committed');
+    try {
+      const published = tx.staged.length === 0 ? null : await commitStaged(this.ctx, tx.staged, { message: `transaction ${id}`, transaction: id });
+      this.ctx.events.emit('transactionCommitted', {
+        txId: id,
+        operationCount: tx.staged.length,
+        commit: published?.id ?? null,
+        keys: published?.records.map((r) => r.fullKey) ?? [],
+      });
+      return published;
+    } catch (error) {
+      this.finished.set(id, 'rolled back');
+      this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, reason: (error as Error).message });
+      throw error;
+    } finally {
+      await this.removeStagingIndex(id);
+    }
+  }
+
+  async rollback(id: string, reason?: string): Promise<void> {
+    const tx = this.require(id);
+    this.close(tx, 'rolled back');
+    await this.removeStagingIndex(id);
+    this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, ...(reason ? { reason } : {}) });
+  }
+
+  private require(id: string): OpenTransaction {
+    const tx = this.open.get(id);
+    if (tx) return tx;
+    throw new TransactionNotFoundError(String(id), this.finished.get(id) ?? 'unknown');
+  }
+
+  private close(tx: OpenTransaction, state: 'committed' | 'rolled back'): void {
+    this.open.delete(tx.id);
+    this.finished.set(tx.id, state);
+  }
+
+  /**
+   * `local/staging/<txId>.json` names the objects an open transaction has
+   * written, so garbage collection in any process leaves them alone. It is
+   * not fsynced: after a crash the transaction is gone anyway.
+   */
+  private async writeStagingIndex(tx: OpenTransaction): Promise<void> {
+    const body = JSON.stringify({ txId: tx.id, pid: process.pid, checksums: tx.staged.map((s) => s.checksum) });
+    await this.ctx.fs.writeFile(this.stagingPath(tx.id), body);
+  }
+
+  private async removeStagingIndex(id: string): Promise<void> {
+    await this.ctx.fs.unlink(this.stagingPath(id)).catch(() => undefined);
+  }
+
+  private stagingPath(id: string): string {
+    return join(this.ctx.layout.staging, `${id}.json`);
+  }
+}

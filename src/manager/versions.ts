@@ -1,0 +1,182 @@
+/**
+ * Saving, loading and listing versions of a logical key.
+ */
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { deserialize, serialize } from '../model/codec.js';
+import { assertLogicalKey, nextTimestamp } from '../model/keys.js';
+import type { VersionRecord } from '../model/records.js';
+import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
+import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
+import type { CommittedVersion } from '../store/version-index.js';
+import type { StoreContext } from './context.js';
+
+/**
+ * Checks a save and writes its object; nothing becomes visible until the
+ * staged version is published. Every check runs before the first write.
+ */
+export async function stageSave(ctx: StoreContext, logicalKey: string, data: unknown, options: SaveOptions = {}): Promise<StagedVersion> {
+  assertLogicalKey(logicalKey);
+  checkSaveOptions(options);
+  const serialized = serialize(data);
+  const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
+  const stored = await ctx.objects.write(serialized, compress);
+  const now = ctx.clock();
+  const created = new Date(now).toISOString();
+  const staged: StagedVersion = {
+    logicalKey,
+    timestamp: nextTimestamp(undefined, now),
+    checksum: stored.checksum,
+    compressed: stored.compressed,
+    size: serialized.length,
+    tags: { ...(options.tags ?? {}) },
+    source: options.source ?? 'unknown',
+    created,
+    objectDir: stored.newInDir,
+  };
+  if (options.ttl !== undefined) staged.ttl = options.ttl;
+  if (options.phase !== undefined) staged.phase = options.phase;
+  return staged;
+}
+
+/** Publishes staged versions as one commit, then applies `maxVersions` to the keys it touched. */
+export async function commitStaged(
+  ctx: StoreContext,
+  staged: readonly StagedVersion[],
+  details: { message: string; transaction: string | null },
+): Promise<PublishedCommit> {
+  const { published, cleanups } = await ctx.withWriteLock(async () => {
+    const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() });
+    const cleanups = await enforceMaxVersions(ctx, new Set(published.records.map((r) => r.logicalKey)));
+    return { published, cleanups };
+  });
+  for (const record of published.records) {
+    ctx.events.emit('ssotSaved', {
+      logicalKey: record.logicalKey,
+      version: record.version,
+      key: record.fullKey,
+      checksum: record.checksum,
+      phase: record.phase,
+      size: record.size,
+      compressed: record.compressed,
+      commit: published.id,
+      transactionId: details.transaction ?? undefined,
+    });
+  }
+  ctx.events.emit('committed', {
+    commitId: published.id,
+    keys: published.records.map((r) => r.fullKey),
+    transactionId: details.transaction,
+    operationCount: published.records.length,
+  });
+  for (const cleanup of cleanups) ctx.events.emit('versionsCleanedUp', cleanup);
+  return published;
+}
+
+/** Removes the refs of the oldest versions beyond `maxVersions`. Runs under the write lock. */
+async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>) {
+  const cleanups: Array<{ logicalKey: string; deletedCount: number; deletedKeys: string[] }> = [];
+  for (const logicalKey of keys) {
+    const { versions } = await ctx.index.list(logicalKey);
+    const excess = versions.length - ctx.options.maxVersions;
+    if (excess <= 0) continue;
+    const removed = versions.slice(0, excess);
+    for (const { path } of removed) {
+      await ctx.refs.remove(path);
+      ctx.index.forget(path);
+    }
+    cleanups.push({ logicalKey, deletedCount: removed.length, deletedKeys: removed.map((v) => v.record.fullKey) });
+  }
+  return cleanups;
+}
+
+/** The committed version `version` of a key (the newest when omitted), or null. */
+export async function findVersion(ctx: StoreContext, logicalKey: string, version?: number): Promise<CommittedVersion | null> {
+  assertLogicalKey(logicalKey);
+  if (version !== undefined && !(Number.isSafeInteger(version) && version >= 1)) {
+    throw new InvalidArgumentError(`version must be an integer >= 1 (got ${String(version)})`, { version });
+  }
+  const { versions } = await ctx.index.list(logicalKey);
+  if (version === undefined) return versions.at(-1) ?? null;
+  return versions.find((v) => v.version === version) ?? null;
+}
+
+export async function readEntry(ctx: StoreContext, found: CommittedVersion): Promise<StateEntry> {
+  const serialized = await ctx.objects.read(found.record.checksum, found.record.fullKey);
+  return toStateEntry(found.record, found.version, deserialize(serialized), ctx.options.defaultTTL);
+}
+
+export async function listVersions(ctx: StoreContext, logicalKey: string): Promise<VersionInfo[]> {
+  assertLogicalKey(logicalKey);
+  const { versions } = await ctx.index.list(logicalKey);
+  return versions.map(({ version, record }) => toVersionInfo(record, version)).reverse();
+}
+
+export function toVersionInfo(record: VersionRecord, version: number): VersionInfo {
+  const info: VersionInfo = {
+    version,
+    timestamp: record.timestamp,
+    key: record.fullKey,
+    checksum: record.checksum,
+    size: record.size,
+    compressed: record.compressed,
+    source: record.source,
+    tags: record.tags,
+  };
+  if (record.phase !== undefined) info.phase = record.phase;
+  if (record.git !== undefined) info.git = record.git;
+  return info;
+}
+
+export function toStateEntry(record: VersionRecord, version: number, data: unknown, defaultTTL: number): StateEntry {
+  const metadata: StateEntry['metadata'] = {
+    size: record.size,
+    created: record.created,
+    accessed: new Date().toISOString(),
+    source: record.source,
+  };
+  if (record.phase !== undefined) metadata.phase = record.phase;
+  if (record.git !== undefined) metadata.git = record.git;
+  return {
+    id: record.fullKey,
+    logicalKey: record.logicalKey,
+    timestamp: record.timestamp,
+    version,
+    checksum: record.checksum,
+    data,
+    compressed: record.compressed,
+    tags: record.tags,
+    ttl: record.ttl ?? defaultTTL,
+    metadata,
+  };
+}
+
+export function notFound(logicalKey: string, version?: number): NotFoundError {
+  return version === undefined
+    ? new NotFoundError(`logical key ${JSON.stringify(logicalKey)}`, { key: logicalKey })
+    : new NotFoundError(`version ${version} of ${JSON.stringify(logicalKey)}`, { key: logicalKey, version });
+}
+
+function checkSaveOptions(options: SaveOptions): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidArgumentError('save options must be an object');
+  }
+  const { phase, tags, ttl, source, transactionId } = options;
+  if (phase !== undefined && (typeof phase !== 'string' || phase.length === 0 || phase.length > 200)) {
+    throw new InvalidArgumentError('phase must be a non-empty string of at most 200 characters', { phase });
+  }
+  if (source !== undefined && (typeof source !== 'string' || source.length > 1000)) {
+    throw new InvalidArgumentError('source must be a string of at most 1000 characters', { source });
+  }
+  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+    throw new InvalidArgumentError(`ttl must be a number of seconds > 0 (got ${String(ttl)})`, { ttl });
+  }
+  if (transactionId !== undefined && typeof transactionId !== 'string') {
+    throw new InvalidArgumentError('transactionId must be a string', { transactionId });
+  }
+  if (tags !== undefined) {
+    if (tags === null || typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidArgumentError('tags must be an object of strings');
+    for (const [name, value] of Object.entries(tags)) {
+      if (typeof value !== 'string') throw new InvalidArgumentError(`tag ${JSON.stringify(name)} must be a string (got ${typeof value})`, { tag: name });
+    }
+  }
+}

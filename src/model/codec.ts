@@ -1,0 +1,137 @@
+/**
+ * Serialisation of user data to the exact bytes that are hashed and stored.
+ *
+ * Plain JSON values are written with `JSON.stringify` (no whitespace), so a
+ * JSON document's checksum is the sha256 of its compact form, the same as the
+ * original single-file database computed. Values JSON cannot carry are
+ * written as tagged objects whose `$ae` member names the type:
+ *
+ *   Buffer / Uint8Array → {"$ae":"bytes","base64":"…"}   (read back as Buffer)
+ *   Date                → {"$ae":"date","iso":"…"}
+ *   an object that itself has a "$ae" member
+ *                       → {"$ae":"object","entries":[[name, value], …]}
+ *
+ * The last rule keeps user objects that happen to use `$ae` from being
+ * mistaken for tags. Everything else that JSON would silently change is
+ * refused (functions, symbols, bigints, NaN and infinities, `undefined` in
+ * arrays, class instances, cycles, nesting deeper than MAX_DEPTH).
+ * Object members whose value is `undefined` are omitted, as JSON does.
+ */
+import { InvalidDataError } from '../errors.js';
+
+export const MAX_DEPTH = 1000;
+
+const TAG = '$ae';
+const TAG_NEEDLE = '"$ae"';
+
+export function serialize(value: unknown): Buffer {
+  if (value === undefined) throw new InvalidDataError('data is undefined; store null or a JSON value instead');
+  checkDepth(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, replacer);
+  } catch (error) {
+    if (error instanceof InvalidDataError) throw error;
+    if (error instanceof TypeError && /circular/i.test(error.message)) {
+      throw new InvalidDataError('data is circular (an object contains itself)');
+    }
+    if (error instanceof RangeError) throw new InvalidDataError(`data is nested too deeply (limit ${MAX_DEPTH} levels)`);
+    throw new InvalidDataError(`data cannot be serialised: ${(error as Error).message}`);
+  }
+  if (text === undefined) throw new InvalidDataError(`data of type ${typeof value} cannot be stored`);
+  return Buffer.from(text, 'utf8');
+}
+
+export function deserialize(bytes: Buffer | string): unknown {
+  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+  // Fast path: documents without tags parse with no reviver at all.
+  return text.includes(TAG_NEEDLE) ? JSON.parse(text, reviver) : JSON.parse(text);
+}
+
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify has already applied toJSON (Date → string, Buffer → {type,data});
+  // the holder still has the original value.
+  const raw = (this as Record<string, unknown>)[key];
+  switch (typeof raw) {
+    case 'string':
+    case 'boolean':
+      return raw;
+    case 'number':
+      if (!Number.isFinite(raw)) throw new InvalidDataError(`data holds ${raw} at ${describe(key)}, which JSON cannot represent`);
+      return raw;
+    case 'undefined':
+      if (Array.isArray(this)) throw new InvalidDataError(`data holds undefined in an array at index ${key}`);
+      return undefined;
+    case 'function':
+    case 'symbol':
+    case 'bigint':
+      throw new InvalidDataError(`data holds a ${typeof raw} at ${describe(key)}, which cannot be stored`);
+    default:
+      break;
+  }
+  if (raw === null) return null;
+  if (raw instanceof Date) {
+    if (Number.isNaN(raw.getTime())) throw new InvalidDataError(`data holds an invalid Date at ${describe(key)}`);
+    return { [TAG]: 'date', iso: raw.toISOString() };
+  }
+  if (raw instanceof Uint8Array) {
+    return { [TAG]: 'bytes', base64: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
+  }
+  if (Array.isArray(raw)) return raw;
+  const proto = Object.getPrototypeOf(raw);
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (raw as object).constructor?.name ?? 'unknown';
+    throw new InvalidDataError(`data holds a ${name} instance at ${describe(key)}; only plain objects, arrays, Dates and Buffers can be stored`);
+  }
+  if (Object.hasOwn(raw as object, TAG)) {
+    // The pairs are arrays, so the replacer never escapes the wrapper again.
+    return { [TAG]: 'object', entries: Object.entries(raw as object) };
+  }
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const tag = (value as Record<string, unknown>)[TAG];
+  if (typeof tag !== 'string') return value;
+  const record = value as Record<string, unknown>;
+  switch (tag) {
+    case 'date':
+      return new Date(String(record.iso));
+    case 'bytes':
+      return Buffer.from(String(record.base64), 'base64');
+    case 'object': {
+      // Object.fromEntries defines own properties, so a "__proto__" member
+      // stays data and never changes the prototype.
+      return Object.fromEntries(record.entries as Array<[string, unknown]>);
+    }
+    default:
+      return value;
+  }
+}
+
+/**
+ * JSON.stringify recurses on the native stack, so a 100,000-level document
+ * would die with a RangeError only after work was done; refuse it up front
+ * with an iterative walk that stops at the limit.
+ */
+function checkDepth(root: unknown): void {
+  if (root === null || typeof root !== 'object') return;
+  // Each object is walked once: shared sub-objects cost nothing twice, and a
+  // cycle ends the walk so that JSON.stringify can report it by name.
+  const seen = new WeakSet<object>();
+  const stack: Array<[object, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_DEPTH) throw new InvalidDataError(`data is nested more than ${MAX_DEPTH} levels deep`);
+    if (seen.has(node) || node instanceof Uint8Array || node instanceof Date) continue;
+    seen.add(node);
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+}
+
+function describe(key: string): string {
+  return key === '' ? 'the top level' : `key ${JSON.stringify(key)}`;
+}

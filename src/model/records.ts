@@ -1,0 +1,124 @@
+/**
+ * The two small JSON records the store writes beside its data objects:
+ * a version record (one ref file per version of a logical key) and a commit
+ * record (one file per published commit). Encoders produce canonical bytes;
+ * decoders validate every field so that a torn or hand-edited file is
+ * reported as an integrity problem instead of being half-trusted.
+ */
+import { createHash } from 'node:crypto';
+import { isIsoTimestamp, makeFullKey, timestampToFileStem } from './keys.js';
+
+export const FORMAT_VERSION = 1;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const COMMIT_ID = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z_[0-9a-f]{16}$/;
+
+/** Where a version came from in the project's git history, when there is one. */
+export interface GitProvenance {
+  commit: string;
+  branch: string | null;
+}
+
+/** Contents of `.ae/refs/keys/<key dir>/<timestamp stem>.json`. */
+export interface VersionRecord {
+  format: number;
+  fullKey: string;
+  logicalKey: string;
+  timestamp: string;
+  version: number;
+  /** sha256 hex of the serialised, uncompressed data; also the object's name. */
+  checksum: string;
+  /** Whether the object is stored as a gzip stream. */
+  compressed: boolean;
+  /** Serialised size in bytes, before compression. */
+  size: number;
+  tags: Record<string, string>;
+  /** Time to live in seconds given at save time; absent means the store's defaultTTL applies. */
+  ttl?: number;
+  source: string;
+  phase?: string;
+  created: string;
+  /** The commit that published this version; the version is visible only once that commit exists. */
+  commit: string;
+  git?: GitProvenance;
+}
+
+export interface CommitOperation {
+  fullKey: string;
+  logicalKey: string;
+  version: number;
+  checksum: string;
+}
+
+/** Contents of `.ae/commits/<commit id>.json`. */
+export interface CommitRecord {
+  format: number;
+  parent: string | null;
+  time: string;
+  message: string;
+  transaction: string | null;
+  operations: CommitOperation[];
+}
+
+export function encodeRecord(record: object): Buffer {
+  return Buffer.from(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
+}
+
+/**
+ * A commit id is its time and the first 16 hex digits of the sha256 of its
+ * encoded record, so the file name both sorts by time and verifies content.
+ */
+export function commitIdOf(record: CommitRecord, encoded: Buffer = encodeRecord(record)): string {
+  return `${timestampToFileStem(record.time)}_${commitContentHash(encoded)}`;
+}
+
+/** The content part of a commit id: 16 hex digits of the encoded record's sha256. */
+export function commitContentHash(encoded: Buffer): string {
+  return createHash('sha256').update(encoded).digest('hex').slice(0, 16);
+}
+
+export function isCommitId(value: unknown): value is string {
+  return typeof value === 'string' && COMMIT_ID.test(value);
+}
+
+export function isChecksum(value: unknown): value is string {
+  return typeof value === 'string' && HEX64.test(value);
+}
+
+/** Returns the first problem with a parsed version record, or null when it is valid. */
+export function versionRecordProblem(value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'is not a JSON object';
+  const r = value as Partial<VersionRecord>;
+  if (r.format !== FORMAT_VERSION) return `has unknown format ${JSON.stringify(r.format)}`;
+  if (typeof r.logicalKey !== 'string' || r.logicalKey === '') return 'has no logicalKey';
+  if (!isIsoTimestamp(r.timestamp)) return 'has no valid timestamp';
+  if (r.fullKey !== makeFullKey(r.logicalKey, r.timestamp)) return 'has a fullKey that does not match logicalKey and timestamp';
+  if (!Number.isSafeInteger(r.version) || r.version! < 1) return 'has no valid version number';
+  if (!isChecksum(r.checksum)) return 'has no valid checksum';
+  if (typeof r.compressed !== 'boolean') return 'has no compressed flag';
+  if (!Number.isSafeInteger(r.size) || r.size! < 0) return 'has no valid size';
+  if (r.tags === null || typeof r.tags !== 'object' || Array.isArray(r.tags)) return 'has no tags object';
+  if (r.ttl !== undefined && !(Number.isFinite(r.ttl) && r.ttl > 0)) return 'has an invalid ttl';
+  if (typeof r.source !== 'string') return 'has no source';
+  if (r.phase !== undefined && typeof r.phase !== 'string') return 'has an invalid phase';
+  if (!isIsoTimestamp(r.created)) return 'has no valid created time';
+  if (!isCommitId(r.commit)) return 'has no valid commit id';
+  return null;
+}
+
+export function commitRecordProblem(value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'is not a JSON object';
+  const r = value as Partial<CommitRecord>;
+  if (r.format !== FORMAT_VERSION) return `has unknown format ${JSON.stringify(r.format)}`;
+  if (r.parent !== null && !isCommitId(r.parent)) return 'has an invalid parent';
+  if (!isIsoTimestamp(r.time)) return 'has no valid time';
+  if (typeof r.message !== 'string') return 'has no message';
+  if (r.transaction !== null && typeof r.transaction !== 'string') return 'has an invalid transaction';
+  if (!Array.isArray(r.operations)) return 'has no operations';
+  for (const op of r.operations) {
+    if (op === null || typeof op !== 'object') return 'has an invalid operation';
+    if (typeof op.fullKey !== 'string' || typeof op.logicalKey !== 'string') return 'has an operation without keys';
+    if (!Number.isSafeInteger(op.version) || !isChecksum(op.checksum)) return `has an invalid operation for ${op.fullKey}`;
+  }
+  return null;
+}

@@ -1,0 +1,99 @@
+/**
+ * Public types of the reference API.
+ */
+import type { GitProvenance } from './records.js';
+
+export type { StorageOptions } from './options.js';
+
+export interface StateEntry<T = unknown> {
+  /** The full key `<logicalKey>_<ISO timestamp>`, unique per version. */
+  id: string;
+  logicalKey: string;
+  timestamp: string;
+  version: number;
+  /** sha256 hex of the serialised data; also the name of its object. */
+  checksum: string;
+  /** Always decoded data, never a compressed buffer. */
+  data: T;
+  /** Whether the data is stored gzipped. */
+  compressed: boolean;
+  tags: Record<string, string>;
+  /** Time to live in seconds: the version's own, else the store's defaultTTL. */
+  ttl?: number;
+  metadata: {
+    size: number;
+    created: string;
+    accessed: string;
+    source: string;
+    phase?: string;
+    git?: GitProvenance;
+  };
+}
+
+export interface SaveOptions {
+  phase?: string;
+  tags?: Record<string, string>;
+  /** Seconds; this version's own time to live. */
+  ttl?: number;
+  source?: string;
+  /** Stage into this open transaction instead of the one of the calling async context. */
+  transactionId?: string;
+}
+
+export interface VersionInfo {
+  version: number;
+  timestamp: string;
+  key: string;
+  checksum: string;
+  size: number;
+  compressed: boolean;
+  phase?: string;
+  source: string;
+  tags: Record<string, string>;
+  git?: GitProvenance;
+}
+
+export type FailureType = 'validation' | 'compilation' | 'test' | 'verification' | 'generation';
+export type FailureSeverity = 'low' | 'medium' | 'high' | 'critical';
+
+export interface FailureArtifact {
+  id: string;
+  timestamp: string;
+  phase: string;
+  type: FailureType;
+  error: Error;
+  context: Record<string, unknown>;
+  artifacts: string[];
+  retryable: boolean;
+  severity: FailureSeverity;
+}
+
+export interface SnapshotMetadata {
+  snapshotId: string;
+  phase: string;
+  entities?: string[];
+  timestamp: string;
+  /** Full keys of the versions the snapshot names. */
+  entries: string[];
+  entryCount: number;
+  totalSize: number;
+  /** sha256 of the snapshot's tree object. */
+  tree: string;
+}
+
+export interface StateStatistics {
+  totalEntries: number;
+  /** Serialised bytes of all versions, before compression and deduplication. */
+  totalSize: number;
+  compressedEntries: number;
+  logicalKeys: number;
+  averageVersions: number;
+  oldestEntry: string | null;
+  newestEntry: string | null;
+  activeTransactions: number;
+  /** Bytes of the object files on disk. */
+  objectBytes: number;
+  objectCount: number;
+  /** 1 - objectBytes / totalSize: what deduplication and compression save. */
+  spaceSaving: number;
+}

@@ -1,0 +1,96 @@
+/**
+ * The commit log: one file per published commit at `commits/<commit id>.json`.
+ * Renaming a commit file into place is the instant a commit (one save or a
+ * whole transaction) becomes visible: every ref it publishes was made durable
+ * before, and a ref whose commit file does not exist is ignored by readers.
+ */
+import { join } from 'node:path';
+import { IntegrityError } from '../errors.js';
+import { commitContentHash, commitIdOf, commitRecordProblem, encodeRecord, isCommitId, type CommitRecord } from '../model/records.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
+import type { StoreLayout } from './layout.js';
+
+const SUFFIX = '.json';
+
+export class CommitLog {
+  // Published commits never become unpublished, so a positive answer can be cached.
+  private readonly published = new Set<string>();
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly layout: StoreLayout,
+  ) {}
+
+  pathOf(commitId: string): string {
+    return join(this.layout.commits, `${commitId}${SUFFIX}`);
+  }
+
+  async isPublished(commitId: string): Promise<boolean> {
+    if (this.published.has(commitId)) return true;
+    try {
+      await this.fs.stat(this.pathOf(commitId));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return false;
+      throw error;
+    }
+    this.published.add(commitId);
+    return true;
+  }
+
+  /** Encodes a commit and derives its id; nothing is written until `publish`. */
+  prepare(record: CommitRecord): { id: string; bytes: Buffer } {
+    const bytes = encodeRecord(record);
+    return { id: commitIdOf(record, bytes), bytes };
+  }
+
+  /** The commit point: an atomic rename into `commits/`. The caller fsyncs `commits/` before acknowledging. */
+  async publish(id: string, bytes: Buffer): Promise<void> {
+    await writeFileAtomic(this.fs, this.layout.tmp, this.pathOf(id), bytes);
+    this.published.add(id);
+    // The head file is a local cache for finding the parent of the next commit
+    // without listing the whole log; losing or tearing it only costs a listing.
+    await this.fs.writeFile(this.layout.head, `${id}\n`).catch(() => undefined);
+  }
+
+  async read(commitId: string): Promise<CommitRecord> {
+    const path = this.pathOf(commitId);
+    const bytes = await readFileIfExists(this.fs, path);
+    if (bytes === null) throw new IntegrityError(`commit ${commitId} is missing (${path})`, { path });
+    return parseCommitRecord(bytes, commitId, path);
+  }
+
+  /** Commit ids, newest first. */
+  async list(): Promise<string[]> {
+    const names = await readdirIfExists(this.fs, this.layout.commits);
+    return names
+      .filter((name) => name.endsWith(SUFFIX) && isCommitId(name.slice(0, -SUFFIX.length)))
+      .map((name) => name.slice(0, -SUFFIX.length))
+      .sort()
+      .reverse();
+  }
+
+  /** The newest commit, from the local head cache when it is valid, else from a listing. */
+  async head(): Promise<string | null> {
+    const cached = (await readFileIfExists(this.fs, this.layout.head))?.toString('utf8').trim();
+    if (cached && isCommitId(cached) && (await this.isPublished(cached))) {
+      return cached;
+    }
+    return (await this.list())[0] ?? null;
+  }
+}
+
+export function parseCommitRecord(bytes: Buffer, commitId: string, path: string): CommitRecord {
+  if (commitContentHash(bytes) !== commitId.slice(-16)) {
+    throw new IntegrityError(`commit ${path} does not match its id (torn or edited file)`, { path });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new IntegrityError(`commit ${path} is not valid JSON`, { path });
+  }
+  const problem = commitRecordProblem(parsed);
+  if (problem !== null) throw new IntegrityError(`commit ${path} ${problem}`, { path });
+  return parsed as CommitRecord;
+}

@@ -1,0 +1,129 @@
+/**
+ * The store's write lock: `local/lock`, created with O_EXCL and holding the
+ * owner's pid, host and a random nonce. Reads never take it; every publish,
+ * GC and repair does. A lock whose owner process is gone (same host, pid not
+ * alive) is taken over at once rather than after a timeout, so a writer
+ * killed with SIGKILL never blocks the store. Takeover itself is serialised
+ * by a short-lived `lock.steal` file so that two waiters cannot both remove a
+ * stale lock and then each believe they own a fresh one.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { LockTimeoutError } from '../errors.js';
+import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  nonce: string;
+  since: string;
+}
+
+const HOST = hostname();
+// A takeover file older than this was left by a process that died mid-takeover.
+const STEAL_EXPIRY_MS = 5_000;
+
+export class StoreLock {
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly path: string,
+  ) {}
+
+  /** Waits up to `timeoutMs` for the lock; resolves to a release function. */
+  async acquire(timeoutMs: number): Promise<() => Promise<void>> {
+    const owner: LockOwner = { pid: process.pid, host: HOST, nonce: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+    const content = JSON.stringify(owner);
+    const started = Date.now();
+    let delay = 1;
+    for (;;) {
+      if (await this.tryCreate(content, owner.nonce)) return () => this.release(owner.nonce);
+      const holder = await this.readOwner();
+      if (holder !== null && !isOwnerAlive(holder)) {
+        await this.takeOver(holder);
+        continue;
+      }
+      const waited = Date.now() - started;
+      if (waited >= timeoutMs) {
+        throw new LockTimeoutError(this.path, waited, holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'an unknown process');
+      }
+      await sleep(Math.min(delay, timeoutMs - waited));
+      delay = Math.min(delay * 2, 25);
+    }
+  }
+
+  /** The current owner, or null when the lock is free (or unreadable). */
+  async readOwner(): Promise<LockOwner | null> {
+    const bytes = await readFileIfExists(this.fs, this.path);
+    if (bytes === null) return null;
+    try {
+      const parsed = JSON.parse(bytes.toString('utf8')) as LockOwner;
+      return typeof parsed.pid === 'number' && typeof parsed.nonce === 'string' ? parsed : null;
+    } catch {
+      // Lock files appear whole (see tryCreate), so this one was damaged by
+      // something else; treat it as held by a dead owner so it can be cleared.
+      return { pid: -1, host: HOST, nonce: '', since: 'unknown' };
+    }
+  }
+
+  /**
+   * The lock file appears with its whole content at once (written aside, then
+   * hard-linked into place, which fails if the lock exists), so no waiter can
+   * ever read a half-written owner and mistake a live lock for a dead one.
+   */
+  private async tryCreate(content: string, nonce: string): Promise<boolean> {
+    const aside = `${this.path}.${process.pid}.${nonce}`;
+    await this.fs.writeFile(aside, content);
+    try {
+      await this.fs.link(aside, this.path);
+      return true;
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) return false;
+      throw error;
+    } finally {
+      await this.fs.unlink(aside).catch(() => undefined);
+    }
+  }
+
+  private async release(nonce: string): Promise<void> {
+    const current = await this.readOwner();
+    if (current?.nonce === nonce) await this.fs.unlink(this.path).catch(() => undefined);
+  }
+
+  private async takeOver(stale: LockOwner): Promise<void> {
+    const stealPath = `${this.path}.steal`;
+    try {
+      const handle = await this.fs.open(stealPath, 'wx', 0o644);
+      await handle.close();
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw error;
+      const age = await this.fs.stat(stealPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > STEAL_EXPIRY_MS) await this.fs.unlink(stealPath).catch(() => undefined);
+      await sleep(2);
+      return;
+    }
+    try {
+      // Only remove the lock if it is still the stale one we looked at.
+      const current = await this.readOwner();
+      if (current !== null && current.nonce === stale.nonce && current.pid === stale.pid) {
+        await this.fs.unlink(this.path).catch(() => undefined);
+      }
+    } finally {
+      await this.fs.unlink(stealPath).catch(() => undefined);
+    }
+  }
+}
+
+function isOwnerAlive(owner: LockOwner): boolean {
+  if (owner.host !== HOST) return true; // A lock from another machine cannot be checked; wait for it.
+  if (owner.pid <= 0) return false;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,133 @@
+/**
+ * Content-addressed data objects: `objects/<2 hex>/<62 hex>`, named by the
+ * sha256 of the serialised (uncompressed) bytes. A stored object is either
+ * those bytes or a plain gzip stream of them; readers tell the two apart by
+ * the gzip magic number (serialised JSON never starts with 0x1f). Objects are
+ * immutable: writing content that exists already costs one stat.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { IntegrityError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { isErrno, type StoreFs } from './fs.js';
+import type { StoreLayout } from './layout.js';
+
+export interface StoredObject {
+  checksum: string;
+  compressed: boolean;
+  /** Bytes on disk. */
+  storedSize: number;
+  /** The directory a new object was renamed into, to be fsynced by the caller; null when the object existed. */
+  newInDir: string | null;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+export function objectPath(objectsDir: string, checksum: string): string {
+  return join(objectsDir, checksum.slice(0, 2), checksum.slice(2));
+}
+
+export class ObjectStore {
+  private readonly knownDirs = new Set<string>();
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly layout: StoreLayout,
+  ) {}
+
+  pathOf(checksum: string): string {
+    return objectPath(this.layout.objects, checksum);
+  }
+
+  /** Stores serialised bytes once; gzips them first when `compress` is set. */
+  async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
+    const path = this.pathOf(checksum);
+    const existing = await this.statIfExists(path);
+    if (existing !== null) {
+      return { checksum, compressed: await this.isStoredCompressed(path), storedSize: existing, newInDir: null };
+    }
+    const bytes = compress ? gzipSync(serialized) : serialized;
+    const dir = join(this.layout.objects, checksum.slice(0, 2));
+    if (!this.knownDirs.has(dir)) {
+      await this.fs.mkdir(dir, { recursive: true });
+      this.knownDirs.add(dir);
+    }
+    await writeFileAtomic(this.fs, this.layout.tmp, path, bytes);
+    return { checksum, compressed: compress, storedSize: bytes.length, newInDir: dir };
+  }
+
+  /**
+   * Returns the serialised bytes of an object after checking them against
+   * `checksum`. Missing, truncated or altered objects throw `IntegrityError`.
+   */
+  async read(checksum: string, key?: string): Promise<Buffer> {
+    const path = this.pathOf(checksum);
+    let stored: Buffer;
+    try {
+      stored = await this.fs.readFile(path);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) {
+        throw new IntegrityError(`object ${checksum} is missing${forKey(key)} (${path})`, { path, checksum, key });
+      }
+      throw error;
+    }
+    return decodeObject(stored, checksum, path, key);
+  }
+
+  private async statIfExists(path: string): Promise<number | null> {
+    try {
+      return (await this.fs.stat(path)).size;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  private async isStoredCompressed(path: string): Promise<boolean> {
+    const handle = await this.fs.open(path, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      await handle.read(head, 0, 2, 0);
+      return isGzip(head);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** Turns stored object bytes into verified serialised bytes. Pure: shared by reads and fsck. */
+export function decodeObject(stored: Buffer, checksum: string, path: string, key?: string): Buffer {
+  let serialized: Buffer;
+  if (isGzip(stored)) {
+    try {
+      serialized = gunzipSync(stored);
+    } catch (error) {
+      throw new IntegrityError(
+        `object ${checksum}${forKey(key)} is not a valid gzip stream (${(error as Error).message}): ${path}`,
+        { path, checksum, key },
+      );
+    }
+  } else {
+    serialized = stored;
+  }
+  const actual = sha256Hex(serialized);
+  if (actual !== checksum) {
+    throw new IntegrityError(`object ${checksum}${forKey(key)} is corrupt: its content hashes to ${actual} (${path})`, {
+      path,
+      checksum,
+      key,
+    });
+  }
+  return serialized;
+}
+
+function forKey(key: string | undefined): string {
+  return key === undefined ? '' : ` of ${JSON.stringify(key)}`;
+}

@@ -1,0 +1,122 @@
+/**
+ * Publishing a commit: the one path by which versions become visible, for a
+ * single save and for a whole transaction alike. Runs under the store lock.
+ *
+ * Order of steps, and the crash each protects against:
+ *  1. Objects were written (fsynced, renamed) when the saves were staged; their
+ *     directories are fsynced here with the refs', so no ref can outlive the
+ *     data it names.
+ *  2. Each ref is written atomically, naming the commit id. Until step 3 the
+ *     refs are invisible: readers skip refs whose commit file does not exist.
+ *     A crash here leaves only invisible refs, removed by the next writer.
+ *  3. The commit file is renamed into `commits/` and that directory fsynced:
+ *     the commit point. Before it, none of the commit is visible; after it,
+ *     all of it is, and it survives a crash of the machine.
+ */
+import { InvalidDataError } from '../errors.js';
+import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
+import { FORMAT_VERSION, type CommitRecord, type GitProvenance, type VersionRecord } from '../model/records.js';
+import { syncDirs } from './atomic-write.js';
+import type { CommitLog } from './commits.js';
+import type { StoreFs } from './fs.js';
+import type { StoreLayout } from './layout.js';
+import type { RefStore } from './refs.js';
+import type { VersionIndex } from './version-index.js';
+
+/** A save whose object is written and which waits for a commit to publish it. */
+export interface StagedVersion {
+  logicalKey: string;
+  /** The timestamp proposed at staging time; moved later if the key has a newer version by then. */
+  timestamp: string;
+  checksum: string;
+  compressed: boolean;
+  size: number;
+  tags: Record<string, string>;
+  ttl?: number;
+  source: string;
+  phase?: string;
+  created: string;
+  git?: GitProvenance;
+  /** Directory of a newly written object, fsynced before the commit point. */
+  objectDir: string | null;
+}
+
+export interface PublishContext {
+  fs: StoreFs;
+  layout: StoreLayout;
+  refs: RefStore;
+  commits: CommitLog;
+  index: VersionIndex;
+}
+
+export interface PublishedCommit {
+  id: string;
+  commit: CommitRecord;
+  records: VersionRecord[];
+}
+
+export async function publishCommit(
+  ctx: PublishContext,
+  staged: readonly StagedVersion[],
+  details: { message: string; transaction: string | null; now?: number },
+): Promise<PublishedCommit> {
+  if (staged.length === 0) throw new InvalidDataError('a commit needs at least one version');
+  const now = details.now ?? Date.now();
+  const latestByKey = new Map<string, { version: number; timestamp: string }>();
+  for (const logicalKey of new Set(staged.map((s) => s.logicalKey))) {
+    const { versions, unpublished } = await ctx.index.list(logicalKey);
+    // We hold the lock, so unpublished refs are debris of a killed commit.
+    await Promise.all(unpublished.map((path) => ctx.refs.remove(path)));
+    const latest = versions.at(-1);
+    if (latest) latestByKey.set(logicalKey, { version: latest.version, timestamp: latest.record.timestamp });
+  }
+
+  const parent = await ctx.commits.head();
+  const parentTime = parent === null ? undefined : (fileStemToTimestamp(parent.slice(0, parent.lastIndexOf('_'))) ?? undefined);
+  const time = nextTimestamp(parentTime, now);
+  const planned = staged.map((save) => {
+    const previous = latestByKey.get(save.logicalKey);
+    const timestamp = previous && save.timestamp <= previous.timestamp ? nextTimestamp(previous.timestamp, now) : save.timestamp;
+    const version = (previous?.version ?? 0) + 1;
+    latestByKey.set(save.logicalKey, { version, timestamp });
+    return { save, timestamp, version, fullKey: makeFullKey(save.logicalKey, timestamp) };
+  });
+
+  const commit: CommitRecord = {
+    format: FORMAT_VERSION,
+    parent,
+    time,
+    message: details.message,
+    transaction: details.transaction,
+    operations: planned.map((p) => ({ fullKey: p.fullKey, logicalKey: p.save.logicalKey, version: p.version, checksum: p.save.checksum })),
+  };
+  const { id, bytes } = ctx.commits.prepare(commit);
+
+  const records = planned.map(({ save, timestamp, version, fullKey }): VersionRecord => {
+    const record: VersionRecord = {
+      format: FORMAT_VERSION,
+      fullKey,
+      logicalKey: save.logicalKey,
+      timestamp,
+      version,
+      checksum: save.checksum,
+      compressed: save.compressed,
+      size: save.size,
+      tags: save.tags,
+      source: save.source,
+      created: save.created,
+      commit: id,
+    };
+    if (save.ttl !== undefined) record.ttl = save.ttl;
+    if (save.phase !== undefined) record.phase = save.phase;
+    if (save.git !== undefined) record.git = save.git;
+    return record;
+  });
+
+  const refDirs = await Promise.all(records.map((record) => ctx.refs.write(record)));
+  const objectDirs = staged.flatMap((s) => (s.objectDir === null ? [] : [s.objectDir]));
+  await syncDirs(ctx.fs, [...refDirs, ...objectDirs]);
+  await ctx.commits.publish(id, bytes);
+  await syncDirs(ctx.fs, [ctx.layout.commits]);
+  return { id, commit, records };
+}

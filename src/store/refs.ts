@@ -1,0 +1,85 @@
+/**
+ * Version refs: one small JSON file per version at
+ * `refs/keys/<key dir>/<timestamp stem>.json` (see `keyDirName` and
+ * `timestampToFileStem`). A ref is immutable once its commit is published;
+ * the files of one key sort by time because their names are timestamps.
+ */
+import { join } from 'node:path';
+import { IntegrityError } from '../errors.js';
+import { fileStemToTimestamp, keyDirName, timestampToFileStem } from '../model/keys.js';
+import { encodeRecord, versionRecordProblem, type VersionRecord } from '../model/records.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
+import type { StoreLayout } from './layout.js';
+
+const REF_SUFFIX = '.json';
+
+export class RefStore {
+  private readonly knownDirs = new Set<string>();
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly layout: StoreLayout,
+  ) {}
+
+  dirOf(logicalKey: string): string {
+    return join(this.layout.keyRefs, keyDirName(logicalKey));
+  }
+
+  pathOf(logicalKey: string, timestamp: string): string {
+    return join(this.dirOf(logicalKey), `${timestampToFileStem(timestamp)}${REF_SUFFIX}`);
+  }
+
+  /** The ref file paths of a key, oldest first. Foreign files are ignored. */
+  async listPaths(logicalKey: string): Promise<string[]> {
+    const dir = this.dirOf(logicalKey);
+    const names = await readdirIfExists(this.fs, dir);
+    return names
+      .filter((name) => name.endsWith(REF_SUFFIX) && fileStemToTimestamp(name.slice(0, -REF_SUFFIX.length)) !== null)
+      .sort()
+      .map((name) => join(dir, name));
+  }
+
+  /** Names of all key directories (not logical keys: those come from the records). */
+  async listKeyDirs(): Promise<string[]> {
+    return (await readdirIfExists(this.fs, this.layout.keyRefs)).sort();
+  }
+
+  /** Reads and validates a ref; null when the file does not exist. */
+  async readIfExists(path: string): Promise<VersionRecord | null> {
+    const bytes = await readFileIfExists(this.fs, path);
+    return bytes === null ? null : parseVersionRecord(bytes, path);
+  }
+
+  /** Writes a ref atomically and returns its directory, which the caller fsyncs. */
+  async write(record: VersionRecord): Promise<string> {
+    const dir = this.dirOf(record.logicalKey);
+    if (!this.knownDirs.has(dir)) {
+      await this.fs.mkdir(dir, { recursive: true });
+      this.knownDirs.add(dir);
+    }
+    await writeFileAtomic(this.fs, this.layout.tmp, this.pathOf(record.logicalKey, record.timestamp), encodeRecord(record));
+    return dir;
+  }
+
+  async remove(path: string): Promise<void> {
+    try {
+      await this.fs.unlink(path);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error;
+    }
+  }
+}
+
+/** Parses and validates a ref file; a torn or foreign file is an integrity error. */
+export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new IntegrityError(`ref ${path} is not valid JSON (torn or edited file)`, { path });
+  }
+  const problem = versionRecordProblem(parsed);
+  if (problem !== null) throw new IntegrityError(`ref ${path} ${problem}`, { path });
+  return parsed as VersionRecord;
+}
