@@ -6,6 +6,7 @@ import { writeFileAtomic, syncDirs } from '../store/atomic-write.js';
 import { nodeFs } from '../store/fs.js';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { findJsonSyntaxError } from '../model/json-syntax.js';
 
 export async function readInput(file: string): Promise<Buffer> {
   try {
@@ -21,21 +22,11 @@ export function parseJsonInput(bytes: Buffer, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
-    let where = '';
-    if (position) {
-      const offset = Number(position[1]);
-      const before = text.slice(0, offset).split('\n');
-      where = ` at line ${before.length}, column ${before.at(-1)!.length + 1} (position ${offset})`;
-    } else if (text.trim() === '') {
-      where = ' (the file is empty)';
-    } else if (/end of JSON input/.test(message)) {
-      const lines = text.split('\n');
-      where = ` at line ${lines.length}, column ${lines.at(-1)!.length + 1} (end of file)`;
-    }
-    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected end of JSON input$/, 'unexpected end of input');
-    throw new InvalidArgumentError(`${file} is not valid JSON${where}: ${reason}`, { file });
+    if (text.trim() === '') throw new InvalidArgumentError(`${file} is not valid JSON: the file is empty`, { file });
+    const problem = findJsonSyntaxError(text);
+    const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column} (position ${problem.offset})`;
+    const reason = (error as Error).message.split('\n')[0]!.replace(/, ".*" is not valid JSON$/, '');
+    throw new InvalidArgumentError(`${file} is not valid JSON${where}: ${reason}`, { file, ...problem });
   }
 }
 

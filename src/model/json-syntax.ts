@@ -1,0 +1,96 @@
+/**
+ * Finds where a JSON text first goes wrong. `JSON.parse` in Node 20 does not
+ * always say where ("Unexpected token '}', ... is not valid JSON"), and a user
+ * with a 2,000-line spec needs a line and column. This scanner only runs after
+ * `JSON.parse` has failed, so it favours clarity over speed.
+ */
+
+export interface SyntaxProblem {
+  offset: number;
+  line: number;
+  column: number;
+}
+
+/** The offset of the first syntax error in `text`, or null when it is valid JSON. */
+export function findJsonSyntaxError(text: string): SyntaxProblem | null {
+  let i = 0;
+  const fail = (): SyntaxProblem => locate(text, i);
+  const skipSpace = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  // Expectation stack: what may come next inside each open container.
+  const stack: Array<'object' | 'array'> = [];
+  let expectValue = true;
+  for (;;) {
+    skipSpace();
+    if (expectValue) {
+      if (!scanValueStart()) return fail();
+    } else {
+      const container = stack.at(-1);
+      if (container === undefined) {
+        return i === text.length ? null : fail();
+      }
+      const c = text[i];
+      if (c === ',') {
+        i++;
+        skipSpace();
+        if (container === 'object' && !scanKey()) return fail();
+        expectValue = true;
+        continue;
+      }
+      if ((container === 'object' && c === '}') || (container === 'array' && c === ']')) {
+        i++;
+        stack.pop();
+        continue;
+      }
+      return fail();
+    }
+  }
+
+  function scanValueStart(): boolean {
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      skipSpace();
+      if (text[i] === '}') {
+        i++;
+        expectValue = false;
+        return true;
+      }
+      stack.push('object');
+      return scanKey();
+    }
+    if (c === '[') {
+      i++;
+      skipSpace();
+      if (text[i] === ']') {
+        i++;
+        expectValue = false;
+        return true;
+      }
+      stack.push('array');
+      return true;
+    }
+    const literal = /^(?:"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i));
+    if (!literal) return false;
+    i += literal[0].length;
+    expectValue = false;
+    return true;
+  }
+
+  function scanKey(): boolean {
+    const key = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
+    if (!key) return false;
+    i += key[0].length;
+    skipSpace();
+    if (text[i] !== ':') return false;
+    i++;
+    expectValue = true;
+    return true;
+  }
+}
+
+function locate(text: string, offset: number): SyntaxProblem {
+  const before = text.slice(0, offset).split('\n');
+  return { offset, line: before.length, column: before.at(-1)!.length + 1 };
+}
