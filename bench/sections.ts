@@ -5,4 +5,8 @@ export interface BenchSection {
   run(): Promise<void>;
 }
 
-export const SECTIONS: BenchSection[] = [];
+export const SECTIONS: BenchSection[] = [
+  { name: 'core', title: 'Core store: save and load', run: async () => (await import('./core.js')).runCoreBench() },
+  { name: 'transactions', title: 'Transactions', run: async () => (await import('./transactions.js')).runTransactionBench() },
+  { name: 'retention', title: 'Retention and integrity: fsck and GC of 100,000 versions', run: async () => (await import('./retention.js')).runRetentionBench() },
+];

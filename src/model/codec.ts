@@ -26,10 +26,12 @@ const TAG_NEEDLE = '"$ae"';
 
 export function serialize(value: unknown): Buffer {
   if (value === undefined) throw new InvalidDataError('data is undefined; store null or a JSON value instead');
-  checkDepth(value);
+  const isPlainJson = inspect(value);
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, replacer);
+    // Plain JSON (the common case) takes the native path; only data with
+    // values JSON cannot carry pays for the replacer.
+    text = isPlainJson ? JSON.stringify(value) : JSON.stringify(value, replacer);
   } catch (error) {
     if (error instanceof InvalidDataError) throw error;
     if (error instanceof TypeError && /circular/i.test(error.message)) {
@@ -111,24 +113,57 @@ function reviver(_key: string, value: unknown): unknown {
 }
 
 /**
- * JSON.stringify recurses on the native stack, so a 100,000-level document
- * would die with a RangeError only after work was done; refuse it up front
- * with an iterative walk that stops at the limit.
+ * One iterative walk before serialising: refuses nesting deeper than
+ * MAX_DEPTH up front (JSON.stringify recurses on the native stack, and a
+ * 100,000-level document would only fail deep inside it), and answers whether
+ * the value is plain JSON that needs no replacer. Any value the replacer has
+ * to look at (or refuse) makes the answer false.
  */
-function checkDepth(root: unknown): void {
-  if (root === null || typeof root !== 'object') return;
+function inspect(root: unknown): boolean {
+  if (root === null || typeof root !== 'object') return isPlainScalar(root);
+  let plain = true;
   // Each object is walked once: shared sub-objects cost nothing twice, and a
   // cycle ends the walk so that JSON.stringify can report it by name.
-  const seen = new WeakSet<object>();
+  const seen = new Set<object>();
   const stack: Array<[object, number]> = [[root, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (depth > MAX_DEPTH) throw new InvalidDataError(`data is nested more than ${MAX_DEPTH} levels deep`);
-    if (seen.has(node) || node instanceof Uint8Array || node instanceof Date) continue;
-    seen.add(node);
-    for (const child of Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (seen.has(node)) {
+      plain = false;
+      continue;
     }
+    seen.add(node);
+    if (node instanceof Uint8Array || node instanceof Date) {
+      plain = false;
+      continue;
+    }
+    const isArray = Array.isArray(node);
+    if (!isArray) {
+      const proto = Object.getPrototypeOf(node);
+      if ((proto !== Object.prototype && proto !== null) || Object.hasOwn(node, TAG)) plain = false;
+    }
+    const values = isArray ? node : Object.values(node);
+    for (let i = 0; i < values.length; i++) {
+      const child: unknown = values[i];
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+      else if (!isPlainScalar(child) || (isArray && child === undefined)) plain = false;
+    }
+    // Symbol-keyed members and sparse arrays are left to the replacer's rules.
+    if (isArray ? values.length !== Object.keys(node).length : Object.getOwnPropertySymbols(node).length > 0) plain = false;
+  }
+  return plain;
+}
+
+function isPlainScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    default:
+      return value === null;
   }
 }
 
