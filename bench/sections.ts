@@ -9,4 +9,7 @@ export const SECTIONS: BenchSection[] = [
   { name: 'core', title: 'Core store: save and load', run: async () => (await import('./core.js')).runCoreBench() },
   { name: 'transactions', title: 'Transactions', run: async () => (await import('./transactions.js')).runTransactionBench() },
   { name: 'retention', title: 'Retention and integrity: fsck and GC of 100,000 versions', run: async () => (await import('./retention.js')).runRetentionBench() },
+  { name: 'failures', title: 'Failure artifacts and hooks', run: async () => (await import('./failures.js')).runFailuresBench() },
+  { name: 'diff-git', title: 'Diffs and state alongside code in git', run: async () => (await import('./diff-git.js')).runDiffGitBench() },
+  { name: 'snapshot', title: 'Snapshot archives: export and import of 10,000 entries as tar', run: async () => (await import('./snapshot.js')).runSnapshotBench() },
 ];

@@ -123,6 +123,24 @@ export class InvalidArtifactError extends AeStateError {
   }
 }
 
+/** The project's git repository is missing, or a revision or object in it cannot be read. */
+export class GitError extends AeStateError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('GIT', message, data);
+  }
+}
+
+/**
+ * A commit was published (readers see it) but the final fsync failed, so it
+ * may not survive a crash of the machine. Retrying the save would store it twice.
+ */
+export class CommitNotDurableError extends AeStateError {
+  constructor(commitId: string, cause: unknown) {
+    const errno = (cause as NodeJS.ErrnoException)?.code ?? 'unknown';
+    super('IO', `commit ${commitId} was published but could not be made durable (${errno}): check the disk before going on`, { commitId, errno }, { cause });
+  }
+}
+
 export class StoreClosedError extends AeStateError {
   constructor() {
     super('STORE_CLOSED', 'the state manager was shut down');

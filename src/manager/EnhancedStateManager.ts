@@ -12,6 +12,28 @@ import { openStore } from './open-store.js';
 import { readStatistics } from './statistics.js';
 import { TransactionManager } from './transactions.js';
 import { commitStaged, findVersion, listVersions, readEntry, stageSave } from './versions.js';
+import type { Readable, Writable } from 'node:stream';
+import type { ProgressListener } from '../archive/export-tar.js';
+import type { StateBackup } from '../model/backup.js';
+import type { SnapshotMetadata } from '../model/types.js';
+import { exportState, importState, migrateDatabase, type MigrationResult } from './backup.js';
+import type { ImportResult } from './import-versions.js';
+import type { SnapshotExport, SnapshotImport } from './snapshot-archive.js';
+import { createSnapshot, deleteSnapshot, listSnapshots, loadSnapshot } from './snapshots.js';
+import { listVersionsAt, loadEntryAt, toLoadOptions, type LoadOptions, type VersionSelector } from './revisions.js';
+import type { VersionDiff } from '../diff/diff-versions.js';
+import type { SnapshotDiff } from '../diff/diff-snapshots.js';
+import type { StoreGitStatus } from '../git/status.js';
+import { HookDispatcher } from '../hooks/dispatcher.js';
+import type { HookRun } from '../hooks/runner.js';
+import type { SampleInstallResult } from '../hooks/samples.js';
+import type { FailureArtifact } from '../model/types.js';
+import { listFailures, persistFailure, type FailureFilter, type StoredFailure } from './failures.js';
+import { listHooks, runHookByName, type HookStatus } from './hooks.js';
+import type { FsckOptions } from './fsck.js';
+import type { FsckResult } from './fsck-report.js';
+import { GcTimer } from './gc-timer.js';
+import { runGarbageCollection, type GarbageCollectionOptions, type GarbageCollectionResult } from './retention.js';
 
 /** Test seams: an injectable file system and clock. */
 export interface ManagerInternals {
@@ -39,6 +61,8 @@ export class EnhancedStateManager extends EventEmitter {
   readonly options: ResolvedOptions;
   protected readonly ctx: StoreContext;
   protected readonly transactions: TransactionManager;
+  protected readonly hooks: HookDispatcher;
+  private readonly gcTimer: GcTimer;
   private opening: Promise<void> | null = null;
   private closed = false;
 
@@ -48,20 +72,27 @@ export class EnhancedStateManager extends EventEmitter {
     this.ctx = new StoreContext(projectRoot, this.options, this, internals.fs, internals.clock);
     this.projectRoot = this.ctx.layout.root;
     this.transactions = new TransactionManager(this.ctx);
+    this.hooks = new HookDispatcher(this.ctx);
+    this.hooks.attach();
+    this.gcTimer = new GcTimer(this.ctx);
   }
 
   /** Creates or opens the store and recovers from an earlier crash. Called implicitly by every operation. */
   initialize(): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError());
-    this.opening ??= openStore(this.ctx.fs, this.ctx.layout).then(
-      () => {
-        this.emit('stateManagerInitialized', { projectRoot: this.projectRoot, storePath: this.ctx.layout.store, options: this.options });
-      },
-      (error: unknown) => {
-        this.opening = null;
-        throw error;
-      },
-    );
+    // An empty store imports the original single-file database once, if there is one.
+    this.opening ??= openStore(this.ctx.fs, this.ctx.layout)
+      .then(() => migrateDatabase(this.ctx, true))
+      .then(
+        () => {
+          if (!this.closed) this.gcTimer.start();
+          this.emit('stateManagerInitialized', { projectRoot: this.projectRoot, storePath: this.ctx.layout.store, options: this.options });
+        },
+        (error: unknown) => {
+          this.opening = null;
+          throw error;
+        },
+      );
     return this.opening;
   }
 
@@ -80,29 +111,88 @@ export class EnhancedStateManager extends EventEmitter {
       return `${logicalKey}_${staged.timestamp}`;
     }
     const published = await commitStaged(this.ctx, [staged], { message: `save ${logicalKey}`, transaction: null });
+    if (this.options.awaitHooks) await this.hooks.idle();
     return published.records[0]!.fullKey;
   }
 
-  /** The data of the newest version of `logicalKey`, or of `version`; null when there is none. */
-  async loadSSOT<T = unknown>(logicalKey: string, version?: number): Promise<T | null> {
-    const entry = await this.loadEntry<T>(logicalKey, version);
+  /**
+   * The data of the newest version of `logicalKey`, or of `version`; null
+   * when there is none. With `{at: REV}` the store is read as committed at
+   * that revision of the project's git history (see README, "State alongside
+   * code in git").
+   *
+   * @example
+   * const v2 = await manager.loadSSOT('user_specification', 2);
+   * const before = await manager.loadSSOT('user_specification', { at: 'HEAD~1' });
+   */
+  async loadSSOT<T = unknown>(logicalKey: string, versionOrOptions?: number | LoadOptions): Promise<T | null> {
+    const entry = await this.loadEntry<T>(logicalKey, versionOrOptions);
     return entry === null ? null : entry.data;
   }
 
   /** Like `loadSSOT`, with the version's metadata. */
-  async loadEntry<T = unknown>(logicalKey: string, version?: number): Promise<StateEntry<T> | null> {
+  async loadEntry<T = unknown>(logicalKey: string, versionOrOptions?: number | LoadOptions): Promise<StateEntry<T> | null> {
+    const { version, at } = toLoadOptions(versionOrOptions);
     await this.initialize();
-    const found = await findVersion(this.ctx, logicalKey, version);
-    if (found === null) return null;
-    const entry = (await readEntry(this.ctx, found)) as StateEntry<T>;
-    this.emit('ssotLoaded', { logicalKey, version: entry.version, key: entry.id });
+    let entry: StateEntry<T> | null;
+    if (at === undefined) {
+      const found = await findVersion(this.ctx, logicalKey, version);
+      entry = found === null ? null : ((await readEntry(this.ctx, found)) as StateEntry<T>);
+    } else {
+      entry = (await loadEntryAt(this.ctx, logicalKey, { version, at })) as StateEntry<T> | null;
+    }
+    if (entry !== null) this.emit('ssotLoaded', { logicalKey, version: entry.version, key: entry.id, ...(at === undefined ? {} : { at }) });
     return entry;
   }
 
-  /** Versions of `logicalKey`, newest first. */
-  async getVersions(logicalKey: string): Promise<VersionInfo[]> {
+  /** Versions of `logicalKey`, newest first; with `{at: REV}`, as committed at that git revision. */
+  async getVersions(logicalKey: string, options: { at?: string } = {}): Promise<VersionInfo[]> {
     await this.initialize();
-    return listVersions(this.ctx, logicalKey);
+    return options.at === undefined ? listVersions(this.ctx, logicalKey) : listVersionsAt(this.ctx, logicalKey, options.at);
+  }
+
+  /**
+   * Compares two versions of `logicalKey`: RFC 6902 patch plus a summary of
+   * added, removed and changed JSON Pointer paths. `from` and `to` are
+   * version numbers, full keys or `{version?, at?}` (a git revision); `to`
+   * defaults to the newest version and `from` to the one before it. Items of
+   * arrays that carry `id`, `name`, `term` (or `method` and `path`) are
+   * matched by that identity. Throws `NotFoundError` for a missing side.
+   *
+   * @example
+   * const d = await manager.diff('user_specification');            // previous → newest
+   * const e = await manager.diff('user_specification', 1, 3);
+   * const f = await manager.diff('user_specification', { at: 'HEAD~1' }, { at: 'HEAD' });
+   * if (!d.equal) console.log(d.summary.added, d.patch);
+   */
+  async diff(logicalKey: string, from?: VersionSelector, to?: VersionSelector): Promise<VersionDiff> {
+    await this.initialize();
+    const { diffVersions } = await import('../diff/diff-versions.js');
+    return diffVersions(this.ctx, logicalKey, from, to);
+  }
+
+  /**
+   * Logical keys added, removed and changed between two snapshots, with the
+   * diff of each changed key.
+   *
+   * @example
+   * const d = await manager.diffSnapshots(before, after);
+   * console.log(d.added, d.removed, d.changed.map((c) => c.key));
+   */
+  async diffSnapshots(fromSnapshotId: string, toSnapshotId: string): Promise<SnapshotDiff> {
+    await this.initialize();
+    const { diffSnapshots } = await import('../diff/diff-snapshots.js');
+    return diffSnapshots(this.ctx, fromSnapshotId, toSnapshotId);
+  }
+
+  /**
+   * Files of the store not yet committed to the project's git repository
+   * (new, modified, deleted; `local/` excluded). Throws a `GitError` outside git.
+   */
+  async getGitStatus(): Promise<StoreGitStatus> {
+    await this.initialize();
+    const { readStoreGitStatus } = await import('../git/status.js');
+    return readStoreGitStatus(this.projectRoot, this.ctx.layout.store);
   }
 
   /** Opens a transaction for the calling async context and returns its id. */
@@ -120,7 +210,49 @@ export class EnhancedStateManager extends EventEmitter {
   /** Publishes every version staged in the transaction as one commit; returns the full keys published. */
   async commitTransaction(txId: string): Promise<string[]> {
     const published = await this.transactions.commit(txId);
+    if (this.options.awaitHooks) await this.hooks.idle();
     return published?.records.map((r) => r.fullKey) ?? [];
+  }
+
+  /**
+   * Stores a failure artifact as the next version of `failure_<phase>` and
+   * returns its full key; emits `failureArtifactPersisted`, `failure_<type>`
+   * and `failure_<phase>`, and runs the `failure` and `failure-<type>` hooks
+   * (awaited when `awaitHooks` is set). A failing hook never makes it reject.
+   *
+   * @example
+   * await manager.persistFailureArtifact({ id: 'f1', timestamp: new Date().toISOString(), phase: 'phase-4',
+   *   type: 'validation', error: new Error('Domain invariant violated'), context: {}, artifacts: [],
+   *   retryable: true, severity: 'high' });
+   */
+  async persistFailureArtifact(artifact: FailureArtifact): Promise<string> {
+    await this.initialize();
+    return persistFailure(this.ctx, this.hooks, artifact);
+  }
+
+  /** Stored failure artifacts matching every given filter, newest first. */
+  async listFailures(filter: FailureFilter = {}): Promise<StoredFailure[]> {
+    await this.initialize();
+    return listFailures(this.ctx, filter);
+  }
+
+  /** Files in the store's hooks directory, whether each would run, and its last run. */
+  async listHooks(): Promise<HookStatus[]> {
+    await this.initialize();
+    return listHooks(this.ctx);
+  }
+
+  /** Runs the hook `name` once with `event` on its stdin, records and returns the run. */
+  async runHook(name: string, event: Record<string, unknown> = {}): Promise<HookRun> {
+    await this.initialize();
+    return runHookByName(this.ctx, this.hooks, name, event);
+  }
+
+  /** Copies the package's sample hooks into the store's hooks directory, never replacing a file. */
+  async installSampleHooks(): Promise<SampleInstallResult> {
+    await this.initialize();
+    const { installSampleHooks } = await import('../hooks/samples.js');
+    return installSampleHooks(this.ctx.fs, this.ctx.layout);
   }
 
   async rollbackTransaction(txId: string): Promise<void> {
@@ -152,6 +284,91 @@ export class EnhancedStateManager extends EventEmitter {
     return readLog(this.ctx, maxCount);
   }
 
+  /**
+   * Snapshots the latest version of every logical key whose latest version has
+   * `phase`, plus (when `entities` is given) of every key that names one of
+   * the entities: a key names `User` when one of its `.`/`_`/`-`-separated
+   * segments is `user`, case-insensitively (see README, "Snapshots and
+   * backups"). Returns the id `snapshot_<phase>_<ISO timestamp>`.
+   *
+   * @example
+   * const id = await manager.createSnapshot('phase-5', ['User', 'Product']);
+   * const entries = await manager.loadSnapshot(id);
+   */
+  async createSnapshot(phase: string, entities?: string[]): Promise<string> {
+    await this.initialize();
+    return (await createSnapshot(this.ctx, phase, entities)).snapshotId;
+  }
+
+  /** The snapshot's versions by full key, with data decoded; null when there is no such snapshot. */
+  async loadSnapshot(snapshotId: string): Promise<Record<string, StateEntry> | null> {
+    await this.initialize();
+    return loadSnapshot(this.ctx, snapshotId);
+  }
+
+  /** Every snapshot, newest first. */
+  async listSnapshots(): Promise<SnapshotMetadata[]> {
+    await this.initialize();
+    return listSnapshots(this.ctx);
+  }
+
+  /** Removes a snapshot; resolves to whether it existed. Its data goes at the next garbage collection unless still in use. */
+  async deleteSnapshot(snapshotId: string): Promise<boolean> {
+    await this.initialize();
+    return deleteSnapshot(this.ctx, snapshotId);
+  }
+
+  /**
+   * Writes a snapshot as a deterministic tar to a file path (atomically) or a
+   * stream. Throws `NotFoundError` for an unknown snapshot.
+   *
+   * @example
+   * await manager.exportSnapshot(id, 'phase-5.tar');
+   */
+  async exportSnapshot(snapshotId: string, target: string | Writable, options: { onProgress?: ProgressListener } = {}): Promise<SnapshotExport> {
+    await this.initialize();
+    const { exportSnapshot } = await import('./snapshot-archive.js');
+    return exportSnapshot(this.ctx, snapshotId, target, options.onProgress);
+  }
+
+  /**
+   * Imports a snapshot tar written by `exportSnapshot`, verifying every
+   * checksum; restores its versions and its tag. Anything outside the format
+   * is refused with an `UnsafeArchiveError` and nothing is imported.
+   */
+  async importSnapshot(source: string | Readable, options: { onProgress?: ProgressListener } = {}): Promise<SnapshotImport> {
+    await this.initialize();
+    const { importSnapshot } = await import('./snapshot-archive.js');
+    return importSnapshot(this.ctx, source, options.onProgress);
+  }
+
+  /** Every visible version in the JSON layout of the original single-file database. */
+  async exportState(): Promise<StateBackup> {
+    await this.initialize();
+    return exportState(this.ctx);
+  }
+
+  /**
+   * Imports a backup in the original single-file layout (from `exportState`
+   * or the original implementation), keeping every version, tag, ttl and
+   * metadata, in one commit. Validated whole first: `InvalidBackupError` or
+   * `UnsupportedFormatError`, and nothing changed, on any problem.
+   */
+  async importState(state: unknown): Promise<ImportResult> {
+    await this.initialize();
+    return importState(this.ctx, state);
+  }
+
+  /**
+   * Imports the original database file at `databasePath` and renames it to
+   * `<name>.migrated-<time>`; null when there is no such file. Opening an
+   * empty store does this automatically.
+   */
+  async migrate(): Promise<MigrationResult | null> {
+    await this.initialize();
+    return migrateDatabase(this.ctx, false);
+  }
+
   /** Absolute path of the store directory (`<projectRoot>/.ae` by default). */
   get storeDirectory(): string {
     return this.ctx.layout.store;
@@ -162,11 +379,43 @@ export class EnhancedStateManager extends EventEmitter {
     return readStatistics(this.ctx, this.transactions.activeCount);
   }
 
+  /**
+   * Removes versions whose time to live has passed (keeping snapshot-named
+   * versions and each key's newest unless it has its own `ttl`), then objects
+   * nothing references, then debris of killed writers; emits
+   * `garbageCollectionCompleted`. See README, "Retention and integrity".
+   *
+   * @example
+   * const { expiredCount, freedBytes } = await manager.runGarbageCollection({ prune: 'now' });
+   */
+  async runGarbageCollection(options: GarbageCollectionOptions = {}): Promise<GarbageCollectionResult> {
+    await this.initialize();
+    return runGarbageCollection(this.ctx, options);
+  }
+
+  /**
+   * Checks every object, version record, commit and tag; with `{repair: true}`
+   * moves damaged files to `local/corrupt/` and removes debris.
+   *
+   * @example
+   * const report = await manager.fsck();
+   * if (!report.ok) for (const p of report.problems) console.error(p.code, p.path);
+   */
+  async fsck(options: FsckOptions = {}): Promise<FsckResult> {
+    await this.initialize();
+    const { runFsck } = await import('./fsck.js');
+    return runFsck(this.ctx, options);
+  }
+
   /** Rolls back open transactions and stops timers. The instance cannot be used afterwards. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
+    await this.gcTimer.stop();
     const rolledBack = this.transactions.openIds();
     for (const id of rolledBack) await this.transactions.rollback(id, 'shutdown');
+    // Hooks already started finish (each is bounded by hookTimeout), so none is orphaned mid-run.
+    await this.hooks.idle();
+    this.hooks.detach();
     this.closed = true;
     this.emit('stateManagerShutdown', { rolledBackTransactions: rolledBack });
   }

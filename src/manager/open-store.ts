@@ -15,6 +15,15 @@ export const FORMAT_MARKER = `ae-state store format ${FORMAT_VERSION}\n`;
 export const STORE_GITIGNORE = `# Written by ae-state. Everything else in this directory is meant to be committed.
 # local/ holds this machine's lock, temporary files, staging and caches.
 /local/
+# Hook scripts run on this machine's events; as in git, a clone does not bring
+# them along, so checking out a repository never runs code on a save.
+/hooks/
+`;
+
+// Commit files are verified by the hash of their exact bytes, and objects are
+// binary: git must never convert line endings anywhere in the store.
+export const STORE_GITATTRIBUTES = `# Written by ae-state: store files are compared byte for byte.
+* -text
 `;
 
 export async function openStore(fs: StoreFs, layout: StoreLayout): Promise<void> {
@@ -27,8 +36,11 @@ export async function openStore(fs: StoreFs, layout: StoreLayout): Promise<void>
   if ((await readFileIfExists(fs, layout.formatFile)) === null) {
     await writeFileAtomic(fs, layout.tmp, layout.formatFile, Buffer.from(FORMAT_MARKER));
   }
-  if ((await readFileIfExists(fs, layout.gitignore)) === null) {
-    await writeFileAtomic(fs, layout.tmp, layout.gitignore, Buffer.from(STORE_GITIGNORE));
+  for (const [path, content] of [
+    [layout.gitignore, STORE_GITIGNORE],
+    [join(layout.store, '.gitattributes'), STORE_GITATTRIBUTES],
+  ] as const) {
+    if ((await readFileIfExists(fs, path)) === null) await writeFileAtomic(fs, layout.tmp, path, Buffer.from(content));
   }
   await removeDeadWritersLeftovers(fs, layout);
 }

@@ -1,9 +1,10 @@
 /**
  * `getStatistics()` is synchronous in the reference API, so it reads the
- * store with synchronous calls: one pass over the ref directories and one
- * over the object directories. Only published versions count.
+ * store with synchronous calls: one pass over the ref directories, one over
+ * the object directories and one over the whole store for its size on disk.
+ * Only published versions count.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { VersionRecord } from '../model/records.js';
 import type { StateStatistics } from '../model/types.js';
@@ -20,7 +21,17 @@ export function readStatistics(ctx: StoreContext, activeTransactions: number): S
     if (newest === null || r.timestamp > newest) newest = r.timestamp;
   }
   const totalSize = records.reduce((sum, r) => sum + r.size, 0);
-  const { objectCount, objectBytes } = measureObjectsSync(ctx.layout.objects);
+  const objects = measureObjectsSync(ctx.layout.objects);
+  let objectBytes = 0;
+  for (const size of objects.values()) objectBytes += size;
+  // Each distinct content once: its serialised size, and its size on disk.
+  const distinct = new Map(records.map((r) => [r.checksum, r.size]));
+  let distinctSize = 0;
+  let distinctStored = 0;
+  for (const [checksum, size] of distinct) {
+    distinctSize += size;
+    distinctStored += objects.get(checksum) ?? 0;
+  }
   return {
     totalEntries: records.length,
     totalSize,
@@ -31,8 +42,11 @@ export function readStatistics(ctx: StoreContext, activeTransactions: number): S
     newestEntry: newest,
     activeTransactions,
     objectBytes,
-    objectCount,
+    objectCount: objects.size,
     spaceSaving: totalSize === 0 ? 0 : 1 - objectBytes / totalSize,
+    diskBytes: measureTreeSync(ctx.layout.store),
+    dedupSavedBytes: totalSize - distinctSize,
+    compressionSavedBytes: distinctSize - distinctStored,
   };
 }
 
@@ -61,21 +75,37 @@ function readPublishedRecordsSync(ctx: StoreContext): VersionRecord[] {
   return records;
 }
 
-function measureObjectsSync(objectsDir: string): { objectCount: number; objectBytes: number } {
-  let objectCount = 0;
-  let objectBytes = 0;
+/** Bytes on disk of every object, by checksum. */
+function measureObjectsSync(objectsDir: string): Map<string, number> {
+  const sizes = new Map<string, number>();
   for (const fanout of listSync(objectsDir)) {
     if (!/^[0-9a-f]{2}$/.test(fanout)) continue;
     for (const name of listSync(join(objectsDir, fanout))) {
       try {
-        objectBytes += statSync(join(objectsDir, fanout, name)).size;
-        objectCount++;
+        sizes.set(fanout + name, statSync(join(objectsDir, fanout, name)).size);
       } catch {
         // Removed by a concurrent GC.
       }
     }
   }
-  return { objectCount, objectBytes };
+  return sizes;
+}
+
+/** Total bytes of the regular files under `dir` (symbolic links are not followed). */
+function measureTreeSync(dir: string): number {
+  let bytes = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) bytes += measureTreeSync(path);
+    else if (entry.isFile()) bytes += statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return bytes;
 }
 
 function listSync(dir: string): string[] {

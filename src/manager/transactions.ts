@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
 import type { PublishedCommit, StagedVersion } from '../store/publish.js';
@@ -22,6 +23,8 @@ import { commitStaged } from './versions.js';
 interface OpenTransaction {
   id: string;
   staged: StagedVersion[];
+  /** The open staging index file, created at the first staged save. */
+  stagingFile: FileHandle | null;
 }
 
 export class TransactionManager {
@@ -43,7 +46,7 @@ export class TransactionManager {
   begin(enterScope = true): string {
     if (!this.ctx.options.enableTransactions) throw new TransactionsDisabledError();
     const id = `tx_${randomUUID()}`;
-    this.open.set(id, { id, staged: [] });
+    this.open.set(id, { id, staged: [], stagingFile: null });
     if (enterScope) this.scope.enterWith(id);
     this.ctx.events.emit('transactionStarted', { txId: id, operationCount: 0 });
     return id;
@@ -83,14 +86,14 @@ export class TransactionManager {
       this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, reason: (error as Error).message });
       throw error;
     } finally {
-      await this.removeStagingIndex(id);
+      await this.removeStagingIndex(tx);
     }
   }
 
   async rollback(id: string, reason?: string): Promise<void> {
     const tx = this.require(id);
     this.close(tx, 'rolled back');
-    await this.removeStagingIndex(id);
+    await this.removeStagingIndex(tx);
     this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, ...(reason ? { reason } : {}) });
   }
 
@@ -107,16 +110,25 @@ export class TransactionManager {
 
   /**
    * `local/staging/<txId>.json` names the objects an open transaction has
-   * written, so garbage collection in any process leaves them alone. It is
+   * written, so garbage collection in any process leaves them alone: a JSON
+   * header line `{txId, pid}`, then one checksum per line, appended as saves
+   * are staged (a rewrite per save would make a transaction quadratic). It is
    * not fsynced: after a crash the transaction is gone anyway.
    */
   private async writeStagingIndex(tx: OpenTransaction): Promise<void> {
-    const body = JSON.stringify({ txId: tx.id, pid: process.pid, checksums: tx.staged.map((s) => s.checksum) });
-    await this.ctx.fs.writeFile(this.stagingPath(tx.id), body);
+    const checksum = tx.staged.at(-1)!.checksum;
+    if (tx.stagingFile === null) {
+      tx.stagingFile = await this.ctx.fs.open(this.stagingPath(tx.id), 'a', 0o644);
+      await tx.stagingFile.write(`${JSON.stringify({ txId: tx.id, pid: process.pid })}\n`);
+    }
+    await tx.stagingFile.write(`${checksum}\n`);
   }
 
-  private async removeStagingIndex(id: string): Promise<void> {
-    await this.ctx.fs.unlink(this.stagingPath(id)).catch(() => undefined);
+  private async removeStagingIndex(tx: OpenTransaction): Promise<void> {
+    if (tx.stagingFile === null) return;
+    await tx.stagingFile.close().catch(() => undefined);
+    tx.stagingFile = null;
+    await this.ctx.fs.unlink(this.stagingPath(tx.id)).catch(() => undefined);
   }
 
   private stagingPath(id: string): string {

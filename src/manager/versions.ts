@@ -9,6 +9,7 @@ import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
 import type { CommittedVersion } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
+import { readGitProvenance } from '../git/provenance.js';
 
 /**
  * Checks a save and writes its object; nothing becomes visible until the
@@ -19,7 +20,8 @@ export async function stageSave(ctx: StoreContext, logicalKey: string, data: unk
   checkSaveOptions(options);
   const serialized = serialize(data);
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
-  const stored = await ctx.objects.write(serialized, compress);
+  // The object's fsync is deferred to the commit, which syncs all of its objects in parallel.
+  const stored = await ctx.objects.write(serialized, compress, undefined, { deferSync: true });
   const now = ctx.clock();
   const created = new Date(now).toISOString();
   const staged: StagedVersion = {
@@ -31,10 +33,13 @@ export async function stageSave(ctx: StoreContext, logicalKey: string, data: unk
     tags: { ...(options.tags ?? {}) },
     source: options.source ?? 'unknown',
     created,
-    objectDir: stored.newInDir,
   };
   if (options.ttl !== undefined) staged.ttl = options.ttl;
   if (options.phase !== undefined) staged.phase = options.phase;
+  if (ctx.options.recordGitProvenance) {
+    const git = await readGitProvenance(ctx.layout.root);
+    if (git !== null) staged.git = git;
+  }
   return staged;
 }
 

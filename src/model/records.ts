@@ -58,6 +58,8 @@ export interface CommitRecord {
   message: string;
   transaction: string | null;
   operations: CommitOperation[];
+  /** The project's git HEAD when the commit was made, if the project is in git. */
+  git?: GitProvenance;
 }
 
 export function encodeRecord(record: object): Buffer {
@@ -103,7 +105,14 @@ export function versionRecordProblem(value: unknown): string | null {
   if (r.phase !== undefined && typeof r.phase !== 'string') return 'has an invalid phase';
   if (!isIsoTimestamp(r.created)) return 'has no valid created time';
   if (!isCommitId(r.commit)) return 'has no valid commit id';
+  if (r.git !== undefined && !isGitProvenance(r.git)) return 'has an invalid git provenance';
   return null;
+}
+
+function isGitProvenance(value: unknown): value is GitProvenance {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const { commit, branch } = value as Partial<GitProvenance>;
+  return typeof commit === 'string' && /^[0-9a-f]{40,64}$/.test(commit) && (branch === null || typeof branch === 'string');
 }
 
 export function commitRecordProblem(value: unknown): string | null {
@@ -120,5 +129,6 @@ export function commitRecordProblem(value: unknown): string | null {
     if (typeof op.fullKey !== 'string' || typeof op.logicalKey !== 'string') return 'has an operation without keys';
     if (!Number.isSafeInteger(op.version) || !isChecksum(op.checksum)) return `has an invalid operation for ${op.fullKey}`;
   }
+  if (r.git !== undefined && !isGitProvenance(r.git)) return 'has an invalid git provenance';
   return null;
 }

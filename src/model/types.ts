@@ -96,4 +96,10 @@ export interface StateStatistics {
   objectCount: number;
   /** 1 - objectBytes / totalSize: what deduplication and compression save. */
   spaceSaving: number;
+  /** Bytes of every file in the store directory: objects, records, commits, tags and local files. */
+  diskBytes: number;
+  /** totalSize minus the serialised bytes of the distinct objects the versions name: what storing equal content once saves. */
+  dedupSavedBytes: number;
+  /** Serialised bytes of the distinct objects the versions name, minus their bytes on disk: what gzip saves. */
+  compressionSavedBytes: number;
 }

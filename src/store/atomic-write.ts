@@ -7,6 +7,7 @@
  */
 import { basename, join } from 'node:path';
 import type { StoreFs } from './fs.js';
+import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 
 let tempCounter = 0;
 
@@ -16,26 +17,47 @@ export function tempPathFor(tmpDir: string, target: string): string {
   return join(tmpDir, `${process.pid}.${tempCounter}.${basename(target).slice(0, 60)}.tmp`);
 }
 
-/** Writes `data` to a new file and fsyncs it; the file must not exist. */
-export async function writeDurableFile(fs: StoreFs, path: string, data: Uint8Array): Promise<void> {
+/** Writes `data` to a new file and (unless `sync` is false) fsyncs it; the file must not exist. */
+export async function writeDurableFile(fs: StoreFs, path: string, data: Uint8Array, sync = true): Promise<void> {
   const handle = await fs.open(path, 'wx', 0o644);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (sync) await handle.sync();
   } finally {
     await handle.close();
   }
 }
 
+/** fsyncs existing files (in parallel), e.g. objects whose fsync was deferred to the commit. */
+export async function syncFiles(fs: StoreFs, paths: Iterable<string>): Promise<void> {
+  // Bounded: a commit of thousands of versions must not open thousands of files at once.
+  await mapLimit([...new Set(paths)], FILE_CONCURRENCY, async (path) => {
+    const handle = await fs.open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
 /**
  * Replaces (or creates) `target` with `data` atomically. The caller must fsync
  * `dirname(target)` (see `syncDirs`) before relying on the rename surviving a
- * machine crash.
+ * machine crash. With `sync: false` the file's own fsync is left to the
+ * caller too (`syncFiles`), so that a commit can make many files durable in
+ * parallel; the rename is still atomic for readers.
  */
-export async function writeFileAtomic(fs: StoreFs, tmpDir: string, target: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  fs: StoreFs,
+  tmpDir: string,
+  target: string,
+  data: Uint8Array,
+  options: { sync?: boolean } = {},
+): Promise<void> {
   const temp = tempPathFor(tmpDir, target);
   try {
-    await writeDurableFile(fs, temp, data);
+    await writeDurableFile(fs, temp, data, options.sync ?? true);
     await fs.rename(temp, target);
   } catch (error) {
     await fs.unlink(temp).catch(() => undefined);
@@ -45,14 +67,13 @@ export async function writeFileAtomic(fs: StoreFs, tmpDir: string, target: strin
 
 /** fsyncs directories (in parallel) so that renames into them are durable. */
 export async function syncDirs(fs: StoreFs, dirs: Iterable<string>): Promise<void> {
-  await Promise.all(
-    [...new Set(dirs)].map(async (dir) => {
-      const handle = await fs.open(dir, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }),
-  );
+  // Bounded: a commit of thousands of versions must not open thousands of files at once.
+  await mapLimit([...new Set(dirs)], FILE_CONCURRENCY, async (dir) => {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { commitContentHash, commitIdOf, commitRecordProblem, encodeRecord, isCommitId, type CommitRecord } from '../model/records.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { tempPathFor, writeDurableFile } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
@@ -46,7 +46,19 @@ export class CommitLog {
 
   /** The commit point: an atomic rename into `commits/`. The caller fsyncs `commits/` before acknowledging. */
   async publish(id: string, bytes: Buffer): Promise<void> {
-    await writeFileAtomic(this.fs, this.layout.tmp, this.pathOf(id), bytes);
+    await this.publishTemp(id, await this.writeTemp(id, bytes));
+  }
+
+  /** Writes and fsyncs a commit's temporary file, so that publishing it is one rename. */
+  async writeTemp(id: string, bytes: Buffer): Promise<string> {
+    const temp = tempPathFor(this.layout.tmp, this.pathOf(id));
+    await writeDurableFile(this.fs, temp, bytes);
+    return temp;
+  }
+
+  /** The commit point: renames the temporary file into `commits/`. */
+  async publishTemp(id: string, temp: string): Promise<void> {
+    await this.fs.rename(temp, this.pathOf(id));
     this.published.add(id);
     // The head file is a local cache for finding the parent of the next commit
     // without listing the whole log; losing or tearing it only costs a listing.

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { syncDirs, syncFiles, writeFileAtomic } from './atomic-write.js';
 import { isErrno, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
@@ -36,6 +36,8 @@ export function objectPath(objectsDir: string, checksum: string): string {
 
 export class ObjectStore {
   private readonly knownDirs = new Set<string>();
+  // Objects this process has fsynced (with their directory entry); they stay durable.
+  private readonly durable = new Set<string>();
 
   constructor(
     private readonly fs: StoreFs,
@@ -46,12 +48,18 @@ export class ObjectStore {
     return objectPath(this.layout.objects, checksum);
   }
 
-  /** Stores serialised bytes once; gzips them first when `compress` is set. */
-  async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
+  /**
+   * Stores serialised bytes once; gzips them first when `compress` is set.
+   * With `deferSync`, the file is renamed into place without an fsync and the
+   * caller must call `syncObjects` before publishing anything that names it
+   * (a commit does this for all its objects at once).
+   */
+  async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized), options: { deferSync?: boolean } = {}): Promise<StoredObject> {
     const path = this.pathOf(checksum);
     const existing = await this.statIfExists(path);
-    if (existing !== null) {
-      return { checksum, compressed: await this.isStoredCompressed(path), storedSize: existing, newInDir: null };
+    const reused = existing === null ? null : await this.reuseExisting(path);
+    if (existing !== null && reused !== null) {
+      return { checksum, compressed: reused, storedSize: existing, newInDir: null };
     }
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
@@ -59,8 +67,33 @@ export class ObjectStore {
       await this.fs.mkdir(dir, { recursive: true });
       this.knownDirs.add(dir);
     }
-    await writeFileAtomic(this.fs, this.layout.tmp, path, bytes);
+    await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: options.deferSync !== true });
     return { checksum, compressed: compress, storedSize: bytes.length, newInDir: dir };
+  }
+
+  /**
+   * Makes objects durable before a commit names them: fsyncs every object
+   * file and fan-out directory not already made durable by this process.
+   * Objects found already present are synced too, since another process may
+   * have renamed them into place without an fsync yet.
+   */
+  async syncObjects(checksums: Iterable<string>): Promise<void> {
+    const { dirs, markDurable } = await this.syncObjectFiles(checksums);
+    await syncDirs(this.fs, dirs);
+    markDurable();
+  }
+
+  /**
+   * The first half of `syncObjects`, for callers that fsync the returned
+   * directories together with their own and then call `markDurable`.
+   */
+  async syncObjectFiles(checksums: Iterable<string>): Promise<{ dirs: string[]; markDurable: () => void }> {
+    const pending = [...new Set(checksums)].filter((checksum) => !this.durable.has(checksum));
+    await syncFiles(this.fs, pending.map((checksum) => this.pathOf(checksum)));
+    return {
+      dirs: pending.map((checksum) => join(this.layout.objects, checksum.slice(0, 2))),
+      markDurable: () => pending.forEach((checksum) => this.durable.add(checksum)),
+    };
   }
 
   /**
@@ -90,9 +123,23 @@ export class ObjectStore {
     }
   }
 
-  private async isStoredCompressed(path: string): Promise<boolean> {
-    const handle = await this.fs.open(path, 'r');
+  /**
+   * Whether an existing object is gzipped; null when it vanished meanwhile.
+   * Its mtime is refreshed: garbage collection sweeps only unreferenced
+   * objects untouched for its grace period, so an old object about to be
+   * named again by this save is not swept before the save is published.
+   */
+  private async reuseExisting(path: string): Promise<boolean | null> {
+    let handle;
     try {
+      handle = await this.fs.open(path, 'r');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+    try {
+      const now = new Date();
+      await handle.utimes(now, now);
       const head = Buffer.alloc(2);
       await handle.read(head, 0, 2, 0);
       return isGzip(head);

@@ -3,9 +3,9 @@
  * single save and for a whole transaction alike. Runs under the store lock.
  *
  * Order of steps, and the crash each protects against:
- *  1. Objects were written (fsynced, renamed) when the saves were staged; their
- *     directories are fsynced here with the refs', so no ref can outlive the
- *     data it names.
+ *  1. Objects were written (renamed into place) when the saves were staged;
+ *     here they and their directories are fsynced, in parallel with writing
+ *     the refs, so no published ref can outlive the data it names.
  *  2. Each ref is written atomically, naming the commit id. Until step 3 the
  *     refs are invisible: readers skip refs whose commit file does not exist.
  *     A crash here leaves only invisible refs, removed by the next writer.
@@ -13,13 +13,15 @@
  *     the commit point. Before it, none of the commit is visible; after it,
  *     all of it is, and it survives a crash of the machine.
  */
-import { InvalidDataError } from '../errors.js';
+import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
 import { FORMAT_VERSION, type CommitRecord, type GitProvenance, type VersionRecord } from '../model/records.js';
 import { syncDirs } from './atomic-write.js';
+import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { CommitLog } from './commits.js';
 import type { StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
+import type { ObjectStore } from './objects.js';
 import type { RefStore } from './refs.js';
 import type { VersionIndex } from './version-index.js';
 
@@ -37,12 +39,13 @@ export interface StagedVersion {
   phase?: string;
   created: string;
   git?: GitProvenance;
-  /** Directory of a newly written object, fsynced before the commit point. */
-  objectDir: string | null;
+  /** A version number to keep (imports of backups and snapshots); the published number is never below the key's previous + 1. */
+  version?: number;
 }
 
 export interface PublishContext {
   fs: StoreFs;
+  objects: ObjectStore;
   layout: StoreLayout;
   refs: RefStore;
   commits: CommitLog;
@@ -77,7 +80,7 @@ export async function publishCommit(
   const planned = staged.map((save) => {
     const previous = latestByKey.get(save.logicalKey);
     const timestamp = previous && save.timestamp <= previous.timestamp ? nextTimestamp(previous.timestamp, now) : save.timestamp;
-    const version = (previous?.version ?? 0) + 1;
+    const version = Math.max((previous?.version ?? 0) + 1, save.version ?? 0);
     latestByKey.set(save.logicalKey, { version, timestamp });
     return { save, timestamp, version, fullKey: makeFullKey(save.logicalKey, timestamp) };
   });
@@ -90,6 +93,9 @@ export async function publishCommit(
     transaction: details.transaction,
     operations: planned.map((p) => ({ fullKey: p.fullKey, logicalKey: p.save.logicalKey, version: p.version, checksum: p.save.checksum })),
   };
+  // The project's git HEAD when the commit's last save was staged; versions keep their own.
+  const git = [...staged].reverse().find((s) => s.git !== undefined)?.git;
+  if (git !== undefined) commit.git = git;
   const { id, bytes } = ctx.commits.prepare(commit);
 
   const records = planned.map(({ save, timestamp, version, fullKey }): VersionRecord => {
@@ -113,10 +119,29 @@ export async function publishCommit(
     return record;
   });
 
-  const refDirs = await Promise.all(records.map((record) => ctx.refs.write(record)));
-  const objectDirs = staged.flatMap((s) => (s.objectDir === null ? [] : [s.objectDir]));
-  await syncDirs(ctx.fs, [...refDirs, ...objectDirs]);
-  await ctx.commits.publish(id, bytes);
-  await syncDirs(ctx.fs, [ctx.layout.commits]);
+  // Three rounds of fsyncs, each as parallel as the order allows: (a) object
+  // files, ref files and the commit's temporary file; (b) the directories the
+  // objects and refs were renamed into; (c) the commit's rename, the commit
+  // point, and the commits directory.
+  const [refDirs, objects, commitTemp] = await Promise.all([
+    mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record)),
+    ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)),
+    ctx.commits.writeTemp(id, bytes),
+  ]);
+  try {
+    await syncDirs(ctx.fs, [...refDirs, ...objects.dirs]);
+    objects.markDurable();
+    await ctx.commits.publishTemp(id, commitTemp);
+  } catch (error) {
+    await ctx.fs.unlink(commitTemp).catch(() => undefined);
+    throw error;
+  }
+  try {
+    await syncDirs(ctx.fs, [ctx.layout.commits]);
+  } catch (error) {
+    // Past the commit point the commit is visible and cannot be taken back
+    // (readers may have seen it); say exactly that instead of "failed".
+    throw new CommitNotDurableError(id, error);
+  }
   return { id, commit, records };
 }

@@ -27,13 +27,21 @@ export interface KeyListing {
   unpublished: string[];
 }
 
+/**
+ * Where the index reads refs and commits from: the store on disk
+ * (`RefStore`, `CommitLog`), or the store as committed in the project's git
+ * history, so both apply one visibility and numbering rule.
+ */
+export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'>;
+export type CommitSource = Pick<CommitLog, 'isPublished'>;
+
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
   private readonly records = new Map<string, VersionRecord>();
 
   constructor(
-    private readonly refs: RefStore,
-    private readonly commits: CommitLog,
+    private readonly refs: RefSource,
+    private readonly commits: CommitSource,
   ) {}
 
   async list(logicalKey: string): Promise<KeyListing> {

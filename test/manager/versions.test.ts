@@ -160,10 +160,13 @@ describe('saving and loading versions', () => {
     await expect(m.saveSSOT('x', 1)).rejects.toThrow(StoreClosedError);
   });
 
-  it('writes a .gitignore that keeps only local files out of git, and a format marker', async () => {
+  it('writes git settings that keep local files and hooks out of git and bytes unconverted, and a format marker', async () => {
     const { m, root } = await manager();
     await m.initialize();
-    expect(await readFile(join(root, '.ae', '.gitignore'), 'utf8')).toContain('/local/');
+    const gitignore = await readFile(join(root, '.ae', '.gitignore'), 'utf8');
+    expect(gitignore).toContain('/local/');
+    expect(gitignore).toContain('/hooks/');
+    expect(await readFile(join(root, '.ae', '.gitattributes'), 'utf8')).toContain('* -text');
     expect(await readFile(join(root, '.ae', 'FORMAT'), 'utf8')).toBe('ae-state store format 1\n');
     await m.shutdown();
   });

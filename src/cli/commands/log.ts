@@ -19,6 +19,7 @@ export function registerLog(program: Command): void {
           out.line(`${out.yellow(`commit ${c.id}`)}`);
           if (c.parent) out.line(out.dim(`parent ${c.parent}`));
           out.line(`Date:   ${c.time}`);
+          if (c.git) out.line(`Git:    ${c.git.commit.slice(0, 12)}${c.git.branch ? ` (${c.git.branch})` : ' (detached)'}`);
           out.line(`\n    ${c.message}\n`);
           for (const op of c.operations) out.line(`    ${out.green('+')} ${op.fullKey} ${out.dim(`v${op.version} ${op.checksum.slice(0, 12)}`)}`);
           out.line();

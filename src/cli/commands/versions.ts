@@ -8,10 +8,11 @@ export function registerVersions(program: Command): void {
     .command('versions')
     .description('list the versions of a logical key, newest first')
     .requiredOption('-k, --key <key>', 'logical key')
+    .option('--at <rev>', 'list the versions as committed at this git revision of the project')
     .option('--json', 'machine-readable output')
-    .action((flags: { key: string }, command: Command) =>
+    .action((flags: { key: string; at?: string }, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
-        const versions = await manager().getVersions(flags.key);
+        const versions = await manager().getVersions(flags.key, { at: flags.at });
         if (versions.length === 0) throw notFound(flags.key);
         if (out.json) {
           out.data(versions);

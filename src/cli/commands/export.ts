@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { UsageError } from '../exit-codes.js';
+import { runCommand } from '../context.js';
+import { writeOutput } from '../io.js';
+import { formatBytes } from '../output.js';
+import { createProgress } from '../progress.js';
+
+interface ExportFlags {
+  output: string;
+  snapshot?: string;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description("write a JSON backup of every version, or with --snapshot a snapshot's tar")
+    .requiredOption('-o, --output <file>', "output file ('-' writes to standard output); a .tar name needs --snapshot")
+    .option('-s, --snapshot <id>', 'export this snapshot as a tar instead of a JSON backup')
+    .option('--json', 'machine-readable summary')
+    .action((flags: ExportFlags, command: Command) =>
+      runCommand(command, async ({ manager, out }) => {
+        const m = manager();
+        if (flags.snapshot === undefined) {
+          if (/\.tar$/i.test(flags.output)) throw new UsageError(`exporting ${flags.output} as a tar needs --snapshot <id> (see "snapshots")`);
+          const state = await m.exportState();
+          await writeOutput(flags.output, Buffer.from(`${JSON.stringify(state, null, 2)}\n`));
+          report(out, flags.output, { format: 'json', entryCount: state.entries.length });
+          return;
+        }
+        const progress = createProgress(`exporting ${flags.snapshot}`);
+        try {
+          const target = flags.output === '-' ? process.stdout : flags.output;
+          const result = await m.exportSnapshot(flags.snapshot, target, { onProgress: progress.update });
+          report(out, flags.output, { format: 'tar', ...result });
+        } finally {
+          progress.finish();
+        }
+      }),
+    );
+}
+
+function report(out: { json: boolean; data(v: unknown): void }, file: string, summary: { format: string; entryCount: number; bytes?: number }): void {
+  // With '-' standard output carries the export itself; the summary goes to stderr.
+  if (out.json && file !== '-') out.data({ output: file, ...summary });
+  else if (!out.json) process.stderr.write(`exported ${summary.entryCount} entries to ${file}${summary.bytes === undefined ? '' : ` (${formatBytes(summary.bytes)})`}\n`);
+}

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import type { MigrationResult } from '../../manager/backup.js';
+import { runCommand } from '../context.js';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('import the original single-file database (databasePath, default .ae/enhanced-state.db) and keep it renamed')
+    .option('--json', 'machine-readable output')
+    .action((_flags: unknown, command: Command) =>
+      runCommand(command, async ({ manager, out }) => {
+        const m = manager();
+        // Opening an empty store migrates by itself; report that migration too.
+        let result: MigrationResult | null = null;
+        m.on('stateMigrated', (event: MigrationResult) => (result = event));
+        await m.migrate();
+        const migrated = result as MigrationResult | null;
+        if (out.json) out.data(migrated ?? { migrated: false });
+        else if (migrated === null) out.line(out.dim(`nothing to migrate (no file at ${m.options.databasePath})`));
+        else out.line(`${out.green('migrated')} ${migrated.entryCount} entries from ${migrated.path}; the file was kept as ${migrated.backupPath}`);
+      }),
+    );
+}

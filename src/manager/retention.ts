@@ -1,0 +1,200 @@
+/**
+ * Garbage collection: removes versions whose time to live has passed, then
+ * the objects nothing references any more, then debris of killed writers.
+ *
+ * Everything runs under the store's write lock, so no commit of any process
+ * interleaves with it. Objects are marked from every version record, every
+ * snapshot tag (its tree object and the tree's entries) and every open
+ * transaction's staging file; commits are not marks, so the history never
+ * pins the data of a removed version (a commit keeps the record that the
+ * version existed, not its data). Unmarked objects are swept only when
+ * their file has not been touched for the grace period, because another
+ * process may have written one for a save that has not taken the lock yet
+ * (writers refresh the mtime of objects that already exist for this reason).
+ */
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
+import { DEFAULT_GRACE_SECONDS, isPastGrace, selectExpired } from '../model/retention.js';
+import { syncDirs } from '../store/atomic-write.js';
+import { statFast, unlinkIfExists } from '../store/bulk-io.js';
+import { readdirIfExists } from '../store/fs.js';
+import { forEachLimit, WALK_CONCURRENCY } from '../store/map-limit.js';
+import { listFanout, listFanouts } from '../store/object-scan.js';
+import { isProcessAlive } from '../store/process.js';
+import { listKeyDirPaths, scanKeyDir, type ScannedRef } from '../store/ref-scan.js';
+import { readStagingPins } from '../store/staging.js';
+import { TagStore } from '../store/tags.js';
+import type { StoreContext } from './context.js';
+
+export interface GarbageCollectionOptions {
+  /**
+   * `'now'` skips the grace period (as `git gc --prune=now`): use it only when
+   * no other process is writing to the store. A number is the grace period in
+   * seconds. Default 300.
+   */
+  prune?: 'now' | number;
+}
+
+export interface GarbageCollectionResult {
+  /** Versions removed because their time to live had passed. */
+  expiredCount: number;
+  expiredKeys: string[];
+  /** Expired versions kept because a snapshot names them. */
+  keptBySnapshot: number;
+  /** Versions past the default TTL kept because they are their key's newest. */
+  keptAsNewest: number;
+  removedObjects: number;
+  /** Bytes of the object files removed. */
+  freedBytes: number;
+  /** Refs of commits that were never published (debris of killed writers). */
+  removedUnpublishedRefs: number;
+  removedStagingFiles: number;
+  removedTempFiles: number;
+  graceSeconds: number;
+  durationMs: number;
+}
+
+interface Pins {
+  fullKeys: Set<string>;
+  marked: Set<string>;
+}
+
+/** Runs one garbage collection under the write lock and emits `garbageCollectionCompleted`. */
+export async function runGarbageCollection(ctx: StoreContext, options: GarbageCollectionOptions = {}): Promise<GarbageCollectionResult> {
+  const graceSeconds = resolveGrace(options);
+  const started = Date.now();
+  const result = await ctx.withWriteLock(async () => {
+    const tally = emptyResult(graceSeconds);
+    const pins = await readPins(ctx, tally);
+    await collectVersions(ctx, pins, tally);
+    await sweepObjects(ctx, pins.marked, tally);
+    tally.removedTempFiles = await removeDeadTempFiles(ctx);
+    return tally;
+  });
+  result.durationMs = Date.now() - started;
+  ctx.events.emit('garbageCollectionCompleted', result);
+  return result;
+}
+
+function resolveGrace(options: GarbageCollectionOptions): number {
+  const prune = options?.prune;
+  if (prune === undefined) return DEFAULT_GRACE_SECONDS;
+  if (prune === 'now') return 0;
+  if (typeof prune === 'number' && Number.isFinite(prune) && prune >= 0) return prune;
+  throw new InvalidArgumentError(`prune must be "now" or a number of seconds >= 0 (got ${String(prune)})`, { prune });
+}
+
+function emptyResult(graceSeconds: number): GarbageCollectionResult {
+  return {
+    expiredCount: 0,
+    expiredKeys: [],
+    keptBySnapshot: 0,
+    keptAsNewest: 0,
+    removedObjects: 0,
+    freedBytes: 0,
+    removedUnpublishedRefs: 0,
+    removedStagingFiles: 0,
+    removedTempFiles: 0,
+    graceSeconds,
+    durationMs: 0,
+  };
+}
+
+/**
+ * Marks what snapshots and open transactions hold. A tag whose tree cannot be
+ * read stops the collection (the error says which): without the tree, GC
+ * cannot know which versions the snapshot keeps. `fsck --repair` clears it.
+ */
+async function readPins(ctx: StoreContext, tally: GarbageCollectionResult): Promise<Pins> {
+  const pins: Pins = { fullKeys: new Set(), marked: new Set() };
+  const tags = new TagStore(ctx.fs, ctx.layout, ctx.objects);
+  for (const tag of await tags.list()) {
+    pins.marked.add(tag.tree);
+    for (const entry of (await tags.readTree(tag)).entries) {
+      pins.fullKeys.add(entry.fullKey);
+      pins.marked.add(entry.checksum);
+    }
+  }
+  const staging = await readStagingPins(ctx.fs, ctx.layout);
+  for (const checksum of staging.checksums) pins.marked.add(checksum);
+  for (const path of staging.deadFiles) {
+    if (await unlinkIfExists(ctx.fs, path)) tally.removedStagingFiles++;
+  }
+  return pins;
+}
+
+/** Removes expired versions and old unpublished refs, one key directory at a time, and marks the rest. */
+async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageCollectionResult): Promise<void> {
+  const nowMs = ctx.clock();
+  const wallMs = Date.now();
+  const touchedDirs = new Set<string>();
+  await forEachLimit(await listKeyDirPaths(ctx.fs, ctx.layout), WALK_CONCURRENCY / 4, async (dir) => {
+    const scan = await scanKeyDir(ctx.fs, dir);
+    const published: Array<{ record: ScannedRef['record']; path: string }> = [];
+    for (const ref of scan.refs) {
+      if (await ctx.commits.isPublished(ref.record.commit)) {
+        published.push(ref);
+      } else if (await isOldEnough(ctx, ref.path, wallMs, tally.graceSeconds)) {
+        // We hold the lock, so no commit is in progress: this is a killed writer's debris.
+        if (await unlinkIfExists(ctx.fs, ref.path)) tally.removedUnpublishedRefs++;
+        touchedDirs.add(dir);
+      } else {
+        pins.marked.add(ref.record.checksum);
+      }
+    }
+    const decision = selectExpired(published, nowMs, ctx.options.defaultTTL, pins.fullKeys);
+    tally.keptBySnapshot += decision.keptBySnapshot.length;
+    tally.keptAsNewest += decision.keptAsNewest.length;
+    const expired = new Set(decision.expired);
+    for (const version of published) {
+      if (!expired.has(version)) pins.marked.add(version.record.checksum);
+    }
+    await Promise.all(decision.expired.map((version) => unlinkIfExists(ctx.fs, version.path)));
+    for (const version of decision.expired) {
+      ctx.index.forget(version.path);
+      tally.expiredCount++;
+      tally.expiredKeys.push(version.record.fullKey);
+      touchedDirs.add(dir);
+    }
+  });
+  // Removals are made durable before the objects they named are swept, so a
+  // crash can never leave a ref whose object is gone.
+  await syncDirs(ctx.fs, touchedDirs);
+}
+
+/** Deletes unmarked objects past the grace period; the disk space is returned at once. */
+async function sweepObjects(ctx: StoreContext, marked: ReadonlySet<string>, tally: GarbageCollectionResult): Promise<void> {
+  const wallMs = Date.now();
+  const { fanouts } = await listFanouts(ctx.fs, ctx.layout);
+  const touchedDirs = new Set<string>();
+  await forEachLimit(fanouts, 4, async (fanout) => {
+    const listing = await listFanout(ctx.fs, ctx.layout, fanout);
+    const candidates = listing.objects.filter((object) => !marked.has(object.checksum));
+    await forEachLimit(candidates, WALK_CONCURRENCY / 4, async ({ path }) => {
+      const stat = await statFast(ctx.fs, path);
+      if (stat === null || !isPastGrace(stat.mtimeMs, wallMs, tally.graceSeconds)) return;
+      if (await unlinkIfExists(ctx.fs, path)) {
+        tally.removedObjects++;
+        tally.freedBytes += stat.size;
+        touchedDirs.add(listing.dir);
+      }
+    });
+  });
+  await syncDirs(ctx.fs, touchedDirs);
+}
+
+/** Temp files are named `<pid>.<n>.<name>.tmp`; those of dead processes are debris of a crash. */
+async function removeDeadTempFiles(ctx: StoreContext): Promise<number> {
+  let removed = 0;
+  for (const name of await readdirIfExists(ctx.fs, ctx.layout.tmp)) {
+    const pid = Number.parseInt(name, 10);
+    if (pid > 0 && !isProcessAlive(pid) && (await unlinkIfExists(ctx.fs, join(ctx.layout.tmp, name)))) removed++;
+  }
+  return removed;
+}
+
+async function isOldEnough(ctx: StoreContext, path: string, wallMs: number, graceSeconds: number): Promise<boolean> {
+  if (graceSeconds === 0) return true;
+  const stat = await ctx.fs.stat(path).catch(() => null);
+  return stat !== null && isPastGrace(stat.mtimeMs, wallMs, graceSeconds);
+}

@@ -1,0 +1,96 @@
+/**
+ * Snapshots as tar archives: export a snapshot's tag and tree as a
+ * deterministic tar, and import such a tar into any store, restoring the
+ * versions (see src/manager/import-versions.ts for the rule) and the tag.
+ */
+import { open } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { writeFileStreamAtomic, writeSnapshotTar, type ProgressListener } from '../archive/export-tar.js';
+import { readSnapshotTar } from '../archive/import-tar.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { SnapshotTree } from '../model/snapshot.js';
+import { isErrno } from '../store/fs.js';
+import type { SnapshotMetadata } from '../model/types.js';
+import type { StoreContext } from './context.js';
+import { pinObjects, publishImportedLocked, sortForImport } from './import-versions.js';
+import { compareStrings } from './key-catalog.js';
+import { readSnapshot, snapshotMetadata, tagStoreOf, treeEntryOf, writeTreeAndTag } from './snapshots.js';
+
+export interface SnapshotExport {
+  snapshotId: string;
+  entryCount: number;
+  /** Bytes of the tar. */
+  bytes: number;
+}
+
+export interface SnapshotImport {
+  snapshot: SnapshotMetadata;
+  /** Versions newly published by the import. */
+  published: number;
+  /** Versions the store had already (same full key and checksum). */
+  skipped: number;
+}
+
+/** Writes the tar of a snapshot to a file (atomically) or a stream. Throws `NotFoundError` for an unknown snapshot. */
+export async function exportSnapshot(
+  ctx: StoreContext,
+  snapshotId: string,
+  target: string | Writable,
+  onProgress?: ProgressListener,
+): Promise<SnapshotExport> {
+  const found = await readSnapshot(ctx, snapshotId);
+  if (found === null) throw new NotFoundError(`snapshot ${JSON.stringify(snapshotId)}`, { snapshotId });
+  const write = (out: Writable) => writeSnapshotTar(ctx.objects, found.tree, found.tag.tree, out, onProgress);
+  const result = typeof target === 'string' ? await writeFileStreamAtomic(target, write) : await write(target);
+  const exported = { snapshotId, entryCount: result.entryCount, bytes: result.bytes };
+  ctx.events.emit('snapshotExported', exported);
+  return exported;
+}
+
+/** Imports a snapshot tar from a file or a stream; refuses anything outside the format with `UnsafeArchiveError`. */
+export async function importSnapshot(ctx: StoreContext, source: string | Readable, onProgress?: ProgressListener): Promise<SnapshotImport> {
+  const stream = typeof source === 'string' ? await openArchive(source) : source;
+  let unpin: (() => Promise<void>) | null = null;
+  try {
+    const pin = async (checksums: string[]) => {
+      unpin = await pinObjects(ctx, checksums);
+    };
+    const { manifest, staged } = await readSnapshotTar({ objects: ctx.objects, options: ctx.options, pin, onProgress }, stream);
+    const imported = await ctx.withWriteLock(async () => {
+      const tags = tagStoreOf(ctx);
+      const existing = await tags.read(manifest.snapshotId);
+      if (existing !== null) {
+        const tree = await tags.readTree(existing);
+        if (!sameVersions(tree, manifest.entries)) {
+          throw new InvalidArgumentError(`snapshot ${manifest.snapshotId} already exists in this store with other versions`, { snapshotId: manifest.snapshotId });
+        }
+        return { snapshot: snapshotMetadata(tree, existing), published: 0, skipped: staged.length };
+      }
+      const result = await publishImportedLocked(ctx, sortForImport([...staged]), `import ${manifest.snapshotId}`);
+      const entries = result.records.map((record) => treeEntryOf(record, record.version)).sort((a, b) => compareStrings(a.fullKey, b.fullKey));
+      const tree: SnapshotTree = { format: 1, type: 'tree', snapshotId: manifest.snapshotId, phase: manifest.phase, entities: manifest.entities, timestamp: manifest.timestamp, entries };
+      const tag = await writeTreeAndTag(ctx, tags, tree, new Date(ctx.clock()).toISOString());
+      return { snapshot: snapshotMetadata(tree, tag), published: result.published, skipped: result.skipped };
+    });
+    ctx.events.emit('snapshotImported', { snapshotId: imported.snapshot.snapshotId, metadata: imported.snapshot, published: imported.published, skipped: imported.skipped });
+    return imported;
+  } finally {
+    if (unpin !== null) await (unpin as () => Promise<void>)();
+  }
+}
+
+async function openArchive(path: string): Promise<Readable> {
+  try {
+    return (await open(path, 'r')).createReadStream();
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) throw new NotFoundError(`archive ${path}`, { path });
+    throw error;
+  }
+}
+
+/** Whether a stored tree names the same data for the same logical keys as an archive's entries. */
+function sameVersions(tree: SnapshotTree, entries: ReadonlyArray<{ logicalKey: string; checksum: string }>): boolean {
+  const key = (e: { logicalKey: string; checksum: string }) => `${e.logicalKey}\u0000${e.checksum}`;
+  const stored = new Set(tree.entries.map(key));
+  return tree.entries.length === entries.length && entries.every((e) => stored.has(key(e)));
+}
