@@ -7,20 +7,38 @@ import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { EXIT_USAGE } from './exit-codes.js';
 
-export function buildProgram(name: string): Command {
+/**
+ * Builds the program with the commands that `argv` can reach: just the named
+ * command when it is a known one, every command otherwise (for `--help`,
+ * `help <command>` and usage errors, which list them all).
+ */
+export async function buildProgram(name: string, argv: string[] = []): Promise<Command> {
   const program = new Command(name)
     .description('A content-addressed, versioned store for specification state (AE-IR) in <root>/.ae/')
     .option('--root <dir>', 'project root that holds the .ae/ store', process.cwd())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
-  for (const register of COMMANDS) register(program);
+  const named = commandNameOf(argv);
+  const wanted = named !== null && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  const registers = await Promise.all(wanted.map((command) => COMMANDS[command]!()));
+  for (const register of registers) register(program);
   program.commands.forEach((command) => command.exitOverride());
   return program;
 }
 
+/** The first argument that is not a global option (or the value of `--root`). */
+function commandNameOf(argv: string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--root') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return null;
+}
+
 export async function main(argv: string[], name = 'ae-state'): Promise<void> {
-  const program = buildProgram(name);
+  const program = await buildProgram(name, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {

@@ -14,8 +14,7 @@ import type { StoreFs } from '../store/fs.js';
 import type { StoreLayout } from '../store/layout.js';
 import { findActiveHook } from './discovery.js';
 import { cliPath } from './package-paths.js';
-import { appendHookRun } from './records.js';
-import { runHookProcess, type HookRun } from './runner.js';
+import type { HookRun } from './runner.js';
 
 /** Hooks calling the CLI that triggers hooks again stop at this depth, so a hook cannot loop forever. */
 export const MAX_HOOK_DEPTH = 8;
@@ -99,6 +98,8 @@ export class HookDispatcher {
     const { layout, options } = this.host;
     // `event` is written first for people reading the JSON, and last so a payload can never override it.
     const stdin = JSON.stringify(Object.assign({ event: event.event }, event.payload, { event: event.event }));
+    // Loaded only when a hook actually runs: most saves have none.
+    const [{ runHookProcess }, { appendHookRun }] = await Promise.all([import('./runner.js'), import('./records.js')]);
     const run = await runHookProcess(
       { name, path, cwd: layout.root, env: hookEnv(this.host, event), stdin, timeoutMs: options.hookTimeout * 1000 },
       event.event,

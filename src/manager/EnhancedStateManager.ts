@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
 import { resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
 import type { SaveOptions, StateEntry, StateStatistics, VersionInfo } from '../model/types.js';
-import type { StoreFs } from '../store/fs.js';
+import { pathExists, type StoreFs } from '../store/fs.js';
+import { resolve } from 'node:path';
 import { StoreContext } from './context.js';
 import { readLog, type CommitInfo } from './history.js';
 import { openStore } from './open-store.js';
@@ -16,10 +17,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { ProgressListener } from '../archive/export-tar.js';
 import type { StateBackup } from '../model/backup.js';
 import type { SnapshotMetadata } from '../model/types.js';
-import { exportState, importState, migrateDatabase, type MigrationResult } from './backup.js';
+import type { MigrationResult } from './backup.js';
 import type { ImportResult } from './import-versions.js';
 import type { SnapshotExport, SnapshotImport } from './snapshot-archive.js';
-import { createSnapshot, deleteSnapshot, listSnapshots, loadSnapshot } from './snapshots.js';
 import { listVersionsAt, loadEntryAt, toLoadOptions, type LoadOptions, type VersionSelector } from './revisions.js';
 import type { VersionDiff } from '../diff/diff-versions.js';
 import type { SnapshotDiff } from '../diff/diff-snapshots.js';
@@ -28,12 +28,12 @@ import { HookDispatcher } from '../hooks/dispatcher.js';
 import type { HookRun } from '../hooks/runner.js';
 import type { SampleInstallResult } from '../hooks/samples.js';
 import type { FailureArtifact } from '../model/types.js';
-import { listFailures, persistFailure, type FailureFilter, type StoredFailure } from './failures.js';
-import { listHooks, runHookByName, type HookStatus } from './hooks.js';
+import type { FailureFilter, StoredFailure } from './failures.js';
+import type { HookStatus } from './hooks.js';
 import type { FsckOptions } from './fsck.js';
 import type { FsckResult } from './fsck-report.js';
 import { GcTimer } from './gc-timer.js';
-import { runGarbageCollection, type GarbageCollectionOptions, type GarbageCollectionResult } from './retention.js';
+import type { GarbageCollectionOptions, GarbageCollectionResult } from './retention.js';
 
 /** Test seams: an injectable file system and clock. */
 export interface ManagerInternals {
@@ -80,9 +80,8 @@ export class EnhancedStateManager extends EventEmitter {
   /** Creates or opens the store and recovers from an earlier crash. Called implicitly by every operation. */
   initialize(): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError());
-    // An empty store imports the original single-file database once, if there is one.
     this.opening ??= openStore(this.ctx.fs, this.ctx.layout)
-      .then(() => migrateDatabase(this.ctx, true))
+      .then(() => this.migrateIfPresent())
       .then(
         () => {
           if (!this.closed) this.gcTimer.start();
@@ -227,24 +226,28 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async persistFailureArtifact(artifact: FailureArtifact): Promise<string> {
     await this.initialize();
+    const { persistFailure } = await import('./failures.js');
     return persistFailure(this.ctx, this.hooks, artifact);
   }
 
   /** Stored failure artifacts matching every given filter, newest first. */
   async listFailures(filter: FailureFilter = {}): Promise<StoredFailure[]> {
     await this.initialize();
+    const { listFailures } = await import('./failures.js');
     return listFailures(this.ctx, filter);
   }
 
   /** Files in the store's hooks directory, whether each would run, and its last run. */
   async listHooks(): Promise<HookStatus[]> {
     await this.initialize();
+    const { listHooks } = await import('./hooks.js');
     return listHooks(this.ctx);
   }
 
   /** Runs the hook `name` once with `event` on its stdin, records and returns the run. */
   async runHook(name: string, event: Record<string, unknown> = {}): Promise<HookRun> {
     await this.initialize();
+    const { runHookByName } = await import('./hooks.js');
     return runHookByName(this.ctx, this.hooks, name, event);
   }
 
@@ -297,24 +300,28 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async createSnapshot(phase: string, entities?: string[]): Promise<string> {
     await this.initialize();
+    const { createSnapshot } = await import('./snapshots.js');
     return (await createSnapshot(this.ctx, phase, entities)).snapshotId;
   }
 
   /** The snapshot's versions by full key, with data decoded; null when there is no such snapshot. */
   async loadSnapshot(snapshotId: string): Promise<Record<string, StateEntry> | null> {
     await this.initialize();
+    const { loadSnapshot } = await import('./snapshots.js');
     return loadSnapshot(this.ctx, snapshotId);
   }
 
   /** Every snapshot, newest first. */
   async listSnapshots(): Promise<SnapshotMetadata[]> {
     await this.initialize();
+    const { listSnapshots } = await import('./snapshots.js');
     return listSnapshots(this.ctx);
   }
 
   /** Removes a snapshot; resolves to whether it existed. Its data goes at the next garbage collection unless still in use. */
   async deleteSnapshot(snapshotId: string): Promise<boolean> {
     await this.initialize();
+    const { deleteSnapshot } = await import('./snapshots.js');
     return deleteSnapshot(this.ctx, snapshotId);
   }
 
@@ -345,6 +352,7 @@ export class EnhancedStateManager extends EventEmitter {
   /** Every visible version in the JSON layout of the original single-file database. */
   async exportState(): Promise<StateBackup> {
     await this.initialize();
+    const { exportState } = await import('./backup.js');
     return exportState(this.ctx);
   }
 
@@ -356,6 +364,7 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async importState(state: unknown): Promise<ImportResult> {
     await this.initialize();
+    const { importState } = await import('./backup.js');
     return importState(this.ctx, state);
   }
 
@@ -366,6 +375,7 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async migrate(): Promise<MigrationResult | null> {
     await this.initialize();
+    const { migrateDatabase } = await import('./backup.js');
     return migrateDatabase(this.ctx, false);
   }
 
@@ -390,6 +400,7 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async runGarbageCollection(options: GarbageCollectionOptions = {}): Promise<GarbageCollectionResult> {
     await this.initialize();
+    const { runGarbageCollection } = await import('./retention.js');
     return runGarbageCollection(this.ctx, options);
   }
 
@@ -405,6 +416,16 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { runFsck } = await import('./fsck.js');
     return runFsck(this.ctx, options);
+  }
+
+  /**
+   * An empty store imports the original single-file database once, if there
+   * is one; the common case (no such file) costs one stat and loads nothing.
+   */
+  private async migrateIfPresent(): Promise<void> {
+    if (!(await pathExists(this.ctx.fs, resolve(this.projectRoot, this.options.databasePath)))) return;
+    const { migrateDatabase } = await import('./backup.js');
+    await migrateDatabase(this.ctx, true);
   }
 
   /** Rolls back open transactions and stops timers. The instance cannot be used afterwards. */

@@ -7,7 +7,6 @@
  * `garbageCollectionFailed {error}` event and the timer keeps going.
  */
 import type { StoreContext } from './context.js';
-import { runGarbageCollection } from './retention.js';
 
 export class GcTimer {
   private timer: NodeJS.Timeout | null = null;
@@ -35,7 +34,8 @@ export class GcTimer {
 
   private tick(): void {
     if (this.running !== null) return;
-    this.running = runGarbageCollection(this.ctx)
+    this.running = import('./retention.js')
+      .then(({ runGarbageCollection }) => runGarbageCollection(this.ctx))
       .then(
         () => undefined,
         (error: unknown) => {

@@ -1,45 +1,31 @@
-/** Every command of the CLI, in the order `--help` lists them. */
+/**
+ * Every command of the CLI, in the order `--help` lists them. Each is loaded
+ * only when it runs: hook scripts start the CLI many times, so a `load` must
+ * not pay for parsing the code of twenty other commands.
+ */
 import type { Command } from 'commander';
-import { registerFailures } from './failures.js';
-import { registerHooks } from './hooks.js';
-import { registerInit } from './init.js';
-import { registerLoad } from './load.js';
-import { registerLog } from './log.js';
-import { registerSave } from './save.js';
-import { registerSimulateFailure } from './simulate-failure.js';
-import { registerStats } from './stats.js';
-import { registerGc } from './gc.js';
-import { registerFsck } from './fsck.js';
-import { registerTestTx } from './test-tx.js';
-import { registerVersions } from './versions.js';
-import { registerDiff } from './diff.js';
-import { registerStatus } from './status.js';
-import { registerSnapshot } from './snapshot.js';
-import { registerLoadSnapshot } from './load-snapshot.js';
-import { registerSnapshots } from './snapshots.js';
-import { registerExport } from './export.js';
-import { registerImport } from './import.js';
-import { registerMigrate } from './migrate.js';
 
-export const COMMANDS: Array<(program: Command) => void> = [
-  registerInit,
-  registerSave,
-  registerLoad,
-  registerVersions,
-  registerLog,
-  registerDiff,
-  registerStatus,
-  registerStats,
-  registerSnapshot,
-  registerLoadSnapshot,
-  registerSnapshots,
-  registerExport,
-  registerImport,
-  registerMigrate,
-  registerGc,
-  registerFsck,
-  registerTestTx,
-  registerSimulateFailure,
-  registerFailures,
-  registerHooks,
-];
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
+  'init': async () => (await import('./init.js')).registerInit,
+  'save': async () => (await import('./save.js')).registerSave,
+  'load': async () => (await import('./load.js')).registerLoad,
+  'versions': async () => (await import('./versions.js')).registerVersions,
+  'log': async () => (await import('./log.js')).registerLog,
+  'diff': async () => (await import('./diff.js')).registerDiff,
+  'status': async () => (await import('./status.js')).registerStatus,
+  'stats': async () => (await import('./stats.js')).registerStats,
+  'snapshot': async () => (await import('./snapshot.js')).registerSnapshot,
+  'load-snapshot': async () => (await import('./load-snapshot.js')).registerLoadSnapshot,
+  'snapshots': async () => (await import('./snapshots.js')).registerSnapshots,
+  'export': async () => (await import('./export.js')).registerExport,
+  'import': async () => (await import('./import.js')).registerImport,
+  'migrate': async () => (await import('./migrate.js')).registerMigrate,
+  'gc': async () => (await import('./gc.js')).registerGc,
+  'fsck': async () => (await import('./fsck.js')).registerFsck,
+  'test-tx': async () => (await import('./test-tx.js')).registerTestTx,
+  'simulate-failure': async () => (await import('./simulate-failure.js')).registerSimulateFailure,
+  'failures': async () => (await import('./failures.js')).registerFailures,
+  'hooks': async () => (await import('./hooks.js')).registerHooks,
+};
