@@ -105,7 +105,7 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const staged = await stageSave(this.ctx, logicalKey, data, options);
     if (tx !== null) {
-      await this.transactions.stage(tx, staged);
+      this.transactions.stage(tx, staged);
       this.emit('ssotStaged', { logicalKey, key: `${logicalKey}_${staged.timestamp}`, txId: tx.id });
       return `${logicalKey}_${staged.timestamp}`;
     }

@@ -25,6 +25,8 @@ interface OpenTransaction {
   staged: StagedVersion[];
   /** The open staging index file, created at the first staged save. */
   stagingFile: FileHandle | null;
+  /** The staging index appends still in flight, in order. */
+  stagingWrites: Promise<void>;
 }
 
 export class TransactionManager {
@@ -46,7 +48,7 @@ export class TransactionManager {
   begin(enterScope = true): string {
     if (!this.ctx.options.enableTransactions) throw new TransactionsDisabledError();
     const id = `tx_${randomUUID()}`;
-    this.open.set(id, { id, staged: [], stagingFile: null });
+    this.open.set(id, { id, staged: [], stagingFile: null, stagingWrites: Promise.resolve() });
     if (enterScope) this.scope.enterWith(id);
     this.ctx.events.emit('transactionStarted', { txId: id, operationCount: 0 });
     return id;
@@ -63,9 +65,9 @@ export class TransactionManager {
     return scoped === undefined ? null : (this.open.get(scoped) ?? null);
   }
 
-  async stage(tx: OpenTransaction, staged: StagedVersion): Promise<void> {
+  stage(tx: OpenTransaction, staged: StagedVersion): void {
     tx.staged.push(staged);
-    await this.writeStagingIndex(tx);
+    this.writeStagingIndex(tx);
   }
 
   async commit(id: string): Promise<PublishedCommit | null> {
@@ -115,16 +117,24 @@ export class TransactionManager {
    * are staged (a rewrite per save would make a transaction quadratic). It is
    * not fsynced: after a crash the transaction is gone anyway.
    */
-  private async writeStagingIndex(tx: OpenTransaction): Promise<void> {
-    const checksum = tx.staged.at(-1)!.checksum;
-    if (tx.stagingFile === null) {
-      tx.stagingFile = await this.ctx.fs.open(this.stagingPath(tx.id), 'a', 0o644);
-      await tx.stagingFile.write(`${JSON.stringify({ txId: tx.id, pid: process.pid })}\n`);
-    }
-    await tx.stagingFile.write(`${checksum}\n`);
+  private writeStagingIndex(tx: OpenTransaction): void {
+    const line = `${tx.staged.at(-1)!.checksum}\n`;
+    // Appended in order but not awaited by the save: GC spares every object
+    // younger than its grace period anyway, so the index only has to catch up
+    // long before that, and a lost line costs no more than that protection.
+    tx.stagingWrites = tx.stagingWrites
+      .then(async () => {
+        if (tx.stagingFile === null) {
+          tx.stagingFile = await this.ctx.fs.open(this.stagingPath(tx.id), 'a', 0o644);
+          await tx.stagingFile.write(`${JSON.stringify({ txId: tx.id, pid: process.pid })}\n`);
+        }
+        await tx.stagingFile.write(line);
+      })
+      .catch(() => undefined);
   }
 
   private async removeStagingIndex(tx: OpenTransaction): Promise<void> {
+    await tx.stagingWrites;
     if (tx.stagingFile === null) return;
     await tx.stagingFile.close().catch(() => undefined);
     tx.stagingFile = null;

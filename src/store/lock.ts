@@ -36,7 +36,7 @@ export class StoreLock {
     const started = Date.now();
     let delay = 1;
     for (;;) {
-      if (await this.tryCreate(content, owner.nonce)) return () => this.release(owner.nonce);
+      if (await this.tryCreate(content, owner.nonce)) return () => this.release();
       const holder = await this.readOwner();
       if (holder !== null && !isOwnerAlive(holder)) {
         await this.takeOver(holder);
@@ -80,13 +80,17 @@ export class StoreLock {
       if (isErrno(error, 'EEXIST')) return false;
       throw error;
     } finally {
-      await this.fs.unlink(aside).catch(() => undefined);
+      // Not awaited: the aside name is unique, and nothing waits on its removal.
+      void this.fs.unlink(aside).catch(() => undefined);
     }
   }
 
-  private async release(nonce: string): Promise<void> {
-    const current = await this.readOwner();
-    if (current?.nonce === nonce) await this.fs.unlink(this.path).catch(() => undefined);
+  /**
+   * No need to read the lock back first: a lock is only ever taken over from
+   * an owner that is not alive, so while this process runs the file is ours.
+   */
+  private async release(): Promise<void> {
+    await this.fs.unlink(this.path).catch(() => undefined);
   }
 
   private async takeOver(stale: LockOwner): Promise<void> {

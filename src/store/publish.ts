@@ -143,5 +143,6 @@ export async function publishCommit(
     // (readers may have seen it); say exactly that instead of "failed".
     throw new CommitNotDurableError(id, error);
   }
+  for (const record of records) ctx.index.remember(ctx.refs.pathOf(record.logicalKey, record.timestamp), record);
   return { id, commit, records };
 }

@@ -67,6 +67,11 @@ export class VersionIndex {
     return versions.at(-1) ?? null;
   }
 
+  /** Caches a record this process has just published, so it is not read back from disk. */
+  remember(path: string, record: VersionRecord): void {
+    this.records.set(path, record);
+  }
+
   forget(path: string): void {
     this.records.delete(path);
   }
