@@ -7,15 +7,14 @@
  * tar stream's back-pressure, so memory stays flat however many there are.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform, type Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pack } from 'tar-stream';
 import type { SnapshotTree } from '../model/snapshot.js';
 import { syncDirs } from '../store/atomic-write.js';
-import { nodeFs } from '../store/fs.js';
+import { nodeFs, type StoreFs } from '../store/fs.js';
 import type { ObjectStore } from '../store/objects.js';
 import { buildManifest, encodeEntryFile, encodeManifest, MANIFEST_NAME } from './manifest.js';
 
@@ -46,6 +45,10 @@ export async function writeSnapshotTar(
     },
   });
   const written = pipeline(tar, counter, out);
+  // A failing output (ENOSPC, EIO) rejects `written` while an entry is still
+  // being added; without a handler from the start that rejection would be
+  // unhandled and end the process.
+  written.catch(() => undefined);
   try {
     const manifest = buildManifest(tree, treeChecksum);
     const mtime = new Date(tree.timestamp);
@@ -69,8 +72,9 @@ export async function writeSnapshotTar(
     tar.finalize();
   } catch (error) {
     tar.destroy(error as Error);
-    await written.catch(() => undefined);
-    throw error;
+    // When the output failed, the entry only saw the stream close: report the output's error.
+    const outputError = await written.then(() => null, (e: unknown) => e);
+    throw outputError ?? error;
   }
   await written;
   return { bytes, entryCount: tree.entries.length };
@@ -88,23 +92,33 @@ function addMember(tar: Pack, name: string, body: Buffer, mtime: Date): Promise<
 /**
  * Writes a file atomically: `produce` streams into a temporary file beside
  * `target`, which is fsynced and renamed over it, and the directory fsynced.
- * A failure leaves `target` as it was.
+ * A failure leaves `target` as it was. Every write, fsync and rename goes
+ * through `fs`, so disk faults during an export can be injected in tests.
  */
-export async function writeFileStreamAtomic<T>(target: string, produce: (out: Writable) => Promise<T>): Promise<T> {
+export async function writeFileStreamAtomic<T>(target: string, produce: (out: Writable) => Promise<T>, fs: StoreFs = nodeFs): Promise<T> {
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let handle: FileHandle | null = null;
   try {
-    const result = await produce(createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
-    const handle = await open(temp, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-    await syncDirs(nodeFs, [dirname(target)]);
+    handle = await fs.open(temp, 'wx', 0o644);
+    const result = await produce(handleWriter(handle));
+    await handle.sync();
+    await handle.close();
+    handle = null;
+    await fs.rename(temp, target);
+    await syncDirs(fs, [dirname(target)]);
     return result;
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
+    await handle?.close().catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
     throw error;
   }
+}
+
+/** A Writable over a file handle; the handle's own `write` does the work, one chunk at a time. */
+function handleWriter(handle: FileHandle): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      handle.write(chunk).then(() => callback(), callback);
+    },
+  });
 }

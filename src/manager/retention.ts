@@ -127,17 +127,20 @@ async function readPins(ctx: StoreContext, tally: GarbageCollectionResult): Prom
 async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageCollectionResult): Promise<void> {
   const nowMs = ctx.clock();
   const wallMs = Date.now();
-  const touchedDirs = new Set<string>();
+  // One listing of the log instead of a stat per commit: we hold the lock, so
+  // no commit is published while we look.
+  const commits = new Set(await ctx.commits.list());
   await forEachLimit(await listKeyDirPaths(ctx.fs, ctx.layout), WALK_CONCURRENCY / 4, async (dir) => {
     const scan = await scanKeyDir(ctx.fs, dir);
+    let touched = false;
     const published: Array<{ record: ScannedRef['record']; path: string }> = [];
     for (const ref of scan.refs) {
-      if (await ctx.commits.isPublished(ref.record.commit)) {
+      if (commits.has(ref.record.commit)) {
         published.push(ref);
       } else if (await isOldEnough(ctx, ref.path, wallMs, tally.graceSeconds)) {
         // We hold the lock, so no commit is in progress: this is a killed writer's debris.
         if (await unlinkIfExists(ctx.fs, ref.path)) tally.removedUnpublishedRefs++;
-        touchedDirs.add(dir);
+        touched = true;
       } else {
         pins.marked.add(ref.record.checksum);
       }
@@ -154,12 +157,13 @@ async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageColl
       ctx.index.forget(version.path);
       tally.expiredCount++;
       tally.expiredKeys.push(version.record.fullKey);
-      touchedDirs.add(dir);
+      touched = true;
     }
+    // Removals are made durable before the objects they named are swept, so a
+    // crash can never leave a ref whose object is gone. Each directory is
+    // synced as soon as it is done, overlapping the scan of the others.
+    if (touched) await syncDirs(ctx.fs, [dir]);
   });
-  // Removals are made durable before the objects they named are swept, so a
-  // crash can never leave a ref whose object is gone.
-  await syncDirs(ctx.fs, touchedDirs);
 }
 
 /** Deletes unmarked objects past the grace period; the disk space is returned at once. */

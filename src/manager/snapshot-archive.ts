@@ -41,7 +41,7 @@ export async function exportSnapshot(
   const found = await readSnapshot(ctx, snapshotId);
   if (found === null) throw new NotFoundError(`snapshot ${JSON.stringify(snapshotId)}`, { snapshotId });
   const write = (out: Writable) => writeSnapshotTar(ctx.objects, found.tree, found.tag.tree, out, onProgress);
-  const result = typeof target === 'string' ? await writeFileStreamAtomic(target, write) : await write(target);
+  const result = typeof target === 'string' ? await writeFileStreamAtomic(target, write, ctx.fs) : await write(target);
   const exported = { snapshotId, entryCount: result.entryCount, bytes: result.bytes };
   ctx.events.emit('snapshotExported', exported);
   return exported;

@@ -15,7 +15,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
+import { InvalidArgumentError, TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
 import type { PublishedCommit, StagedVersion } from '../store/publish.js';
 import type { StoreContext } from './context.js';
 import { commitStaged } from './versions.js';
@@ -60,6 +60,9 @@ export class TransactionManager {
 
   /** The open transaction a save belongs to, or null for a save that commits on its own. */
   resolve(explicitId: string | undefined): OpenTransaction | null {
+    if (explicitId !== undefined && typeof explicitId !== 'string') {
+      throw new InvalidArgumentError(`transactionId must be a string (got ${typeof explicitId})`, { transactionId: String(explicitId) });
+    }
     if (explicitId !== undefined) return this.require(explicitId);
     const scoped = this.scope.getStore();
     return scoped === undefined ? null : (this.open.get(scoped) ?? null);

@@ -9,7 +9,8 @@ import { InvalidKeyError } from '../errors.js';
 
 export const MAX_LOGICAL_KEY_BYTES = 200;
 
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// Field ranges are checked by the pattern; only days 29–31 need the calendar.
+const ISO_TIMESTAMP = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const FULL_KEY = /^(.+)_(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)$/s;
 // C0 and C1 controls, DEL, and Unicode format characters (zero-width joiners,
 // bidi overrides) that make two keys look alike while being different.
@@ -38,7 +39,10 @@ export function assertLogicalKey(key: unknown): asserts key is string {
 }
 
 export function isIsoTimestamp(value: unknown): value is string {
-  return typeof value === 'string' && ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value));
+  if (typeof value !== 'string' || !ISO_TIMESTAMP.test(value)) return false;
+  // A day past the 28th must exist in its month: the ISO string of the parsed
+  // date is the same string only for a real calendar day.
+  return Number(value.slice(8, 10)) <= 28 || new Date(value).toISOString() === value;
 }
 
 export function makeFullKey(logicalKey: string, timestamp: string): string {

@@ -79,8 +79,11 @@ export async function publishCommit(
   const time = nextTimestamp(parentTime, now);
   const planned = staged.map((save) => {
     const previous = latestByKey.get(save.logicalKey);
-    const timestamp = previous && save.timestamp <= previous.timestamp ? nextTimestamp(previous.timestamp, now) : save.timestamp;
-    const version = Math.max((previous?.version ?? 0) + 1, save.version ?? 0);
+    // An import keeps its timestamp and number only when it is newer than the
+    // key's newest version; otherwise it is the next version, as a save is.
+    const isNewer = previous === undefined || save.timestamp > previous.timestamp;
+    const timestamp = isNewer ? save.timestamp : nextTimestamp(previous.timestamp, now);
+    const version = isNewer ? Math.max((previous?.version ?? 0) + 1, save.version ?? 0) : previous.version + 1;
     latestByKey.set(save.logicalKey, { version, timestamp });
     return { save, timestamp, version, fullKey: makeFullKey(save.logicalKey, timestamp) };
   });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pack } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/manager/EnhancedStateManager.js';
 import { readAeIr, run, tempProject } from '../helpers.js';
+import { buildTar, type Member } from '../support/tar-builder.js';
 
 async function sourceWithSnapshot() {
   const root = await tempProject();
@@ -16,32 +16,6 @@ async function sourceWithSnapshot() {
   await m.saveSSOT('api.definition', { v: 2 }, { phase: 'phase-5' });
   const id = await m.createSnapshot('phase-5');
   return { root, m, id };
-}
-
-interface Member {
-  name: string;
-  body?: Buffer | string;
-  type?: 'file' | 'symlink' | 'link' | 'directory' | 'character-device';
-  linkname?: string;
-  size?: number;
-}
-
-async function buildTar(path: string, members: Member[]): Promise<void> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (chunk: unknown) => void chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => tar.on('end', () => resolve()));
-  for (const member of members) {
-    const body = typeof member.body === 'string' ? Buffer.from(member.body) : member.body;
-    await new Promise<void>((resolve, reject) => {
-      const header = { name: member.name, type: member.type ?? 'file', linkname: member.linkname, mtime: new Date(0) };
-      if (body) tar.entry(header, body, (e) => (e ? reject(e) : resolve()));
-      else tar.entry(header, (e) => (e ? reject(e) : resolve()));
-    });
-  }
-  tar.finalize();
-  await ended;
-  await writeFile(path, Buffer.concat(chunks));
 }
 
 /** The members of a tar written by exportSnapshot, read back with the real tar. */

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AeStateError, CommitNotDurableError, EnhancedStateManager } from '../../src/index.js';
 import { FaultyFs, type FaultKind } from '../support/faulty-fs.js';
+import { expectStoreSound } from '../support/store-checks.js';
 import { readAeIr, tempProject } from '../helpers.js';
 
 const KINDS: FaultKind[] = ['write', 'fsync', 'rename'];
@@ -14,6 +15,7 @@ async function expectIntact(root: string, expected: Record<string, unknown>) {
   const fresh = new EnhancedStateManager(root, { gcInterval: 0 });
   for (const [key, value] of Object.entries(expected)) expect(await fresh.loadSSOT(key)).toEqual(value);
   await fresh.shutdown();
+  await expectStoreSound(root);
 }
 
 describe('disk faults', () => {
@@ -75,11 +77,12 @@ describe('disk faults', () => {
           (error: Error) => error,
         );
         const failed = failure !== null;
+        const faultHit = faulty.injected > 0;
         faulty.reset(null);
         await manager.shutdown();
         if (!failed) {
           await expectIntact(root, { a: 'new a', b: 'new b' });
-          if (faulty.injected === 0) break;
+          if (!faultHit) break;
           continue;
         }
         injected++;
