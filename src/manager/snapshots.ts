@@ -49,7 +49,7 @@ export async function writeTreeAndTag(ctx: StoreContext, tags: TagStore, tree: S
   const compress = ctx.options.enableCompression && bytes.length > ctx.options.compressionThreshold;
   const stored = await ctx.objects.write(bytes, compress);
   // The tree must be durable before a durable tag can name it.
-  if (stored.newInDir !== null) await syncDirs(ctx.fs, [stored.newInDir]);
+  await syncDirs(ctx.fs, stored.dirsToSync);
   const tag: TagRecord = { format: 1, snapshotId: tree.snapshotId, tree: stored.checksum, created };
   await tags.write(tag);
   return tag;

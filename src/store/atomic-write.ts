@@ -5,8 +5,8 @@
  * fsyncing the target's directory, which callers batch with `syncDirs` so that
  * one commit pays for each directory once.
  */
-import { basename, join } from 'node:path';
-import type { StoreFs } from './fs.js';
+import { basename, dirname, join } from 'node:path';
+import { isErrno, type StoreFs } from './fs.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 
 let tempCounter = 0;
@@ -53,12 +53,22 @@ export async function writeFileAtomic(
   tmpDir: string,
   target: string,
   data: Uint8Array,
-  options: { sync?: boolean } = {},
-): Promise<void> {
+  options: { sync?: boolean; createDir?: boolean } = {},
+): Promise<{ createdDir: boolean }> {
   const temp = tempPathFor(tmpDir, target);
   try {
     await writeDurableFile(fs, temp, data, options.sync ?? true);
-    await fs.rename(temp, target);
+    try {
+      await fs.rename(temp, target);
+      return { createdDir: false };
+    } catch (error) {
+      // The directory is created only when the rename finds it missing, so
+      // the common case costs no mkdir at all.
+      if (!options.createDir || !isErrno(error, 'ENOENT')) throw error;
+      await fs.mkdir(dirname(target), { recursive: true });
+      await fs.rename(temp, target);
+      return { createdDir: true };
+    }
   } catch (error) {
     await fs.unlink(temp).catch(() => undefined);
     throw error;

@@ -45,10 +45,6 @@ export class CommitLog {
   }
 
   /** The commit point: an atomic rename into `commits/`. The caller fsyncs `commits/` before acknowledging. */
-  async publish(id: string, bytes: Buffer): Promise<void> {
-    await this.publishTemp(id, await this.writeTemp(id, bytes));
-  }
-
   /** Writes and fsyncs a commit's temporary file, so that publishing it is one rename. */
   async writeTemp(id: string, bytes: Buffer): Promise<string> {
     const temp = tempPathFor(this.layout.tmp, this.pathOf(id));
@@ -60,9 +56,26 @@ export class CommitLog {
   async publishTemp(id: string, temp: string): Promise<void> {
     await this.fs.rename(temp, this.pathOf(id));
     this.published.add(id);
-    // The head file is a local cache for finding the parent of the next commit
-    // without listing the whole log; losing or tearing it only costs a listing.
-    await this.fs.writeFile(this.layout.head, `${id}\n`).catch(() => undefined);
+  }
+
+  /**
+   * Records the newest commit in the local head cache, which finds the parent
+   * of the next commit without listing the whole log; losing or tearing it
+   * only costs a listing, so it is neither atomic nor fsynced.
+   */
+  async writeHead(id: string): Promise<void> {
+    try {
+      // Commit ids have a fixed length, so the new id overwrites the old one
+      // in place: no truncation, which on some file systems forces a flush.
+      const handle = await this.fs.open(this.layout.head, 'r+').catch(() => this.fs.open(this.layout.head, 'w'));
+      try {
+        await handle.write(`${id}\n`, 0);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // Only a cache: the next commit lists the log instead.
+    }
   }
 
   async read(commitId: string): Promise<CommitRecord> {

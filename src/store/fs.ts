@@ -1,16 +1,19 @@
 /**
  * The file-system surface the store uses. Everything that writes goes through
  * a `StoreFs`, so tests can inject ENOSPC, EIO or a "crash" between two steps
- * without mocking the whole `fs` module. The default is Node's `fs/promises`.
+ * without mocking the whole `fs` module. The default, `nodeFs`, is Node's file
+ * system making its small calls directly and fsync on the thread pool (see
+ * direct-fs.ts); `fs/promises` itself fits the interface too.
  */
-import * as fsp from 'node:fs/promises';
+import type * as fsp from 'node:fs/promises';
+import { directFs } from './direct-fs.js';
 
 export type StoreFs = Pick<
   typeof fsp,
   'readFile' | 'readdir' | 'stat' | 'lstat' | 'mkdir' | 'open' | 'rename' | 'unlink' | 'rm' | 'link' | 'writeFile'
 >;
 
-export const nodeFs: StoreFs = fsp;
+export const nodeFs: StoreFs = directFs;
 
 export function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;

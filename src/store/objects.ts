@@ -18,8 +18,12 @@ export interface StoredObject {
   compressed: boolean;
   /** Bytes on disk. */
   storedSize: number;
-  /** The directory a new object was renamed into, to be fsynced by the caller; null when the object existed. */
-  newInDir: string | null;
+  /**
+   * Directories to fsync before a durable write is relied on: the one a new
+   * object was renamed into, and the objects directory itself when that
+   * fan-out directory was created. Empty when the object existed.
+   */
+  dirsToSync: string[];
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -35,7 +39,12 @@ export function objectPath(objectsDir: string, checksum: string): string {
 }
 
 export class ObjectStore {
-  private readonly knownDirs = new Set<string>();
+  // fsyncs started by deferred writes, while in flight: true once the file is flushed.
+  private readonly flushing = new Map<string, Promise<boolean>>();
+  // Objects whose file (not necessarily its directory entry) this process has fsynced.
+  private readonly flushed = new Set<string>();
+  // Fan-out directories this process created whose entry in objects/ is not yet fsynced.
+  private readonly createdFanouts = new Set<string>();
   // Objects this process has fsynced (with their directory entry); they stay durable.
   private readonly durable = new Set<string>();
 
@@ -59,16 +68,27 @@ export class ObjectStore {
     const existing = await this.statIfExists(path);
     const reused = existing === null ? null : await this.reuseExisting(path);
     if (existing !== null && reused !== null) {
-      return { checksum, compressed: reused, storedSize: existing, newInDir: null };
+      return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
     }
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
-    if (!this.knownDirs.has(dir)) {
-      await this.fs.mkdir(dir, { recursive: true });
-      this.knownDirs.add(dir);
+    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: options.deferSync !== true, createDir: true });
+    // A new fan-out directory is itself an entry of objects/ that must be made durable.
+    if (createdDir) this.createdFanouts.add(dir);
+    if (options.deferSync === true) {
+      // The flush starts now, on the thread pool, and overlaps the work until
+      // the commit, which waits for it (or redoes it, if it failed).
+      const flush = syncFiles(this.fs, [path]).then(
+        () => {
+          remember(this.flushed, checksum);
+          return true;
+        },
+        () => false,
+      );
+      this.flushing.set(checksum, flush);
+      void flush.finally(() => this.flushing.delete(checksum));
     }
-    await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: options.deferSync !== true });
-    return { checksum, compressed: compress, storedSize: bytes.length, newInDir: dir };
+    return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync: createdDir ? [dir, this.layout.objects] : [dir] };
   }
 
   /**
@@ -89,10 +109,16 @@ export class ObjectStore {
    */
   async syncObjectFiles(checksums: Iterable<string>): Promise<{ dirs: string[]; markDurable: () => void }> {
     const pending = [...new Set(checksums)].filter((checksum) => !this.durable.has(checksum));
-    await syncFiles(this.fs, pending.map((checksum) => this.pathOf(checksum)));
+    const flushed = await Promise.all(pending.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    await syncFiles(this.fs, pending.filter((_, i) => !flushed[i]).map((checksum) => this.pathOf(checksum)));
+    const fanouts = [...new Set(pending.map((checksum) => join(this.layout.objects, checksum.slice(0, 2))))];
+    const created = fanouts.filter((dir) => this.createdFanouts.has(dir));
     return {
-      dirs: pending.map((checksum) => join(this.layout.objects, checksum.slice(0, 2))),
-      markDurable: () => pending.forEach((checksum) => this.durable.add(checksum)),
+      dirs: created.length > 0 ? [...fanouts, this.layout.objects] : fanouts,
+      markDurable: () => {
+        pending.forEach((checksum) => remember(this.durable, checksum));
+        created.forEach((dir) => this.createdFanouts.delete(dir));
+      },
     };
   }
 
@@ -147,6 +173,15 @@ export class ObjectStore {
       await handle.close();
     }
   }
+}
+
+/**
+ * Adds to a set of checksums known to be flushed, which only saves fsyncs:
+ * past a bound it is simply forgotten, so a long-running process stays small.
+ */
+function remember(known: Set<string>, checksum: string): void {
+  if (known.size >= 100_000) known.clear();
+  known.add(checksum);
 }
 
 /** Turns stored object bytes into verified serialised bytes. Pure: shared by reads and fsck. */

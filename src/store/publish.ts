@@ -132,7 +132,7 @@ export async function publishCommit(
     ctx.commits.writeTemp(id, bytes),
   ]);
   try {
-    await syncDirs(ctx.fs, [...refDirs, ...objects.dirs]);
+    await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs]);
     objects.markDurable();
     await ctx.commits.publishTemp(id, commitTemp);
   } catch (error) {
@@ -140,6 +140,7 @@ export async function publishCommit(
     throw error;
   }
   try {
+    await ctx.commits.writeHead(id);
     await syncDirs(ctx.fs, [ctx.layout.commits]);
   } catch (error) {
     // Past the commit point the commit is visible and cannot be taken back

@@ -15,8 +15,6 @@ import type { StoreLayout } from './layout.js';
 const REF_SUFFIX = '.json';
 
 export class RefStore {
-  private readonly knownDirs = new Set<string>();
-
   constructor(
     private readonly fs: StoreFs,
     private readonly layout: StoreLayout,
@@ -51,15 +49,15 @@ export class RefStore {
     return bytes === null ? null : parseVersionRecord(bytes, path);
   }
 
-  /** Writes a ref atomically and returns its directory, which the caller fsyncs. */
-  async write(record: VersionRecord): Promise<string> {
+  /**
+   * Writes a ref atomically and returns the directories the caller must fsync:
+   * the key's directory, and refs/keys/ too when the key's directory was new.
+   */
+  async write(record: VersionRecord): Promise<string[]> {
     const dir = this.dirOf(record.logicalKey);
-    if (!this.knownDirs.has(dir)) {
-      await this.fs.mkdir(dir, { recursive: true });
-      this.knownDirs.add(dir);
-    }
-    await writeFileAtomic(this.fs, this.layout.tmp, this.pathOf(record.logicalKey, record.timestamp), encodeRecord(record));
-    return dir;
+    const target = this.pathOf(record.logicalKey, record.timestamp);
+    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeRecord(record), { createDir: true });
+    return createdDir ? [dir, this.layout.keyRefs] : [dir];
   }
 
   async remove(path: string): Promise<void> {

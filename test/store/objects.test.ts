@@ -42,7 +42,7 @@ describe('object store', () => {
     const bytes = Buffer.from('{"same":true}'.padEnd(3000, ' '));
     const first = await objects.write(bytes, true);
     const second = await objects.write(bytes, false);
-    expect(second.newInDir).toBeNull();
+    expect(second.dirsToSync).toEqual([]);
     expect(second.compressed).toBe(true);
     expect(second.checksum).toBe(first.checksum);
     expect(await readdir(`${layout.objects}/${first.checksum.slice(0, 2)}`)).toHaveLength(1);
