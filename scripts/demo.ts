@@ -53,13 +53,11 @@ try {
   const v1 = JSON.parse(readFileSync(join(project, 'spec-v1.json'), 'utf8')) as { domain: Array<{ name: string }> };
   process.stdout.write(`version 1 has entities: ${v1.domain.map((d) => d.name).join(', ')}\n`);
 
-  step('Through the API: what changed between the two versions');
+  step('What changed from version 1 to version 2 (entities matched by name, not position)');
   const manager = new EnhancedStateManager(project);
-  const [newest, previous] = await manager.getVersions('domain.user.specification');
-  const before = (await manager.loadSSOT<{ domain: Array<{ name: string }> }>('domain.user.specification', previous!.version))!;
-  const after = (await manager.loadSSOT<{ domain: Array<{ name: string }> }>('domain.user.specification', newest!.version))!;
-  const added = after.domain.map((d) => d.name).filter((name) => !before.domain.some((d) => d.name === name));
-  process.stdout.write(`v${previous!.version} \u2192 v${newest!.version}: entities added: ${added.join(', ')}\n`);
+  const change = await manager.diff('domain.user.specification', 1, 2);
+  process.stdout.write(`added:   ${change.summary.added.join(', ')}\nremoved: ${change.summary.removed.join(', ') || '-'}\nchanged: ${change.summary.changed.join(', ') || '-'}\n`);
+  process.stdout.write(`RFC 6902 patch: ${JSON.stringify(change.patch.map((op) => ({ op: op.op, path: op.path })))}\n`);
 
   step('Two specs saved atomically in one transaction');
   await manager.withTransaction(async (tx) => {
