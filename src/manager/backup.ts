@@ -2,14 +2,14 @@
  * Whole-state backups in the original single-file layout (src/model/backup.ts)
  * and the migration of an original database file into the store.
  */
-import { rename, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { buildBackup, decodeBackup, type DecodedBackupEntry, type StateBackup } from '../model/backup.js';
 import { timestampToFileStem } from '../model/keys.js';
 import type { StateEntry } from '../model/types.js';
 import { syncDirs } from '../store/atomic-write.js';
-import { isErrno, nodeFs } from '../store/fs.js';
+import { isErrno } from '../store/fs.js';
 import type { StagedVersion } from '../store/publish.js';
 import { WritePool } from '../store/write-pool.js';
 import type { StoreContext } from './context.js';
@@ -108,8 +108,8 @@ export async function migrateDatabase(ctx: StoreContext, onlyIntoEmptyStore: boo
     const backupPath = `${path}.migrated-${timestampToFileStem(new Date(ctx.clock()).toISOString())}`;
     // The import is durable before the rename: a crash in between leaves the
     // file in place, and migrating again finds every version already there.
-    await rename(path, backupPath);
-    await syncDirs(nodeFs, [dirname(path)]);
+    await ctx.fs.rename(path, backupPath);
+    await syncDirs(ctx.fs, [dirname(path)]);
     return { path, backupPath, entryCount: decoded.length, commit: imported.commit };
   });
   if (result !== null) ctx.events.emit('stateMigrated', result);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { UnsupportedFormatError } from '../errors.js';
 import { FORMAT_VERSION } from '../model/records.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
-import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from '../store/fs.js';
+import { readdirIfExists, readFileIfExists, type StoreFs } from '../store/fs.js';
+import { isProcessAlive } from '../store/process.js';
 import type { StoreLayout } from '../store/layout.js';
 
 export const FORMAT_MARKER = `ae-state store format ${FORMAT_VERSION}\n`;
@@ -72,13 +73,4 @@ async function removeDeadWritersLeftovers(fs: StoreFs, layout: StoreLayout): Pro
       }
     }),
   );
-}
-
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrno(error, 'EPERM');
-  }
 }

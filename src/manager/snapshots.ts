@@ -11,7 +11,6 @@ import type { VersionRecord } from '../model/records.js';
 import { assertSnapshotPhase, isSnapshotId, makeSnapshotId, type SnapshotTree, type SnapshotTreeEntry, type TagRecord } from '../model/snapshot.js';
 import { isSelectedForSnapshot, normalizeEntities } from '../model/snapshot-selection.js';
 import type { SnapshotMetadata, StateEntry } from '../model/types.js';
-import { syncDirs } from '../store/atomic-write.js';
 import { TagStore } from '../store/tags.js';
 import type { StoreContext } from './context.js';
 import { compareStrings, listAllKeys } from './key-catalog.js';
@@ -47,9 +46,10 @@ export async function createSnapshot(ctx: StoreContext, phase: string, entities?
 export async function writeTreeAndTag(ctx: StoreContext, tags: TagStore, tree: SnapshotTree, created: string): Promise<TagRecord> {
   const bytes = serialize(tree);
   const compress = ctx.options.enableCompression && bytes.length > ctx.options.compressionThreshold;
-  const stored = await ctx.objects.write(bytes, compress);
-  // The tree must be durable before a durable tag can name it.
-  await syncDirs(ctx.fs, stored.dirsToSync);
+  const stored = await ctx.objects.write(bytes, compress, undefined, { deferSync: true });
+  // The tree must be durable before a durable tag can name it, even when it
+  // existed already (another process may not have flushed it yet).
+  await ctx.objects.syncObjects([stored.checksum]);
   const tag: TagRecord = { format: 1, snapshotId: tree.snapshotId, tree: stored.checksum, created };
   await tags.write(tag);
   return tag;

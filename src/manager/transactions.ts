@@ -9,13 +9,14 @@
  * that opened it, and by everything it awaits afterwards, join it; other
  * async flows of the process are unaffected, so several transactions can be
  * open at once. An explicit `transactionId` always wins. Once a transaction
- * is finished, saves in its context commit on their own again.
+ * is finished, saves that start in its context commit on their own again; a
+ * save still in flight when its transaction finishes is refused.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
+import { CommitNotDurableError, InvalidArgumentError, TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
 import type { PublishedCommit, StagedVersion } from '../store/publish.js';
 import type { StoreContext } from './context.js';
 import { commitStaged } from './versions.js';
@@ -68,7 +69,13 @@ export class TransactionManager {
     return scoped === undefined ? null : (this.open.get(scoped) ?? null);
   }
 
+  /**
+   * Adds a staged save to its transaction. A save that was still staging when
+   * its transaction was committed or rolled back is refused: its full key
+   * would otherwise be returned for a version that is never published.
+   */
   stage(tx: OpenTransaction, staged: StagedVersion): void {
+    if (this.open.get(tx.id) !== tx) throw new TransactionNotFoundError(tx.id, this.finished.get(tx.id) ?? 'unknown');
     tx.staged.push(staged);
     this.writeStagingIndex(tx);
   }
@@ -87,6 +94,8 @@ export class TransactionManager {
       });
       return published;
     } catch (error) {
+      // Past the commit point the transaction is published, not rolled back.
+      if (error instanceof CommitNotDurableError) throw error;
       this.finished.set(id, 'rolled back');
       this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, reason: (error as Error).message });
       throw error;

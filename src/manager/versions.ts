@@ -49,11 +49,13 @@ export async function commitStaged(
   staged: readonly StagedVersion[],
   details: { message: string; transaction: string | null },
 ): Promise<PublishedCommit> {
-  const { published, cleanups } = await ctx.withWriteLock(async () => {
-    const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() });
-    const cleanups = await enforceMaxVersions(ctx, new Set(published.records.map((r) => r.logicalKey)));
-    return { published, cleanups };
-  });
+  let cleanups: VersionsCleanup[] = [];
+  const published = await ctx.withWriteLock(() =>
+    publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records) => {
+      cleanups = await enforceMaxVersions(ctx, new Set(records.map((r) => r.logicalKey)));
+      return cleanups.map((cleanup) => ctx.refs.dirOf(cleanup.logicalKey));
+    }),
+  );
   for (const record of published.records) {
     ctx.events.emit('ssotSaved', {
       logicalKey: record.logicalKey,
@@ -77,19 +79,34 @@ export async function commitStaged(
   return published;
 }
 
-/** Removes the refs of the oldest versions beyond `maxVersions`. Runs under the write lock. */
-async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>) {
-  const cleanups: Array<{ logicalKey: string; deletedCount: number; deletedKeys: string[] }> = [];
+interface VersionsCleanup {
+  logicalKey: string;
+  deletedCount: number;
+  deletedKeys: string[];
+}
+
+/**
+ * Removes the refs of the oldest versions beyond `maxVersions`. Runs under the
+ * write lock, after the commit point: the new commit is visible by then, so a
+ * failure here must not fail the save; it is reported as
+ * `versionsCleanupFailed` and the next save of the key tries again.
+ */
+async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>): Promise<VersionsCleanup[]> {
+  const cleanups: VersionsCleanup[] = [];
   for (const logicalKey of keys) {
-    const { versions } = await ctx.index.list(logicalKey);
-    const excess = versions.length - ctx.options.maxVersions;
-    if (excess <= 0) continue;
-    const removed = versions.slice(0, excess);
-    for (const { path } of removed) {
-      await ctx.refs.remove(path);
-      ctx.index.forget(path);
+    try {
+      const { versions } = await ctx.index.list(logicalKey);
+      const excess = versions.length - ctx.options.maxVersions;
+      if (excess <= 0) continue;
+      const removed = versions.slice(0, excess);
+      for (const { path } of removed) {
+        await ctx.refs.remove(path);
+        ctx.index.forget(path);
+      }
+      cleanups.push({ logicalKey, deletedCount: removed.length, deletedKeys: removed.map((v) => v.record.fullKey) });
+    } catch (error) {
+      ctx.events.emit('versionsCleanupFailed', { logicalKey, error });
     }
-    cleanups.push({ logicalKey, deletedCount: removed.length, deletedKeys: removed.map((v) => v.record.fullKey) });
   }
   return cleanups;
 }

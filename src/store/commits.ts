@@ -44,7 +44,6 @@ export class CommitLog {
     return { id: commitIdOf(record, bytes), bytes };
   }
 
-  /** The commit point: an atomic rename into `commits/`. The caller fsyncs `commits/` before acknowledging. */
   /** Writes and fsyncs a commit's temporary file, so that publishing it is one rename. */
   async writeTemp(id: string, bytes: Buffer): Promise<string> {
     const temp = tempPathFor(this.layout.tmp, this.pathOf(id));
@@ -95,12 +94,21 @@ export class CommitLog {
       .reverse();
   }
 
-  /** The newest commit, from the local head cache when it is valid, else from a listing. */
+  /**
+   * The newest commit, from the local head cache when it is valid and at
+   * least as new as the commits directory, else from a listing. Commits that
+   * arrive another way (a `git pull` or `git merge` of the store) change the
+   * directory without touching the cache, so they are never missed as parents.
+   */
   async head(): Promise<string | null> {
-    const cached = (await readFileIfExists(this.fs, this.layout.head))?.toString('utf8').trim();
-    if (cached && isCommitId(cached) && (await this.isPublished(cached))) {
-      return cached;
-    }
+    const [cache, cacheStat, dirStat] = await Promise.all([
+      readFileIfExists(this.fs, this.layout.head),
+      this.fs.stat(this.layout.head).catch(() => null),
+      this.fs.stat(this.layout.commits).catch(() => null),
+    ]);
+    const cached = cache?.toString('utf8').trim();
+    const isCurrent = cacheStat !== null && dirStat !== null && cacheStat.mtimeMs >= dirStat.mtimeMs;
+    if (isCurrent && cached && isCommitId(cached) && (await this.isPublished(cached))) return cached;
     return (await this.list())[0] ?? null;
   }
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LockTimeoutError } from '../errors.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
+import { isProcessAlive } from './process.js';
 
 interface LockOwner {
   pid: number;
@@ -36,7 +37,7 @@ export class StoreLock {
     const started = Date.now();
     let delay = 1;
     for (;;) {
-      if (await this.tryCreate(content, owner.nonce)) return () => this.release();
+      if (await this.tryCreate(content, owner.nonce)) return () => this.release(owner.nonce);
       const holder = await this.readOwner();
       if (holder !== null && !isOwnerAlive(holder)) {
         await this.takeOver(holder);
@@ -85,12 +86,10 @@ export class StoreLock {
     }
   }
 
-  /**
-   * No need to read the lock back first: a lock is only ever taken over from
-   * an owner that is not alive, so while this process runs the file is ours.
-   */
-  private async release(): Promise<void> {
-    await this.fs.unlink(this.path).catch(() => undefined);
+  /** Removes the lock only if it is still ours (never one another process took over). */
+  private async release(nonce: string): Promise<void> {
+    const current = await this.readOwner();
+    if (current?.nonce === nonce) await this.fs.unlink(this.path).catch(() => undefined);
   }
 
   private async takeOver(stale: LockOwner): Promise<void> {
@@ -117,15 +116,13 @@ export class StoreLock {
   }
 }
 
+/**
+ * A lock from another host cannot be checked, so it is waited for. Processes
+ * that share a host name but not a pid namespace (containers on one store)
+ * would see each other as dead: give such containers distinct host names.
+ */
 function isOwnerAlive(owner: LockOwner): boolean {
-  if (owner.host !== HOST) return true; // A lock from another machine cannot be checked; wait for it.
-  if (owner.pid <= 0) return false;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return isErrno(error, 'EPERM');
-  }
+  return owner.host !== HOST || isProcessAlive(owner.pid);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
 import { syncDirs, syncFiles, writeFileAtomic } from './atomic-write.js';
-import { isErrno, type StoreFs } from './fs.js';
+import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
 export interface StoredObject {
@@ -66,7 +66,7 @@ export class ObjectStore {
   async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized), options: { deferSync?: boolean } = {}): Promise<StoredObject> {
     const path = this.pathOf(checksum);
     const existing = await this.statIfExists(path);
-    const reused = existing === null ? null : await this.reuseExisting(path);
+    const reused = existing === null ? null : await this.reuseExisting(path, checksum);
     if (existing !== null && reused !== null) {
       return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
     }
@@ -108,7 +108,13 @@ export class ObjectStore {
    * directories together with their own and then call `markDurable`.
    */
   async syncObjectFiles(checksums: Iterable<string>): Promise<{ dirs: string[]; markDurable: () => void }> {
-    const pending = [...new Set(checksums)].filter((checksum) => !this.durable.has(checksum));
+    const unique = [...new Set(checksums)];
+    // Callers hold the write lock, so no GC runs now; but one may have swept
+    // an object between staging (outside the lock) and here. The caches
+    // below would skip its fsync, so check it is still there: a commit must
+    // fail rather than name data that is gone.
+    await Promise.all(unique.map((checksum) => this.assertPresent(checksum)));
+    const pending = unique.filter((checksum) => !this.durable.has(checksum));
     const flushed = await Promise.all(pending.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
     await syncFiles(this.fs, pending.filter((_, i) => !flushed[i]).map((checksum) => this.pathOf(checksum)));
     const fanouts = [...new Set(pending.map((checksum) => join(this.layout.objects, checksum.slice(0, 2))))];
@@ -140,6 +146,13 @@ export class ObjectStore {
     return decodeObject(stored, checksum, path, key);
   }
 
+  private async assertPresent(checksum: string): Promise<void> {
+    const path = this.pathOf(checksum);
+    if ((await this.statIfExists(path)) === null) {
+      throw new IntegrityError(`object ${checksum} was removed (by garbage collection?) before its commit; save again (${path})`, { path, checksum });
+    }
+  }
+
   private async statIfExists(path: string): Promise<number | null> {
     try {
       return (await this.fs.stat(path)).size;
@@ -155,7 +168,7 @@ export class ObjectStore {
    * objects untouched for its grace period, so an old object about to be
    * named again by this save is not swept before the save is published.
    */
-  private async reuseExisting(path: string): Promise<boolean | null> {
+  private async reuseExisting(path: string, checksum: string): Promise<boolean | null> {
     let handle;
     try {
       handle = await this.fs.open(path, 'r');
@@ -166,12 +179,21 @@ export class ObjectStore {
     try {
       const now = new Date();
       await handle.utimes(now, now);
-      const head = Buffer.alloc(2);
-      await handle.read(head, 0, 2, 0);
-      return isGzip(head);
     } finally {
       await handle.close();
     }
+    // A crash of the machine can leave a file under a valid name that was
+    // renamed into place but never flushed; only a verified object is reused,
+    // anything else is written again over it.
+    const stored = await readFileIfExists(this.fs, path);
+    if (stored === null) return null;
+    try {
+      decodeObject(stored, checksum, path);
+    } catch (error) {
+      if (error instanceof IntegrityError) return null;
+      throw error;
+    }
+    return isGzip(stored);
   }
 }
 

@@ -62,6 +62,12 @@ export async function publishCommit(
   ctx: PublishContext,
   staged: readonly StagedVersion[],
   details: { message: string; transaction: string | null; now?: number },
+  /**
+   * Work that needs the commit published (removing the versions beyond
+   * `maxVersions`, say); it runs right after the commit point and returns the
+   * directories it changed, which are fsynced together with `commits/`.
+   */
+  afterCommitPoint?: (records: readonly VersionRecord[]) => Promise<string[]>,
 ): Promise<PublishedCommit> {
   if (staged.length === 0) throw new InvalidDataError('a commit needs at least one version');
   const now = details.now ?? Date.now();
@@ -139,14 +145,15 @@ export async function publishCommit(
     await ctx.fs.unlink(commitTemp).catch(() => undefined);
     throw error;
   }
+  for (const record of records) ctx.index.remember(ctx.refs.pathOf(record.logicalKey, record.timestamp), record);
+  const changedDirs = afterCommitPoint === undefined ? [] : await afterCommitPoint(records);
   try {
     await ctx.commits.writeHead(id);
-    await syncDirs(ctx.fs, [ctx.layout.commits]);
+    await syncDirs(ctx.fs, [ctx.layout.commits, ...changedDirs]);
   } catch (error) {
     // Past the commit point the commit is visible and cannot be taken back
     // (readers may have seen it); say exactly that instead of "failed".
     throw new CommitNotDurableError(id, error);
   }
-  for (const record of records) ctx.index.remember(ctx.refs.pathOf(record.logicalKey, record.timestamp), record);
   return { id, commit, records };
 }

@@ -48,6 +48,17 @@ describe('object store', () => {
     expect(await readdir(`${layout.objects}/${first.checksum.slice(0, 2)}`)).toHaveLength(1);
   });
 
+  it('writes a damaged object again instead of reusing it for new content', async () => {
+    const { objects } = await objectStore();
+    const bytes = Buffer.from(JSON.stringify({ spec: 'x'.repeat(3000) }));
+    const first = await objects.write(bytes, true);
+    // What a crash of the machine can leave: the name, without the flushed data.
+    await writeFile(objects.pathOf(first.checksum), Buffer.alloc(0));
+    const second = await objects.write(bytes, true);
+    expect(second.dirsToSync).not.toEqual([]);
+    expect(await objects.read(first.checksum)).toEqual(bytes);
+  });
+
   it('leaves no temporary files behind', async () => {
     const { objects, layout } = await objectStore();
     await objects.write(Buffer.from('1'), false);
