@@ -9,6 +9,7 @@
  * faults reach walks the same way they reach every other write.
  */
 import * as nodeSync from 'node:fs';
+import { unlink as unlinkOnPool } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { isErrno, nodeFs, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 
@@ -76,13 +77,14 @@ export async function statFast(fs: StoreFs, path: string): Promise<{ size: numbe
 }
 
 /**
- * `unlink`; answers false when the file was already gone. Always the
- * asynchronous call: unlinks wait on the file system's journal, and several
- * in flight on the thread pool finish about twice as fast as one at a time.
+ * `unlink`; answers false when the file was already gone. On Node's own file
+ * system it is the thread-pool call, never the direct one: unlinks wait on
+ * the file system's journal, and several in flight finish about twice as
+ * fast as one at a time.
  */
 export async function unlinkIfExists(fs: StoreFs, path: string): Promise<boolean> {
   try {
-    await fs.unlink(path);
+    await (fs === nodeFs ? unlinkOnPool(path) : fs.unlink(path));
     return true;
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return false;
