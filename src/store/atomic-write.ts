@@ -28,9 +28,13 @@ export async function writeDurableFile(fs: StoreFs, path: string, data: Uint8Arr
   }
 }
 
-/** fsyncs existing files (in parallel), e.g. objects whose fsync was deferred to the commit. */
-export async function syncFiles(fs: StoreFs, paths: Iterable<string>): Promise<void> {
-  // Bounded: a commit of thousands of versions must not open thousands of files at once.
+/**
+ * fsyncs existing files or directories, in parallel but bounded: a commit of
+ * thousands of versions must not open thousands of files at once. For files
+ * (objects whose fsync was deferred to the commit) it flushes their data; for
+ * directories, the renames into them.
+ */
+export async function syncPaths(fs: StoreFs, paths: Iterable<string>): Promise<void> {
   await mapLimit([...new Set(paths)], FILE_CONCURRENCY, async (path) => {
     const handle = await fs.open(path, 'r');
     try {
@@ -40,6 +44,10 @@ export async function syncFiles(fs: StoreFs, paths: Iterable<string>): Promise<v
     }
   });
 }
+
+/** Files and directories are fsynced alike; the two names say which the caller means. */
+export const syncFiles = syncPaths;
+export const syncDirs = syncPaths;
 
 /**
  * Replaces (or creates) `target` with `data` atomically. The caller must fsync
@@ -75,15 +83,3 @@ export async function writeFileAtomic(
   }
 }
 
-/** fsyncs directories (in parallel) so that renames into them are durable. */
-export async function syncDirs(fs: StoreFs, dirs: Iterable<string>): Promise<void> {
-  // Bounded: a commit of thousands of versions must not open thousands of files at once.
-  await mapLimit([...new Set(dirs)], FILE_CONCURRENCY, async (dir) => {
-    const handle = await fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
-}
