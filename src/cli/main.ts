@@ -38,6 +38,14 @@ function commandNameOf(argv: string[]): string | null {
 }
 
 export async function main(argv: string[], name = 'ae-state'): Promise<void> {
+  // `ae-state versions -k K | head -1` closes the pipe early: like any Unix
+  // tool, stop quietly. The store is crash-safe, so stopping here is too.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   const program = await buildProgram(name, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AE_FRAMEWORK_CLI, AE_IR_SAMPLE, readAeIr, runCli, tempProject } from '../helpers.js';
+import { AE_FRAMEWORK_CLI, AE_IR_SAMPLE, CLI, readAeIr, runCli, tempProject } from '../helpers.js';
 
 describe('CLI: save, load, versions, stats, log, test-tx', () => {
   it('saves, lists and loads versions as the reference shows, with either spelling', async () => {
@@ -82,6 +82,17 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     const help = await runCli(['--help'], { cwd: root });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--root <dir>');
+  });
+
+  it('stops quietly when its output pipe is closed early', async () => {
+    const root = await tempProject();
+    // Larger than a pipe's buffer, so the writer is still writing when the reader goes.
+    const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => ({ id: i, text: 'x'.repeat(20) })) });
+    expect((await runCli(['save', '-k', 'a', '-i', '-'], { cwd: root, input: big })).code).toBe(0);
+    const { spawnSync } = await import('node:child_process');
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" load -k a | head -c 1`], { cwd: root, encoding: 'utf8' });
+    expect(piped.stdout).toBe('{');
+    expect(piped.stderr).toBe('');
   });
 
   it('prints statistics for people and as JSON', async () => {
