@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { serialize } from './codec.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
-import type { GitProvenance } from './records.js';
+import type { GitProvenance, VersionMetadata } from './records.js';
 import type { StateEntry } from './types.js';
 
 export const BACKUP_VERSION = '1.0.0';
@@ -30,18 +30,12 @@ export interface StateBackup {
 }
 
 /** One version of a backup, checked and ready to store. */
-export interface DecodedBackupEntry {
+export interface DecodedBackupEntry extends VersionMetadata {
   logicalKey: string;
   timestamp: string;
   version: number;
   /** The data as the store serialises it (src/model/codec.ts). */
   serialized: Buffer;
-  tags: Record<string, string>;
-  ttl?: number;
-  source: string;
-  phase?: string;
-  created: string;
-  git?: GitProvenance;
 }
 
 /** The checksum of the original database: sha256 of `JSON.stringify(data)`. */

@@ -19,8 +19,19 @@ export interface GitProvenance {
   branch: string | null;
 }
 
+/** What a save says about a version besides its data; records, staged saves and imports share it. */
+export interface VersionMetadata {
+  tags: Record<string, string>;
+  /** Time to live in seconds given at save time; absent means the store's defaultTTL applies. */
+  ttl?: number;
+  source: string;
+  phase?: string;
+  created: string;
+  git?: GitProvenance;
+}
+
 /** Contents of `.ae/refs/keys/<key dir>/<timestamp stem>.json`. */
-export interface VersionRecord {
+export interface VersionRecord extends VersionMetadata {
   format: number;
   fullKey: string;
   logicalKey: string;
@@ -32,15 +43,8 @@ export interface VersionRecord {
   compressed: boolean;
   /** Serialised size in bytes, before compression. */
   size: number;
-  tags: Record<string, string>;
-  /** Time to live in seconds given at save time; absent means the store's defaultTTL applies. */
-  ttl?: number;
-  source: string;
-  phase?: string;
-  created: string;
   /** The commit that published this version; the version is visible only once that commit exists. */
   commit: string;
-  git?: GitProvenance;
 }
 
 export interface CommitOperation {

@@ -15,7 +15,7 @@
  */
 import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
-import { FORMAT_VERSION, type CommitRecord, type GitProvenance, type VersionRecord } from '../model/records.js';
+import { FORMAT_VERSION, type CommitRecord, type VersionMetadata, type VersionRecord } from '../model/records.js';
 import { syncDirs } from './atomic-write.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { CommitLog } from './commits.js';
@@ -26,19 +26,13 @@ import type { RefStore } from './refs.js';
 import type { VersionIndex } from './version-index.js';
 
 /** A save whose object is written and which waits for a commit to publish it. */
-export interface StagedVersion {
+export interface StagedVersion extends VersionMetadata {
   logicalKey: string;
   /** The timestamp proposed at staging time; moved later if the key has a newer version by then. */
   timestamp: string;
   checksum: string;
   compressed: boolean;
   size: number;
-  tags: Record<string, string>;
-  ttl?: number;
-  source: string;
-  phase?: string;
-  created: string;
-  git?: GitProvenance;
   /** A version number to keep (imports of backups and snapshots); the published number is never below the key's previous + 1. */
   version?: number;
 }
