@@ -6,7 +6,6 @@ import { writeFileAtomic, syncDirs } from '../store/atomic-write.js';
 import { nodeFs } from '../store/fs.js';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { findJsonSyntaxError } from '../model/json-syntax.js';
 
 export async function readInput(file: string): Promise<Buffer> {
   try {
@@ -17,12 +16,14 @@ export async function readInput(file: string): Promise<Buffer> {
 }
 
 /** Parses JSON input; a syntax error names the file, line and column. */
-export function parseJsonInput(bytes: Buffer, file: string): unknown {
+export async function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text);
   } catch (error) {
     if (text.trim() === '') throw new InvalidArgumentError(`${file} is not valid JSON: the file is empty`, { file });
+    // Loaded only for a file that failed to parse.
+    const { findJsonSyntaxError } = await import('../model/json-syntax.js');
     const problem = findJsonSyntaxError(text);
     const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column} (position ${problem.offset})`;
     const reason = (error as Error).message.split('\n')[0]!.replace(/, ".*" is not valid JSON$/, '');

@@ -12,8 +12,6 @@ import type { EventEmitter } from 'node:events';
 import type { ResolvedOptions } from '../model/options.js';
 import type { StoreFs } from '../store/fs.js';
 import type { StoreLayout } from '../store/layout.js';
-import { findActiveHook } from './discovery.js';
-import { cliPath } from './package-paths.js';
 import type { HookRun } from './runner.js';
 
 /** Hooks calling the CLI that triggers hooks again stop at this depth, so a hook cannot loop forever. */
@@ -77,6 +75,8 @@ export class HookDispatcher {
     const runs: HookRun[] = [];
     for (const name of event.hooks) {
       try {
+        // Loaded with the first event, so processes that only read never load it.
+        const { findActiveHook } = await import('./discovery.js');
         const hook = await findActiveHook(this.host.layout.hooks, name);
         if (hook === null) continue;
         const depth = currentDepth();
@@ -99,9 +99,13 @@ export class HookDispatcher {
     // `event` is written first for people reading the JSON, and last so a payload can never override it.
     const stdin = JSON.stringify(Object.assign({ event: event.event }, event.payload, { event: event.event }));
     // Loaded only when a hook actually runs: most saves have none.
-    const [{ runHookProcess }, { appendHookRun }] = await Promise.all([import('./runner.js'), import('./records.js')]);
+    const [{ runHookProcess }, { appendHookRun }, { cliPath }] = await Promise.all([
+      import('./runner.js'),
+      import('./records.js'),
+      import('./package-paths.js'),
+    ]);
     const run = await runHookProcess(
-      { name, path, cwd: layout.root, env: hookEnv(this.host, event), stdin, timeoutMs: options.hookTimeout * 1000 },
+      { name, path, cwd: layout.root, env: hookEnv(this.host, event, cliPath()), stdin, timeoutMs: options.hookTimeout * 1000 },
       event.event,
     );
     let recordError: string | undefined;
@@ -116,7 +120,7 @@ export class HookDispatcher {
 }
 
 /** The hook's environment: the caller's, minus stale event values, plus this event's. */
-export function hookEnv(host: HookHost, event: HookEvent): NodeJS.ProcessEnv {
+export function hookEnv(host: HookHost, event: HookEvent, cli: string | null): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of EVENT_ENV) delete env[name];
   for (const [name, value] of Object.entries(event.env)) if (typeof value === 'string') env[name] = value;
@@ -124,7 +128,6 @@ export function hookEnv(host: HookHost, event: HookEvent): NodeJS.ProcessEnv {
   env.AE_STORE = host.layout.store;
   env.AE_ROOT = host.layout.root;
   env.AE_HOOK_DEPTH = String(currentDepth() + 1);
-  const cli = cliPath();
   if (env.AE_STATE_CLI === undefined && cli !== null) env.AE_STATE_CLI = cli;
   return env;
 }

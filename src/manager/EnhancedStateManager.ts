@@ -8,7 +8,7 @@ import type { SaveOptions, StateEntry, StateStatistics, VersionInfo } from '../m
 import { pathExists, type StoreFs } from '../store/fs.js';
 import { resolve } from 'node:path';
 import { StoreContext } from './context.js';
-import { readLog, type CommitInfo } from './history.js';
+import type { CommitInfo } from './history.js';
 import { openStore } from './open-store.js';
 import { readStatistics } from './statistics.js';
 import { TransactionManager } from './transactions.js';
@@ -284,6 +284,7 @@ export class EnhancedStateManager extends EventEmitter {
   /** The store's commits, newest first. */
   async getLog(maxCount?: number): Promise<CommitInfo[]> {
     await this.initialize();
+    const { readLog } = await import('./history.js');
     return readLog(this.ctx, maxCount);
   }
 

@@ -9,7 +9,6 @@ import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
 import type { CommittedVersion } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
-import { readGitProvenance } from '../git/provenance.js';
 
 /**
  * Checks a save and writes its object; nothing becomes visible until the
@@ -37,6 +36,8 @@ export async function stageSave(ctx: StoreContext, logicalKey: string, data: unk
   if (options.ttl !== undefined) staged.ttl = options.ttl;
   if (options.phase !== undefined) staged.phase = options.phase;
   if (ctx.options.recordGitProvenance) {
+    // Loaded on the first save, so commands that only read never load it.
+    const { readGitProvenance } = await import('../git/provenance.js');
     const git = await readGitProvenance(ctx.layout.root);
     if (git !== null) staged.git = git;
   }

@@ -42,7 +42,7 @@ export function registerHooks(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((name: string, flags: { event?: string }, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
-        const event = flags.event === undefined ? {} : parseJsonInput(await readInput(flags.event), flags.event);
+        const event = flags.event === undefined ? {} : await parseJsonInput(await readInput(flags.event), flags.event);
         if (event === null || typeof event !== 'object' || Array.isArray(event)) {
           throw new InvalidArgumentError(`${flags.event} must hold a JSON object`, { file: flags.event });
         }

@@ -38,7 +38,7 @@ async function importTar({ manager, out }: CommandContext, file: string, all: Bu
 }
 
 async function importBackup({ manager, out }: CommandContext, file: string, bytes: Buffer): Promise<void> {
-  const result = await manager().importState(parseJsonInput(bytes, file));
+  const result = await manager().importState(await parseJsonInput(bytes, file));
   if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, skipped: result.skipped });
   else out.line(`${out.green('imported')} ${file} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
 }

@@ -25,7 +25,7 @@ export function registerSave(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((flags: SaveFlags, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
-        const data = parseJsonInput(await readInput(flags.input), flags.input);
+        const data = await parseJsonInput(await readInput(flags.input), flags.input);
         const m = manager();
         const key = await m.saveSSOT(flags.key, data, {
           phase: flags.phase,
