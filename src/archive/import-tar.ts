@@ -135,7 +135,7 @@ async function stageEntry(ctx: TarImportContext, entry: ManifestEntry, body: Buf
   }
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it (publishCommit syncs its objects).
-  const stored = await ctx.objects.write(serialized, compress, checksum, { deferSync: true });
+  const stored = await ctx.objects.write(serialized, compress, checksum);
   const staged: StagedVersion = {
     logicalKey: entry.logicalKey,
     timestamp: entry.fullKey.slice(entry.logicalKey.length + 1),

@@ -56,7 +56,7 @@ async function importDecoded(ctx: StoreContext, decoded: DecodedBackupEntry[], m
 async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry): Promise<StagedVersion> {
   const compress = ctx.options.enableCompression && entry.serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it (publishCommit syncs its objects).
-  const stored = await ctx.objects.write(entry.serialized, compress, undefined, { deferSync: true });
+  const stored = await ctx.objects.write(entry.serialized, compress);
   const staged: StagedVersion = {
     logicalKey: entry.logicalKey,
     timestamp: entry.timestamp,

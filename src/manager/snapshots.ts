@@ -46,7 +46,7 @@ export async function createSnapshot(ctx: StoreContext, phase: string, entities?
 export async function writeTreeAndTag(ctx: StoreContext, tags: TagStore, tree: SnapshotTree, created: string): Promise<TagRecord> {
   const bytes = serialize(tree);
   const compress = ctx.options.enableCompression && bytes.length > ctx.options.compressionThreshold;
-  const stored = await ctx.objects.write(bytes, compress, undefined, { deferSync: true });
+  const stored = await ctx.objects.write(bytes, compress);
   // The tree must be durable before a durable tag can name it, even when it
   // existed already (another process may not have flushed it yet).
   await ctx.objects.syncObjects([stored.checksum]);

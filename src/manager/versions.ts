@@ -19,8 +19,8 @@ export async function stageSave(ctx: StoreContext, logicalKey: string, data: unk
   checkSaveOptions(options);
   const serialized = serialize(data);
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
-  // The object's fsync is deferred to the commit, which syncs all of its objects in parallel.
-  const stored = await ctx.objects.write(serialized, compress, undefined, { deferSync: true });
+  // Made durable by the commit that publishes it, which waits for all of its objects' fsyncs.
+  const stored = await ctx.objects.write(serialized, compress);
   const now = ctx.clock();
   const created = new Date(now).toISOString();
   const staged: StagedVersion = {

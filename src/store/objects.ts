@@ -19,9 +19,9 @@ export interface StoredObject {
   /** Bytes on disk. */
   storedSize: number;
   /**
-   * Directories to fsync before a durable write is relied on: the one a new
-   * object was renamed into, and the objects directory itself when that
-   * fan-out directory was created. Empty when the object existed.
+   * The directories a new object's rename changed: its fan-out directory, and
+   * the objects directory when that fan-out was created. `syncObjects`
+   * fsyncs them. Empty when a verified existing object was reused.
    */
   dirsToSync: string[];
 }
@@ -59,11 +59,11 @@ export class ObjectStore {
 
   /**
    * Stores serialised bytes once; gzips them first when `compress` is set.
-   * With `deferSync`, the file is renamed into place without an fsync and the
-   * caller must call `syncObjects` before publishing anything that names it
-   * (a commit does this for all its objects at once).
+   * The file is renamed into place at once and its fsync started in the
+   * background; the caller must call `syncObjects` (a commit does, for all
+   * its objects at once) before publishing anything that names it.
    */
-  async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized), options: { deferSync?: boolean } = {}): Promise<StoredObject> {
+  async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
     const path = this.pathOf(checksum);
     const existing = await this.statIfExists(path);
     const reused = existing === null ? null : await this.reuseExisting(path, checksum);
@@ -72,22 +72,20 @@ export class ObjectStore {
     }
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
-    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: options.deferSync !== true, createDir: true });
+    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: false, createDir: true });
     // A new fan-out directory is itself an entry of objects/ that must be made durable.
     if (createdDir) this.createdFanouts.add(dir);
-    if (options.deferSync === true) {
-      // The flush starts now, on the thread pool, and overlaps the work until
-      // the commit, which waits for it (or redoes it, if it failed).
-      const flush = syncFiles(this.fs, [path]).then(
-        () => {
-          remember(this.flushed, checksum);
-          return true;
-        },
-        () => false,
-      );
-      this.flushing.set(checksum, flush);
-      void flush.finally(() => this.flushing.delete(checksum));
-    }
+    // The flush starts now, on the thread pool, and overlaps the work until
+    // the commit, which waits for it (or redoes it, if it failed).
+    const flush = syncFiles(this.fs, [path]).then(
+      () => {
+        remember(this.flushed, checksum);
+        return true;
+      },
+      () => false,
+    );
+    this.flushing.set(checksum, flush);
+    void flush.finally(() => this.flushing.delete(checksum));
     return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync: createdDir ? [dir, this.layout.objects] : [dir] };
   }
 
