@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const AE_IR_SAMPLE = resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'ae-ir.sample.json');
+export const AE_IR_SAMPLE = resolve(REPO_ROOT, 'test', 'fixtures', 'ae-ir.sample.json');
 
 /** The real AE-IR sample (1.9 KB on disk). */
 export function sampleAeIr(): Record<string, unknown> {

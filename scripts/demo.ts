@@ -12,7 +12,7 @@ import { EnhancedStateManager } from '../src/index.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(repo, 'bin', 'ae-state.js');
-const sample = resolve(repo, '..', 'shared', 'fixtures', 'ae-ir.sample.json');
+const sample = resolve(repo, 'examples', 'ae-ir.json');
 const project = mkdtempSync(join(tmpdir(), 'ae-state-demo-'));
 
 function step(title: string): void {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const FIXTURES = resolve(REPO_ROOT, '..', 'shared', 'fixtures');
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 export const AE_IR_SAMPLE = join(FIXTURES, 'ae-ir.sample.json');
 export const LEGACY_DB = join(FIXTURES, 'legacy-enhanced-state.db');
 export const CLI = join(REPO_ROOT, 'bin', 'ae-state.js');
