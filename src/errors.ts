@@ -86,16 +86,20 @@ export class LockTimeoutError extends AeStateError {
   }
 }
 
+/**
+ * The message is the reference's, word for word, because its users match on
+ * it; whether the id was never opened or is already finished is in `data.state`.
+ */
 export class TransactionNotFoundError extends AeStateError {
   constructor(txId: string, state: 'unknown' | 'committed' | 'rolled back') {
-    const detail = state === 'unknown' ? 'is not an open transaction' : `was already ${state}`;
-    super('TRANSACTION_NOT_FOUND', `transaction ${txId} ${detail}`, { txId, state });
+    super('TRANSACTION_NOT_FOUND', `Transaction not found: ${txId}`, { txId, state });
   }
 }
 
+/** The reference's message, word for word (see TransactionNotFoundError). */
 export class TransactionsDisabledError extends AeStateError {
   constructor() {
-    super('TRANSACTIONS_DISABLED', 'transactions are disabled (enableTransactions: false)');
+    super('TRANSACTIONS_DISABLED', 'Transactions are disabled');
   }
 }
 

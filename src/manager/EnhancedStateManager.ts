@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
 import { resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
-import type { SaveOptions, StateEntry, StateStatistics, VersionInfo } from '../model/types.js';
+import type { SaveOptions, StateEntry, StateStatistics, TransactionRef, VersionInfo } from '../model/types.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
 import { resolve } from 'node:path';
 import { StoreContext } from './context.js';
@@ -14,6 +14,7 @@ import { readStatistics } from './statistics.js';
 import { TransactionManager } from './transactions.js';
 import { commitStaged, findVersion, listVersions, readEntry, stageSave } from './versions.js';
 import type { Readable, Writable } from 'node:stream';
+import type { StagedVersion } from '../store/publish.js';
 import type { ProgressListener } from '../archive/export-tar.js';
 import type { StateBackup } from '../model/backup.js';
 import type { SnapshotMetadata } from '../model/types.js';
@@ -34,6 +35,7 @@ import type { FsckOptions } from './fsck.js';
 import type { FsckResult } from './fsck-report.js';
 import { GcTimer } from './gc-timer.js';
 import type { GarbageCollectionOptions, GarbageCollectionResult } from './retention.js';
+import type { PerformanceMetrics } from './performance-metrics.js';
 
 /** Test seams: an injectable file system and clock. */
 export interface ManagerInternals {
@@ -41,9 +43,19 @@ export interface ManagerInternals {
   clock?: () => number;
 }
 
+/**
+ * The handle `withTransaction` passes to its callback. Its methods act inside
+ * the transaction; the handle itself is accepted wherever a `transactionId`
+ * is (`saveSSOT(k, d, { transactionId: tx })`), and it converts to its id in
+ * a template string.
+ */
 export interface Transaction {
   readonly id: string;
   saveSSOT(logicalKey: string, data: unknown, options?: Omit<SaveOptions, 'transactionId'>): Promise<string>;
+  loadSSOT<T = unknown>(logicalKey: string, version?: number): Promise<T | null>;
+  loadEntry<T = unknown>(logicalKey: string, version?: number): Promise<StateEntry<T> | null>;
+  getVersions(logicalKey: string): Promise<VersionInfo[]>;
+  toString(): string;
 }
 
 /**
@@ -131,23 +143,40 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Like `loadSSOT`, with the version's metadata. */
   async loadEntry<T = unknown>(logicalKey: string, versionOrOptions?: number | LoadOptions): Promise<StateEntry<T> | null> {
-    const { version, at } = toLoadOptions(versionOrOptions);
+    const { version, at, transactionId } = toLoadOptions(versionOrOptions);
+    const own = at === undefined ? this.stagedReads(logicalKey, transactionId) : null;
     await this.initialize();
     let entry: StateEntry<T> | null;
     if (at === undefined) {
-      const found = await findVersion(this.ctx, logicalKey, version);
+      const found = await findVersion(this.ctx, logicalKey, version, own);
       entry = found === null ? null : ((await readEntry(this.ctx, found)) as StateEntry<T>);
     } else {
       entry = (await loadEntryAt(this.ctx, logicalKey, { version, at })) as StateEntry<T> | null;
     }
-    if (entry !== null) this.emit('ssotLoaded', { logicalKey, version: entry.version, key: entry.id, ...(at === undefined ? {} : { at }) });
+    if (entry !== null) {
+      this.emit('ssotLoaded', { logicalKey, fullKey: entry.id, version: entry.version, key: entry.id, ...(at === undefined ? {} : { at }) });
+    }
     return entry;
   }
 
-  /** Versions of `logicalKey`, newest first; with `{at: REV}`, as committed at that git revision. */
-  async getVersions(logicalKey: string, options: { at?: string } = {}): Promise<VersionInfo[]> {
+  /**
+   * Versions of `logicalKey`, newest first; with `{at: REV}`, as committed at
+   * that git revision. Inside a transaction (its async scope, or
+   * `{transactionId}`) its staged saves come first.
+   */
+  async getVersions(logicalKey: string, options: { at?: string; transactionId?: TransactionRef } = {}): Promise<VersionInfo[]> {
+    const own = options?.at === undefined ? this.stagedReads(logicalKey, options?.transactionId) : null;
     await this.initialize();
-    return options.at === undefined ? listVersions(this.ctx, logicalKey) : listVersionsAt(this.ctx, logicalKey, options.at);
+    return options?.at === undefined ? listVersions(this.ctx, logicalKey, own) : listVersionsAt(this.ctx, logicalKey, options.at);
+  }
+
+  /**
+   * What the calling transaction has staged for `logicalKey`, read at the
+   * call (synchronously, in the caller's async context), or null outside one.
+   */
+  private stagedReads(logicalKey: string, transactionId: TransactionRef | undefined): { txId: string; staged: StagedVersion[] } | null {
+    const tx = this.transactions.resolve(transactionId);
+    return tx === null ? null : { txId: tx.id, staged: this.transactions.stagedFor(tx, logicalKey) };
   }
 
   /**
@@ -207,7 +236,7 @@ export class EnhancedStateManager extends EventEmitter {
   }
 
   /** Publishes every version staged in the transaction as one commit; returns the full keys published. */
-  async commitTransaction(txId: string): Promise<string[]> {
+  async commitTransaction(txId: TransactionRef): Promise<string[]> {
     const published = await this.transactions.commit(txId);
     if (this.options.awaitHooks) await this.hooks.idle();
     return published?.records.map((r) => r.fullKey) ?? [];
@@ -258,16 +287,30 @@ export class EnhancedStateManager extends EventEmitter {
     return installSampleHooks(this.ctx.fs, this.ctx.layout);
   }
 
-  async rollbackTransaction(txId: string): Promise<void> {
+  /** Drops every version staged in the transaction; nothing of it was ever visible outside it. */
+  async rollbackTransaction(txId: TransactionRef): Promise<void> {
     await this.transactions.rollback(txId);
   }
 
-  /** Runs `work` in a new transaction: commits when it resolves, rolls back when it throws. */
+  /**
+   * Runs `work` in a new transaction: commits when it resolves, rolls back
+   * when it throws. Reads inside `work` see its staged saves.
+   *
+   * @example
+   * await manager.withTransaction(async (tx) => {
+   *   await manager.saveSSOT('spec', draft, { transactionId: tx });
+   *   await tx.loadSSOT('spec'); // the draft, before the commit
+   * });
+   */
   async withTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     const id = this.transactions.begin(false);
     const tx: Transaction = {
       id,
       saveSSOT: (logicalKey, data, options = {}) => this.saveSSOT(logicalKey, data, { ...options, transactionId: id }),
+      loadSSOT: (logicalKey, version) => this.loadSSOT(logicalKey, { version, transactionId: id }),
+      loadEntry: (logicalKey, version) => this.loadEntry(logicalKey, { version, transactionId: id }),
+      getVersions: (logicalKey) => this.getVersions(logicalKey, { transactionId: id }),
+      toString: () => id,
     };
     let result: T;
     try {
@@ -403,6 +446,40 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { runGarbageCollection } = await import('./retention.js');
     return runGarbageCollection(this.ctx, options);
+  }
+
+  /**
+   * The reference's entry point for a manual collection: the same as
+   * `runGarbageCollection()` with the default grace period.
+   */
+  collectGarbage(): Promise<GarbageCollectionResult> {
+    return this.runGarbageCollection();
+  }
+
+  /**
+   * Stops the automatic collection timer of this instance; everything else
+   * keeps working, and `collectGarbage()` still collects on demand.
+   */
+  stopGarbageCollection(): void {
+    this.gcTimer.halt();
+  }
+
+  /**
+   * Serialisations timed since the last reset (with `enablePerformanceMetrics`),
+   * commits written and calls that had nothing new to publish.
+   *
+   * @example
+   * const m = new EnhancedStateManager(root, { enablePerformanceMetrics: true });
+   * await m.saveSSOT('spec', doc);
+   * const { stringifyCalls, averageDurationMs, samples } = m.getPerformanceMetrics();
+   */
+  getPerformanceMetrics(): PerformanceMetrics {
+    return this.ctx.metrics.read();
+  }
+
+  /** Zeroes every counter, drops the samples and empties the serialisation cache. */
+  resetPerformanceMetrics(): void {
+    this.ctx.metrics.reset();
   }
 
   /**

@@ -16,6 +16,7 @@ import type { StoreContext } from './context.js';
 import { publishImportedLocked, sortForImport, type ImportResult } from './import-versions.js';
 import { listAllKeys } from './key-catalog.js';
 import { readEntry } from './versions.js';
+import { reportNothingToPublish } from './performance-metrics.js';
 
 /** Every visible version of every key, in the original database's layout. */
 export async function exportState(ctx: StoreContext): Promise<StateBackup> {
@@ -34,6 +35,7 @@ export async function exportState(ctx: StoreContext): Promise<StateBackup> {
 export async function importState(ctx: StoreContext, state: unknown): Promise<ImportResult> {
   const decoded = decodeBackup(state);
   const result = await importDecoded(ctx, decoded, 'import backup');
+  if (result.commit === null) reportNothingToPublish(ctx, { operation: 'importState' });
   ctx.events.emit('stateImported', { entryCount: decoded.length, published: result.published, skipped: result.skipped, commit: result.commit });
   return result;
 }

@@ -11,6 +11,14 @@ import { StoreLock } from '../store/lock.js';
 import { ObjectStore } from '../store/objects.js';
 import { RefStore } from '../store/refs.js';
 import { VersionIndex } from '../store/version-index.js';
+import { PerformanceRecorder } from './performance-metrics.js';
+
+/**
+ * The clock read at each use, never captured: users' fake timers
+ * (`vi.useFakeTimers()`, sinon) replace `Date` after the manager exists and
+ * must still drive timestamps and expiry.
+ */
+const systemClock = (): number => Date.now();
 
 export class StoreContext {
   readonly layout: StoreLayout;
@@ -18,6 +26,7 @@ export class StoreContext {
   readonly refs: RefStore;
   readonly commits: CommitLog;
   readonly index: VersionIndex;
+  readonly metrics: PerformanceRecorder;
   private readonly lock: StoreLock;
   private writeQueue: Promise<unknown> = Promise.resolve();
 
@@ -26,7 +35,7 @@ export class StoreContext {
     readonly options: ResolvedOptions,
     readonly events: EventEmitter,
     readonly fs: StoreFs = nodeFs,
-    readonly clock: () => number = Date.now,
+    readonly clock: () => number = systemClock,
   ) {
     this.layout = storeLayout(projectRoot, options.storePath);
     this.objects = new ObjectStore(fs, this.layout);
@@ -34,6 +43,7 @@ export class StoreContext {
     this.commits = new CommitLog(fs, this.layout);
     this.index = new VersionIndex(this.refs, this.commits);
     this.lock = new StoreLock(fs, this.layout.lock);
+    this.metrics = new PerformanceRecorder(options);
   }
 
   /**

@@ -61,7 +61,7 @@ export async function persistFailure(ctx: StoreContext, hooks: HookDispatcher, a
   assertFailureArtifact(artifact);
   const logicalKey = failureKeyOf(artifact.phase);
   const document = toFailureDocument(artifact);
-  const staged = await stageSave(ctx, logicalKey, document, { phase: artifact.phase, tags: failureTags(artifact), source: FAILURE_SOURCE }).catch(
+  const staged = await stageSave(ctx, logicalKey, document, { phase: artifact.phase, tags: failureTags(artifact), source: FAILURE_SOURCE }, 'persistFailureArtifact').catch(
     (error: unknown) => {
       // Everything else in the document is plain data by construction: only the caller's context can be unstorable.
       throw error instanceof InvalidDataError ? new InvalidArtifactError('context', error.message) : error;
@@ -125,7 +125,9 @@ async function listFailureKeys(ctx: StoreContext): Promise<string[]> {
 }
 
 function tagsMatch({ record }: CommittedVersion, filter: FailureFilter): boolean {
-  if (filter.type !== undefined && record.tags.type !== filter.type) return false;
+  // Versions written before the reference's tags were adopted carry the failure type under `type`.
+  const failureType = record.tags.failureType ?? record.tags.type;
+  if (filter.type !== undefined && failureType !== filter.type) return false;
   if (filter.severity !== undefined && record.tags.severity !== filter.severity) return false;
   if (filter.retryable !== undefined && record.tags.retryable !== String(filter.retryable)) return false;
   return true;

@@ -24,11 +24,16 @@ export class GcTimer {
     this.timer.unref();
   }
 
-  /** Stops the timer and waits for a collection in progress to finish. */
-  async stop(): Promise<void> {
+  /** Stops the timer for good; a collection in progress finishes on its own. */
+  halt(): void {
     this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /** Stops the timer and waits for a collection in progress to finish. */
+  async stop(): Promise<void> {
+    this.halt();
     await this.running;
   }
 

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { deserialize } from '../model/codec.js';
 import { assertLogicalKey, parseFullKey } from '../model/keys.js';
-import type { StateEntry, VersionInfo } from '../model/types.js';
+import type { StateEntry, TransactionRef, VersionInfo } from '../model/types.js';
 import type { CommittedVersion, VersionIndex } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
 import { toStateEntry, toVersionInfo } from './versions.js';
@@ -16,6 +16,12 @@ export interface LoadOptions {
   version?: number;
   /** A git revision of the project (branch, tag, commit id, `HEAD~N`): read the store as committed there. */
   at?: string;
+  /**
+   * Read as this open transaction sees the store: its staged saves are the
+   * newest versions. Without it, calls in a transaction's async scope read
+   * that way too. Not combined with `at`.
+   */
+  transactionId?: TransactionRef;
 }
 
 /** A version number, a full key, or the same with a git revision. */

@@ -6,7 +6,7 @@
  * (garbage collection keeps every object a live tag reaches).
  */
 import { IntegrityError } from '../errors.js';
-import { deserialize, serialize } from '../model/codec.js';
+import { deserialize } from '../model/codec.js';
 import type { VersionRecord } from '../model/records.js';
 import { assertSnapshotPhase, isSnapshotId, makeSnapshotId, type SnapshotTree, type SnapshotTreeEntry, type TagRecord } from '../model/snapshot.js';
 import { isSelectedForSnapshot, normalizeEntities } from '../model/snapshot-selection.js';
@@ -44,7 +44,7 @@ export async function createSnapshot(ctx: StoreContext, phase: string, entities?
 
 /** Writes a tree object and the tag naming it; the caller holds the write lock. */
 export async function writeTreeAndTag(ctx: StoreContext, tags: TagStore, tree: SnapshotTree, created: string): Promise<TagRecord> {
-  const bytes = serialize(tree);
+  const bytes = ctx.metrics.serialize(tree, 'createSnapshot');
   const compress = ctx.options.enableCompression && bytes.length > ctx.options.compressionThreshold;
   const stored = await ctx.objects.write(bytes, compress);
   // The tree must be durable before a durable tag can name it, even when it

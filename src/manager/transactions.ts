@@ -18,8 +18,10 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommitNotDurableError, InvalidArgumentError, TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
 import type { PublishedCommit, StagedVersion } from '../store/publish.js';
+import type { TransactionRef } from '../model/types.js';
 import type { StoreContext } from './context.js';
 import { commitStaged } from './versions.js';
+import { reportNothingToPublish } from './performance-metrics.js';
 
 interface OpenTransaction {
   id: string;
@@ -59,14 +61,21 @@ export class TransactionManager {
     return this.scope.run(id, work);
   }
 
-  /** The open transaction a save belongs to, or null for a save that commits on its own. */
-  resolve(explicitId: string | undefined): OpenTransaction | null {
-    if (explicitId !== undefined && typeof explicitId !== 'string') {
-      throw new InvalidArgumentError(`transactionId must be a string (got ${typeof explicitId})`, { transactionId: String(explicitId) });
-    }
-    if (explicitId !== undefined) return this.require(explicitId);
+  /**
+   * The open transaction a call belongs to: the one named by `explicit` (an
+   * id or the object `withTransaction` passes), else the one of the calling
+   * async context while it is open, else null (the call commits on its own,
+   * or reads only committed data).
+   */
+  resolve(explicit: TransactionRef | undefined): OpenTransaction | null {
+    if (explicit !== undefined) return this.require(idOf(explicit));
     const scoped = this.scope.getStore();
     return scoped === undefined ? null : (this.open.get(scoped) ?? null);
+  }
+
+  /** The versions a transaction has staged so far for `logicalKey`, oldest first (its own reads see them). */
+  stagedFor(tx: OpenTransaction | null, logicalKey: string): StagedVersion[] {
+    return tx === null ? [] : tx.staged.filter((s) => s.logicalKey === logicalKey);
   }
 
   /**
@@ -80,11 +89,13 @@ export class TransactionManager {
     this.writeStagingIndex(tx);
   }
 
-  async commit(id: string): Promise<PublishedCommit | null> {
-    const tx = this.require(id);
+  async commit(ref: TransactionRef): Promise<PublishedCommit | null> {
+    const tx = this.require(idOf(ref));
+    const id = tx.id;
     // Closed before publishing so that a concurrent save cannot slip into a commit already under way.
     this.close(tx, 'committed');
     try {
+      if (tx.staged.length === 0) reportNothingToPublish(this.ctx, { txId: id });
       const published = tx.staged.length === 0 ? null : await commitStaged(this.ctx, tx.staged, { message: `transaction ${id}`, transaction: id });
       this.ctx.events.emit('transactionCommitted', {
         txId: id,
@@ -104,8 +115,9 @@ export class TransactionManager {
     }
   }
 
-  async rollback(id: string, reason?: string): Promise<void> {
-    const tx = this.require(id);
+  async rollback(ref: TransactionRef, reason?: string): Promise<void> {
+    const tx = this.require(idOf(ref));
+    const id = tx.id;
     this.close(tx, 'rolled back');
     await this.removeStagingIndex(tx);
     this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, ...(reason ? { reason } : {}) });
@@ -156,4 +168,12 @@ export class TransactionManager {
   private stagingPath(id: string): string {
     return join(this.ctx.layout.staging, `${id}.json`);
   }
+}
+
+function idOf(ref: TransactionRef): string {
+  if (typeof ref === 'string') return ref;
+  if (ref !== null && typeof ref === 'object' && typeof ref.id === 'string') return ref.id;
+  throw new InvalidArgumentError(`transactionId must be a transaction id or the object withTransaction passes (got ${typeof ref})`, {
+    transactionId: String(ref),
+  });
 }

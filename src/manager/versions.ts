@@ -2,22 +2,29 @@
  * Saving, loading and listing versions of a logical key.
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import { deserialize, serialize } from '../model/codec.js';
+import { deserialize } from '../model/codec.js';
 import { assertLogicalKey, nextTimestamp } from '../model/keys.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
 import type { CommittedVersion } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
+import { overlayStaged } from './staged-view.js';
 
 /**
  * Checks a save and writes its object; nothing becomes visible until the
  * staged version is published. Every check runs before the first write.
  */
-export async function stageSave(ctx: StoreContext, logicalKey: string, data: unknown, options: SaveOptions = {}): Promise<StagedVersion> {
+export async function stageSave(
+  ctx: StoreContext,
+  logicalKey: string,
+  data: unknown,
+  options: SaveOptions = {},
+  context = 'saveSSOT',
+): Promise<StagedVersion> {
   assertLogicalKey(logicalKey);
   checkSaveOptions(options);
-  const serialized = serialize(data);
+  const serialized = ctx.metrics.serialize(data, context);
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it, which waits for all of its objects' fsyncs.
   const stored = await ctx.objects.write(serialized, compress);
@@ -70,6 +77,7 @@ export async function commitStaged(
       transactionId: details.transaction ?? undefined,
     });
   }
+  ctx.metrics.countPersisted();
   ctx.events.emit('committed', {
     commitId: published.id,
     keys: published.records.map((r) => r.fullKey),
@@ -112,13 +120,30 @@ async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>): Promise
   return cleanups;
 }
 
-/** The committed version `version` of a key (the newest when omitted), or null. */
-export async function findVersion(ctx: StoreContext, logicalKey: string, version?: number): Promise<CommittedVersion | null> {
+/** What a transaction has staged, for its own reads (see src/manager/staged-view.ts). */
+export interface StagedReads {
+  txId: string;
+  staged: readonly StagedVersion[];
+}
+
+/** Committed versions of a key, oldest first, followed by those `own` has staged. */
+async function listVisible(ctx: StoreContext, logicalKey: string, own: StagedReads | null): Promise<CommittedVersion[]> {
+  const { versions } = await ctx.index.list(logicalKey);
+  return own === null ? versions : overlayStaged(versions, own.staged, own.txId);
+}
+
+/** The visible version `version` of a key (the newest when omitted), or null. */
+export async function findVersion(
+  ctx: StoreContext,
+  logicalKey: string,
+  version?: number,
+  own: StagedReads | null = null,
+): Promise<CommittedVersion | null> {
   assertLogicalKey(logicalKey);
   if (version !== undefined && !(Number.isSafeInteger(version) && version >= 1)) {
     throw new InvalidArgumentError(`version must be an integer >= 1 (got ${String(version)})`, { version });
   }
-  const { versions } = await ctx.index.list(logicalKey);
+  const versions = await listVisible(ctx, logicalKey, own);
   if (version === undefined) return versions.at(-1) ?? null;
   return versions.find((v) => v.version === version) ?? null;
 }
@@ -128,9 +153,9 @@ export async function readEntry(ctx: StoreContext, found: CommittedVersion): Pro
   return toStateEntry(found.record, found.version, deserialize(serialized), ctx.options.defaultTTL);
 }
 
-export async function listVersions(ctx: StoreContext, logicalKey: string): Promise<VersionInfo[]> {
+export async function listVersions(ctx: StoreContext, logicalKey: string, own: StagedReads | null = null): Promise<VersionInfo[]> {
   assertLogicalKey(logicalKey);
-  const { versions } = await ctx.index.list(logicalKey);
+  const versions = await listVisible(ctx, logicalKey, own);
   return versions.map(({ version, record }) => toVersionInfo(record, version)).reverse();
 }
 
@@ -183,18 +208,15 @@ function checkSaveOptions(options: SaveOptions): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidArgumentError('save options must be an object');
   }
-  const { phase, tags, ttl, source, transactionId } = options;
+  const { phase, tags, ttl, source } = options;
   if (phase !== undefined && (typeof phase !== 'string' || phase.length === 0 || phase.length > 200)) {
     throw new InvalidArgumentError('phase must be a non-empty string of at most 200 characters', { phase });
   }
   if (source !== undefined && (typeof source !== 'string' || source.length > 1000)) {
     throw new InvalidArgumentError('source must be a string of at most 1000 characters', { source });
   }
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new InvalidArgumentError(`ttl must be a number of seconds > 0 (got ${String(ttl)})`, { ttl });
-  }
-  if (transactionId !== undefined && typeof transactionId !== 'string') {
-    throw new InvalidArgumentError('transactionId must be a string', { transactionId });
+  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0)) {
+    throw new InvalidArgumentError(`ttl must be a number of seconds >= 0, 0 for never (got ${String(ttl)})`, { ttl });
   }
   if (tags !== undefined) {
     if (tags === null || typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidArgumentError('tags must be an object of strings');

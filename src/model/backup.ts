@@ -97,8 +97,9 @@ function decodeEntry(raw: unknown, index: number): DecodedBackupEntry {
   if (!Number.isSafeInteger(raw.version) || (raw.version as number) < 1) fail('has no version number >= 1');
   if (typeof raw.compressed !== 'boolean') fail('has no compressed flag');
   if (!('data' in raw) || raw.data === undefined) fail('has no data');
-  if (raw.checksum !== undefined && !(typeof raw.checksum === 'string' && /^[0-9a-f]{64}$/.test(raw.checksum))) fail('has an invalid checksum');
-  const data = decodeData(raw, fail);
+  const checksum = givenChecksum(raw);
+  if (checksum !== undefined && !(typeof checksum === 'string' && /^[0-9a-f]{64}$/.test(checksum))) fail('has an invalid checksum');
+  const data = decodeData({ ...raw, checksum }, fail);
   let serialized: Buffer;
   try {
     serialized = serialize(reviveBuffer(data));
@@ -106,6 +107,14 @@ function decodeEntry(raw: unknown, index: number): DecodedBackupEntry {
     return fail(`has data that cannot be stored: ${(error as Error).message}`);
   }
   return { ...decodeMetadata(raw, fail), logicalKey: raw.logicalKey as string, timestamp: raw.timestamp as string, version: raw.version as number, serialized };
+}
+
+/**
+ * The checksum an entry asks to be checked against; an empty or null one
+ * means "not recorded" (the original computes it then), so it is computed.
+ */
+function givenChecksum(raw: Record<string, unknown>): unknown {
+  return raw.checksum === '' || raw.checksum === null ? undefined : raw.checksum;
 }
 
 /** The entry's data, decompressed and checked against the legacy checksum. */
@@ -136,7 +145,7 @@ function decodeData(raw: Record<string, unknown>, fail: (rule: string) => never)
 function decodeMetadata(raw: Record<string, unknown>, fail: (rule: string) => never): Omit<DecodedBackupEntry, 'logicalKey' | 'timestamp' | 'version' | 'serialized'> {
   const tags = raw.tags ?? {};
   if (!isObject(tags) || !Object.values(tags).every((v) => typeof v === 'string')) fail('has tags that are not an object of strings');
-  if (raw.ttl !== undefined && raw.ttl !== null && !(typeof raw.ttl === 'number' && Number.isFinite(raw.ttl) && raw.ttl > 0)) fail('has a ttl that is not a number > 0');
+  if (raw.ttl !== undefined && raw.ttl !== null && !(typeof raw.ttl === 'number' && Number.isFinite(raw.ttl) && raw.ttl >= 0)) fail('has a ttl that is not a number >= 0');
   const metadata = raw.metadata ?? {};
   if (!isObject(metadata)) return fail('has metadata that is not an object');
   const created = metadata.created ?? raw.timestamp;
@@ -145,15 +154,29 @@ function decodeMetadata(raw: Record<string, unknown>, fail: (rule: string) => ne
   if (typeof source !== 'string') fail('has a source that is not a string');
   if (metadata.phase !== undefined && (typeof metadata.phase !== 'string' || metadata.phase === '')) fail('has a phase that is not a string');
   const decoded: ReturnType<typeof decodeMetadata> = { tags: { ...(tags as Record<string, string>) }, source: source as string, created: created as string };
-  if (typeof raw.ttl === 'number') decoded.ttl = raw.ttl;
+  decoded.ttl = importedTtl(raw.ttl);
   if (typeof metadata.phase === 'string') decoded.phase = metadata.phase;
   if (isGitProvenance(metadata.git)) decoded.git = { commit: metadata.git.commit, branch: metadata.git.branch };
   return decoded;
 }
 
-/** A serialised Buffer (`{type: 'Buffer', data: [bytes]}`), a byte array or an in-memory Buffer; else null. */
+/**
+ * An entry without a ttl never expires once imported (ttl 0): the original
+ * only expires entries that carry one, and the store's defaultTTL would
+ * otherwise delete migrated data a week later.
+ */
+function importedTtl(ttl: unknown): number {
+  return typeof ttl === 'number' ? ttl : 0;
+}
+
+/**
+ * A serialised Buffer (`{type: 'Buffer', data: [bytes]}`), a byte array, or
+ * bytes in memory (any typed array or DataView, an ArrayBuffer or a
+ * SharedArrayBuffer); else null.
+ */
 function bufferFrom(value: unknown): Buffer | null {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return Buffer.from(new Uint8Array(value));
   const bytes = isObject(value) && value.type === 'Buffer' ? value.data : value;
   if (Array.isArray(bytes) && bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return Buffer.from(bytes as number[]);
   return null;

@@ -6,22 +6,27 @@
  * original single-file database computed. Values JSON cannot carry are
  * written as tagged objects whose `$ae` member names the type:
  *
- *   Buffer / Uint8Array → {"$ae":"bytes","base64":"…"}   (read back as Buffer)
+ *   Buffer              → {"$ae":"bytes","base64":"…"}
+ *   other binary values → {"$ae":"typedarray"|"dataview"|"arraybuffer"|
+ *                          "sharedarraybuffer", …}   (src/model/binary-codec.ts)
  *   Date                → {"$ae":"date","iso":"…"}
+ *   -0                  → {"$ae":"number","value":"-0"}
  *   an object that itself has a "$ae" member
  *                       → {"$ae":"object","entries":[[name, value], …]}
  *
  * The last rule keeps user objects that happen to use `$ae` from being
  * mistaken for tags. Everything else that JSON would silently change is
  * refused (functions, symbols, bigints, NaN and infinities, `undefined` in
- * arrays, class instances, cycles, nesting deeper than MAX_DEPTH).
- * Object members whose value is `undefined` are omitted, as JSON does.
+ * arrays, class instances, objects with their own `toJSON`, symbol-keyed
+ * members, array properties that are not indices, cycles, nesting deeper
+ * than MAX_DEPTH). Object members whose value is `undefined` are omitted,
+ * as JSON does.
  */
 import { InvalidDataError } from '../errors.js';
+import { decodeBinary, encodeBinary, isBinary, TAG } from './binary-codec.js';
 
 export const MAX_DEPTH = 1000;
 
-const TAG = '$ae';
 const TAG_NEEDLE = '"$ae"';
 
 export function serialize(value: unknown): Buffer {
@@ -60,7 +65,8 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
       return raw;
     case 'number':
       if (!Number.isFinite(raw)) throw new InvalidDataError(`data holds ${raw} at ${describe(key)}, which JSON cannot represent`);
-      return raw;
+      // JSON would write -0 as 0.
+      return Object.is(raw, -0) ? { [TAG]: 'number', value: '-0' } : raw;
     case 'undefined':
       if (Array.isArray(this)) throw new InvalidDataError(`data holds undefined in an array at index ${key}`);
       return undefined;
@@ -76,20 +82,44 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
     if (Number.isNaN(raw.getTime())) throw new InvalidDataError(`data holds an invalid Date at ${describe(key)}`);
     return { [TAG]: 'date', iso: raw.toISOString() };
   }
-  if (raw instanceof Uint8Array) {
-    return { [TAG]: 'bytes', base64: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
-  }
+  const binary = encodeBinary(raw as object, describe(key));
+  if (binary !== null) return binary;
+  refuseWhatJsonWouldDrop(raw as object, key);
   if (Array.isArray(raw)) return raw;
   const proto = Object.getPrototypeOf(raw);
   if (proto !== Object.prototype && proto !== null) {
     const name = (raw as object).constructor?.name ?? 'unknown';
-    throw new InvalidDataError(`data holds a ${name} instance at ${describe(key)}; only plain objects, arrays, Dates and Buffers can be stored`);
+    throw new InvalidDataError(`data holds a ${name} instance at ${describe(key)}; only plain objects, arrays, Dates and binary data can be stored`);
   }
   if (Object.hasOwn(raw as object, TAG)) {
     // The pairs are arrays, so the replacer never escapes the wrapper again.
     return { [TAG]: 'object', entries: Object.entries(raw as object) };
   }
   return value;
+}
+
+/**
+ * JSON.stringify would call an own `toJSON` and store its result, and would
+ * drop symbol-keyed members and array properties that are not indices: all
+ * of them are refused rather than lost.
+ */
+function refuseWhatJsonWouldDrop(raw: object, key: string): void {
+  if (typeof (raw as { toJSON?: unknown }).toJSON === 'function') {
+    throw new InvalidDataError(`data holds an object with a toJSON method at ${describe(key)}; store the value toJSON returns instead`);
+  }
+  const symbol = Object.getOwnPropertySymbols(raw).find((s) => Object.prototype.propertyIsEnumerable.call(raw, s));
+  if (symbol !== undefined) throw new InvalidDataError(`data holds the symbol-keyed member ${String(symbol)} at ${describe(key)}, which cannot be stored`);
+  if (Array.isArray(raw)) {
+    const extra = Object.keys(raw).find((name) => !isArrayIndex(name, raw.length));
+    if (extra !== undefined) {
+      throw new InvalidDataError(`data holds an array with the non-index property ${JSON.stringify(extra)} at ${describe(key)}, which JSON would drop`);
+    }
+  }
+}
+
+function isArrayIndex(name: string, length: number): boolean {
+  const index = Number(name);
+  return Number.isSafeInteger(index) && index >= 0 && index < length && String(index) === name;
 }
 
 function reviver(_key: string, value: unknown): unknown {
@@ -100,15 +130,17 @@ function reviver(_key: string, value: unknown): unknown {
   switch (tag) {
     case 'date':
       return new Date(String(record.iso));
-    case 'bytes':
-      return Buffer.from(String(record.base64), 'base64');
+    case 'number':
+      return record.value === '-0' ? -0 : value;
     case 'object': {
       // Object.fromEntries defines own properties, so a "__proto__" member
       // stays data and never changes the prototype.
       return Object.fromEntries(record.entries as Array<[string, unknown]>);
     }
-    default:
-      return value;
+    default: {
+      const binary = decodeBinary(tag, record);
+      return binary === undefined ? value : binary;
+    }
   }
 }
 
@@ -134,7 +166,7 @@ function inspect(root: unknown): boolean {
       continue;
     }
     seen.add(node);
-    if (node instanceof Uint8Array || node instanceof Date) {
+    if (isBinary(node) || node instanceof Date) {
       plain = false;
       continue;
     }
@@ -161,7 +193,7 @@ function isPlainScalar(value: unknown): boolean {
     case 'boolean':
       return true;
     case 'number':
-      return Number.isFinite(value);
+      return Number.isFinite(value) && !Object.is(value, -0);
     default:
       return value === null;
   }

@@ -13,7 +13,7 @@ import type { FailureArtifact, FailureSeverity, FailureType } from './types.js';
 export const FAILURE_TYPES: readonly FailureType[] = ['validation', 'compilation', 'test', 'verification', 'generation'];
 export const FAILURE_SEVERITIES: readonly FailureSeverity[] = ['low', 'medium', 'high', 'critical'];
 export const FAILURE_KEY_PREFIX = 'failure_';
-export const FAILURE_SOURCE = 'failure_artifact';
+export const FAILURE_SOURCE = 'failure_handler';
 
 /** How deep a chain of `cause`s is followed; deeper causes are cut with a marker. */
 const MAX_CAUSE_DEPTH = 16;
@@ -94,9 +94,20 @@ export function toFailureDocument(artifact: FailureArtifact): FailureDocument {
   };
 }
 
-/** The tags a failure version carries, so listings filter without reading data. */
+/**
+ * The tags a failure version carries, so listings filter without reading
+ * data: the reference's (`type: 'failure'`, `phase`, `severity`,
+ * `retryable`), plus the failure's own type and id under names of their own.
+ */
 export function failureTags(artifact: FailureArtifact): Record<string, string> {
-  return { type: artifact.type, severity: artifact.severity, retryable: String(artifact.retryable), failureId: artifact.id };
+  return {
+    type: 'failure',
+    phase: artifact.phase,
+    severity: artifact.severity,
+    retryable: String(artifact.retryable),
+    failureType: artifact.type,
+    failureId: artifact.id,
+  };
 }
 
 /** Rebuilds an artifact, with a real `Error`, from its stored document. */

@@ -11,7 +11,7 @@ export interface StorageOptions {
   enableCompression?: boolean;
   /** Bytes. Default 1024. */
   compressionThreshold?: number;
-  /** Seconds a version lives when saved without its own `ttl`. Default 604800 (7 days). */
+  /** Seconds a version lives when saved without its own `ttl`; 0 means such versions never expire. Default 604800 (7 days). */
   defaultTTL?: number;
   /** Seconds between automatic garbage collections while a manager is open; 0 turns the timer off. Default 3600. */
   gcInterval?: number;
@@ -29,6 +29,24 @@ export interface StorageOptions {
   awaitHooks?: boolean;
   /** Record the project's git commit and branch with each version. Default true. */
   recordGitProvenance?: boolean;
+  /** Time each serialisation of user data and record it in `getPerformanceMetrics()`. Default false. */
+  enablePerformanceMetrics?: boolean;
+  /**
+   * Reuse the serialised form of a document object saved again, when that
+   * object is deeply frozen (a mutable object could have changed since, and a
+   * stale form would store the wrong data). Default false.
+   */
+  enableSerializationCache?: boolean;
+  /** Most recent serialisations kept in `getPerformanceMetrics().samples`. Default 20. */
+  performanceSampleSize?: number;
+  /**
+   * Write nothing for a call that would publish nothing new (a transaction
+   * with no saves, an import whose versions are all stored already) and count
+   * it in `skippedPersistWrites`; when false such calls still write nothing
+   * (a commit always holds at least one version) but are not counted and
+   * emit no `persistenceSkipped`. Never drops a save. Default true.
+   */
+  skipUnchangedPersistence?: boolean;
 }
 
 export type ResolvedOptions = Required<StorageOptions>;
@@ -46,6 +64,10 @@ export const DEFAULT_OPTIONS: ResolvedOptions = Object.freeze({
   hookTimeout: 60,
   awaitHooks: false,
   recordGitProvenance: true,
+  enablePerformanceMetrics: false,
+  enableSerializationCache: false,
+  performanceSampleSize: 20,
+  skipUnchangedPersistence: true,
 });
 
 type Rule = (value: unknown) => string | null;
@@ -60,7 +82,7 @@ const RULES: Record<keyof StorageOptions, Rule> = {
   databasePath: nonEmptyString,
   enableCompression: boolean,
   compressionThreshold: nonNegative,
-  defaultTTL: positive,
+  defaultTTL: nonNegative,
   gcInterval: nonNegative,
   maxVersions: positiveInteger,
   enableTransactions: boolean,
@@ -69,6 +91,10 @@ const RULES: Record<keyof StorageOptions, Rule> = {
   hookTimeout: positive,
   awaitHooks: boolean,
   recordGitProvenance: boolean,
+  enablePerformanceMetrics: boolean,
+  enableSerializationCache: boolean,
+  performanceSampleSize: positiveInteger,
+  skipUnchangedPersistence: boolean,
 };
 
 /** Fills defaults and throws `InvalidOptionError` for unknown fields and bad values. */

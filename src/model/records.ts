@@ -104,7 +104,7 @@ export function versionRecordProblem(value: unknown): string | null {
   if (typeof r.compressed !== 'boolean') return 'has no compressed flag';
   if (!Number.isSafeInteger(r.size) || r.size! < 0) return 'has no valid size';
   if (r.tags === null || typeof r.tags !== 'object' || Array.isArray(r.tags)) return 'has no tags object';
-  if (r.ttl !== undefined && !(Number.isFinite(r.ttl) && r.ttl > 0)) return 'has an invalid ttl';
+  if (r.ttl !== undefined && !(Number.isFinite(r.ttl) && r.ttl >= 0)) return 'has an invalid ttl';
   if (typeof r.source !== 'string') return 'has no source';
   if (r.phase !== undefined && typeof r.phase !== 'string') return 'has an invalid phase';
   if (!isIsoTimestamp(r.created)) return 'has no valid created time';

@@ -9,9 +9,13 @@ import type { VersionRecord } from './records.js';
 /** Seconds an unreferenced object or unpublished ref must have been left untouched before GC removes it. */
 export const DEFAULT_GRACE_SECONDS = 300;
 
-/** When a version's time to live ends, in ms since the epoch: `created + (ttl ?? defaultTTL)`. */
+/**
+ * When a version's time to live ends, in ms since the epoch: `created + (ttl ?? defaultTTL)`.
+ * A time to live of 0 (the version's own, or the default) means it never ends.
+ */
 export function expiresAt(record: Pick<VersionRecord, 'created' | 'ttl'>, defaultTTL: number): number {
-  return Date.parse(record.created) + (record.ttl ?? defaultTTL) * 1000;
+  const ttl = record.ttl ?? defaultTTL;
+  return ttl === 0 ? Number.POSITIVE_INFINITY : Date.parse(record.created) + ttl * 1000;
 }
 
 export function isExpired(record: Pick<VersionRecord, 'created' | 'ttl'>, nowMs: number, defaultTTL: number): boolean {

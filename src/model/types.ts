@@ -30,6 +30,12 @@ export interface StateEntry<T = unknown> {
   };
 }
 
+/**
+ * A transaction named by its id, or by the object `withTransaction` passes to
+ * its callback (anything with a string `id`).
+ */
+export type TransactionRef = string | { readonly id: string };
+
 export interface SaveOptions {
   phase?: string;
   tags?: Record<string, string>;
@@ -37,7 +43,7 @@ export interface SaveOptions {
   ttl?: number;
   source?: string;
   /** Stage into this open transaction instead of the one of the calling async context. */
-  transactionId?: string;
+  transactionId?: TransactionRef;
 }
 
 export interface VersionInfo {

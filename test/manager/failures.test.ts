@@ -17,8 +17,8 @@ describe('persistFailureArtifact', () => {
     expect(key).toMatch(/^failure_phase-4_\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
     const entry = await manager.loadEntry<Record<string, any>>('failure_phase-4');
     expect(entry!.id).toBe(key);
-    expect(entry!.metadata).toMatchObject({ source: 'failure_artifact', phase: 'phase-4' });
-    expect(entry!.tags).toMatchObject({ type: 'validation', severity: 'high', retryable: 'true', failureId: artifact.id });
+    expect(entry!.metadata).toMatchObject({ source: 'failure_handler', phase: 'phase-4' });
+    expect(entry!.tags).toMatchObject({ type: 'failure', phase: 'phase-4', severity: 'high', retryable: 'true', failureType: 'validation', failureId: artifact.id });
     expect(entry!.data).toMatchObject({ id: artifact.id, context: artifact.context, artifacts: artifact.artifacts, retryable: true });
     expect(entry!.data.error).toMatchObject({ name: 'Error', message: 'Domain invariant violated', code: 'E_INV', cause: { message: 'root cause' } });
     expect(entry!.data.error.stack).toBe(artifact.error.stack);

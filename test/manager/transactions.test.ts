@@ -129,8 +129,8 @@ describe('transactions', () => {
     await expect(m.commitTransaction('tx_nope')).rejects.toThrow(TransactionNotFoundError);
     const tx = await m.beginTransaction();
     await m.commitTransaction(tx);
-    await expect(m.commitTransaction(tx)).rejects.toThrow(/already committed/);
-    await expect(m.rollbackTransaction(tx)).rejects.toThrow(/already committed/);
+    await expect(m.commitTransaction(tx)).rejects.toMatchObject({ message: `Transaction not found: ${tx}`, data: { state: 'committed' } });
+    await expect(m.rollbackTransaction(tx)).rejects.toMatchObject({ message: `Transaction not found: ${tx}`, data: { state: 'committed' } });
     await expect(m.saveSSOT('x', 1, { transactionId: tx })).rejects.toThrow(TransactionNotFoundError);
     await m.shutdown();
   });
