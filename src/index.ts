@@ -9,7 +9,9 @@ export type {
   SaveOptions,
   VersionInfo,
   StateStatistics,
+  TransactionRef,
 } from './model/types.js';
+export type { PerformanceMetrics, SerializationSample } from './manager/performance-metrics.js';
 export * from './errors.js';
 export type { FailureFilter, StoredFailure } from './manager/failures.js';
 export type { FailureDocument, SerializedError } from './model/failures.js';

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
 import { resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
 import type { SaveOptions, StateEntry, StateStatistics, TransactionRef, VersionInfo } from '../model/types.js';
+import { makeFullKey } from '../model/keys.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
 import { resolve } from 'node:path';
 import { StoreContext } from './context.js';
@@ -117,11 +118,11 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const staged = await stageSave(this.ctx, logicalKey, data, options);
     if (tx !== null) {
-      this.transactions.stage(tx, staged);
+      this.transactions.stage(tx, staged, data);
       this.emit('ssotStaged', { logicalKey, key: `${logicalKey}_${staged.timestamp}`, txId: tx.id });
       return `${logicalKey}_${staged.timestamp}`;
     }
-    const published = await commitStaged(this.ctx, [staged], { message: `save ${logicalKey}`, transaction: null });
+    const published = await commitStaged(this.ctx, [staged], { message: `save ${logicalKey}`, transaction: null }, [data]);
     if (this.options.awaitHooks) await this.hooks.idle();
     return published.records[0]!.fullKey;
   }
@@ -154,7 +155,8 @@ export class EnhancedStateManager extends EventEmitter {
       entry = (await loadEntryAt(this.ctx, logicalKey, { version, at })) as StateEntry<T> | null;
     }
     if (entry !== null) {
-      this.emit('ssotLoaded', { logicalKey, fullKey: entry.id, version: entry.version, key: entry.id, ...(at === undefined ? {} : { at }) });
+      const fullKey = makeFullKey(logicalKey, entry.timestamp);
+      this.emit('ssotLoaded', { logicalKey, fullKey, version: entry.version, key: fullKey, ...(at === undefined ? {} : { at }) });
     }
     return entry;
   }

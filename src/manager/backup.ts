@@ -73,6 +73,7 @@ async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry): Promi
   if (entry.ttl !== undefined) staged.ttl = entry.ttl;
   if (entry.phase !== undefined) staged.phase = entry.phase;
   if (entry.git !== undefined) staged.git = entry.git;
+  if (entry.entryId !== undefined) staged.entryId = entry.entryId;
   return staged;
 }
 

@@ -67,7 +67,7 @@ export async function persistFailure(ctx: StoreContext, hooks: HookDispatcher, a
       throw error instanceof InvalidDataError ? new InvalidArtifactError('context', error.message) : error;
     },
   );
-  const published = await commitStaged(ctx, [staged], { message: `save ${logicalKey}`, transaction: null });
+  const published = await commitStaged(ctx, [staged], { message: `save ${logicalKey}`, transaction: null }, [document]);
   const record = published.records[0]!;
   ctx.events.emit('failureArtifactPersisted', { artifact, key: record.fullKey, timestamp: new Date(ctx.clock()).toISOString(), cegis_trigger: true });
   ctx.events.emit(`failure_${artifact.type}`, artifact);

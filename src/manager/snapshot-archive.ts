@@ -64,13 +64,13 @@ export async function importSnapshot(ctx: StoreContext, source: string | Readabl
         if (!sameVersions(tree, manifest.entries)) {
           throw new InvalidArgumentError(`snapshot ${manifest.snapshotId} already exists in this store with other versions`, { snapshotId: manifest.snapshotId });
         }
-        return { snapshot: snapshotMetadata(tree, existing), published: 0, skipped: staged.length };
+        return { snapshot: snapshotMetadata(tree, existing, ctx.options), published: 0, skipped: staged.length };
       }
       const result = await publishImportedLocked(ctx, sortForImport([...staged]), `import ${manifest.snapshotId}`);
       const entries = result.records.map((record) => treeEntryOf(record, record.version)).sort((a, b) => compareStrings(a.fullKey, b.fullKey));
       const tree: SnapshotTree = { format: 1, type: 'tree', snapshotId: manifest.snapshotId, phase: manifest.phase, entities: manifest.entities, timestamp: manifest.timestamp, entries };
       const tag = await writeTreeAndTag(ctx, tags, tree, new Date(ctx.clock()).toISOString());
-      return { snapshot: snapshotMetadata(tree, tag), published: result.published, skipped: result.skipped };
+      return { snapshot: snapshotMetadata(tree, tag, ctx.options), published: result.published, skipped: result.skipped };
     });
     ctx.events.emit('snapshotImported', { snapshotId: imported.snapshot.snapshotId, metadata: imported.snapshot, published: imported.published, skipped: imported.skipped });
     return imported;

@@ -6,7 +6,8 @@
  * (garbage collection keeps every object a live tag reaches).
  */
 import { IntegrityError } from '../errors.js';
-import { deserialize } from '../model/codec.js';
+import { deserialize, serialize } from '../model/codec.js';
+import type { ResolvedOptions } from '../model/options.js';
 import type { VersionRecord } from '../model/records.js';
 import { assertSnapshotPhase, isSnapshotId, makeSnapshotId, type SnapshotTree, type SnapshotTreeEntry, type TagRecord } from '../model/snapshot.js';
 import { isSelectedForSnapshot, normalizeEntities } from '../model/snapshot-selection.js';
@@ -36,7 +37,7 @@ export async function createSnapshot(ctx: StoreContext, phase: string, entities?
     while (await tags.exists(makeSnapshotId(phase, timestamp))) timestamp = new Date(Date.parse(timestamp) + 1).toISOString();
     const tree: SnapshotTree = { format: 1, type: 'tree', snapshotId: makeSnapshotId(phase, timestamp), phase, entities: names, timestamp, entries };
     const tag = await writeTreeAndTag(ctx, tags, tree, timestamp);
-    return snapshotMetadata(tree, tag);
+    return snapshotMetadata(tree, tag, ctx.options);
   });
   ctx.events.emit('snapshotCreated', { snapshotId: metadata.snapshotId, metadata });
   return metadata;
@@ -80,7 +81,7 @@ export async function readSnapshot(ctx: StoreContext, snapshotId: string): Promi
 export async function listSnapshots(ctx: StoreContext): Promise<SnapshotMetadata[]> {
   const tags = tagStoreOf(ctx);
   const list: SnapshotMetadata[] = [];
-  for (const tag of await tags.list()) list.push(snapshotMetadata(await tags.readTree(tag), tag));
+  for (const tag of await tags.list()) list.push(snapshotMetadata(await tags.readTree(tag), tag, ctx.options));
   return list.sort((a, b) => compareStrings(b.timestamp, a.timestamp) || compareStrings(b.snapshotId, a.snapshotId));
 }
 
@@ -92,21 +93,35 @@ export async function deleteSnapshot(ctx: StoreContext, snapshotId: string): Pro
   return removed;
 }
 
-export function snapshotMetadata(tree: SnapshotTree, tag: TagRecord): SnapshotMetadata {
+type SnapshotOptions = Pick<ResolvedOptions, 'defaultTTL' | 'enableCompression' | 'compressionThreshold'>;
+
+/**
+ * The reference's snapshot metadata (`id`, `timestamp`, `phase`, `entities`,
+ * `checksum`, `compressed`, `size`, `ttl`) plus ours. `ttl` is twice the
+ * default TTL, as the reference reports it; a snapshot itself never expires
+ * by time here: it lives until `deleteSnapshot`.
+ */
+export function snapshotMetadata(tree: SnapshotTree, tag: TagRecord, options: SnapshotOptions): SnapshotMetadata {
   if (tree.snapshotId !== tag.snapshotId) {
     throw new IntegrityError(`tree ${tag.tree} belongs to ${tree.snapshotId}, not ${tag.snapshotId}`, { path: tag.tree });
   }
-  const metadata: SnapshotMetadata = {
+  const totalSize = tree.entries.reduce((sum, e) => sum + e.size, 0);
+  return {
+    id: tree.snapshotId,
     snapshotId: tree.snapshotId,
     phase: tree.phase,
     timestamp: tree.timestamp,
+    entities: tree.entities ?? [],
+    checksum: tag.tree,
+    // The tree object is gzipped under the same rule as data (see writeTreeAndTag).
+    compressed: options.enableCompression && serialize(tree).length > options.compressionThreshold,
+    size: totalSize,
+    ttl: options.defaultTTL * 2,
     entries: tree.entries.map((e) => e.fullKey),
     entryCount: tree.entries.length,
-    totalSize: tree.entries.reduce((sum, e) => sum + e.size, 0),
+    totalSize,
     tree: tag.tree,
   };
-  if (tree.entities !== null) metadata.entities = tree.entities;
-  return metadata;
 }
 
 export function treeEntryOf(record: VersionRecord, version: number): SnapshotTreeEntry {

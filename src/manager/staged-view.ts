@@ -47,5 +47,6 @@ function stagedRecord(save: StagedVersion, version: number, txId: string): Versi
   if (save.ttl !== undefined) record.ttl = save.ttl;
   if (save.phase !== undefined) record.phase = save.phase;
   if (save.git !== undefined) record.git = save.git;
+  if (save.entryId !== undefined) record.entryId = save.entryId;
   return record;
 }

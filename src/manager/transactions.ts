@@ -26,6 +26,8 @@ import { reportNothingToPublish } from './performance-metrics.js';
 interface OpenTransaction {
   id: string;
   staged: StagedVersion[];
+  /** The caller's value of each staged save, for the `ssotSaved` events of the commit. */
+  data: unknown[];
   /** The open staging index file, created at the first staged save. */
   stagingFile: FileHandle | null;
   /** The staging index appends still in flight, in order. */
@@ -51,7 +53,7 @@ export class TransactionManager {
   begin(enterScope = true): string {
     if (!this.ctx.options.enableTransactions) throw new TransactionsDisabledError();
     const id = `tx_${randomUUID()}`;
-    this.open.set(id, { id, staged: [], stagingFile: null, stagingWrites: Promise.resolve() });
+    this.open.set(id, { id, staged: [], data: [], stagingFile: null, stagingWrites: Promise.resolve() });
     if (enterScope) this.scope.enterWith(id);
     this.ctx.events.emit('transactionStarted', { txId: id, operationCount: 0 });
     return id;
@@ -83,9 +85,10 @@ export class TransactionManager {
    * its transaction was committed or rolled back is refused: its full key
    * would otherwise be returned for a version that is never published.
    */
-  stage(tx: OpenTransaction, staged: StagedVersion): void {
+  stage(tx: OpenTransaction, staged: StagedVersion, data: unknown): void {
     if (this.open.get(tx.id) !== tx) throw new TransactionNotFoundError(tx.id, this.finished.get(tx.id) ?? 'unknown');
     tx.staged.push(staged);
+    tx.data.push(data);
     this.writeStagingIndex(tx);
   }
 
@@ -96,7 +99,7 @@ export class TransactionManager {
     this.close(tx, 'committed');
     try {
       if (tx.staged.length === 0) reportNothingToPublish(this.ctx, { txId: id });
-      const published = tx.staged.length === 0 ? null : await commitStaged(this.ctx, tx.staged, { message: `transaction ${id}`, transaction: id });
+      const published = tx.staged.length === 0 ? null : await commitStaged(this.ctx, tx.staged, { message: `transaction ${id}`, transaction: id }, tx.data);
       this.ctx.events.emit('transactionCommitted', {
         txId: id,
         operationCount: tx.staged.length,

@@ -51,11 +51,16 @@ export async function stageSave(
   return staged;
 }
 
-/** Publishes staged versions as one commit, then applies `maxVersions` to the keys it touched. */
+/**
+ * Publishes staged versions as one commit, then applies `maxVersions` to the
+ * keys it touched. `data[i]` is the caller's value for `staged[i]`, passed on
+ * in the `ssotSaved` event's `entry` as the reference does.
+ */
 export async function commitStaged(
   ctx: StoreContext,
   staged: readonly StagedVersion[],
   details: { message: string; transaction: string | null },
+  data: readonly unknown[] = [],
 ): Promise<PublishedCommit> {
   let cleanups: VersionsCleanup[] = [];
   const published = await ctx.withWriteLock(() =>
@@ -64,10 +69,12 @@ export async function commitStaged(
       return cleanups.map((cleanup) => ctx.refs.dirOf(cleanup.logicalKey));
     }),
   );
-  for (const record of published.records) {
+  published.records.forEach((record, i) => {
     ctx.events.emit('ssotSaved', {
       logicalKey: record.logicalKey,
+      fullKey: record.fullKey,
       version: record.version,
+      entry: toStateEntry(record, record.version, data[i], ctx.options.defaultTTL),
       key: record.fullKey,
       checksum: record.checksum,
       phase: record.phase,
@@ -76,7 +83,7 @@ export async function commitStaged(
       commit: published.id,
       transactionId: details.transaction ?? undefined,
     });
-  }
+  });
   ctx.metrics.countPersisted();
   ctx.events.emit('committed', {
     commitId: published.id,
@@ -185,7 +192,7 @@ export function toStateEntry(record: VersionRecord, version: number, data: unkno
   if (record.phase !== undefined) metadata.phase = record.phase;
   if (record.git !== undefined) metadata.git = record.git;
   return {
-    id: record.fullKey,
+    id: record.entryId ?? record.fullKey,
     logicalKey: record.logicalKey,
     timestamp: record.timestamp,
     version,

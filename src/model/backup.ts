@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { serialize } from './codec.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
-import type { GitProvenance, VersionMetadata } from './records.js';
+import { isEntryId, type GitProvenance, type VersionMetadata } from './records.js';
 import type { StateEntry } from './types.js';
 
 export const BACKUP_VERSION = '1.0.0';
@@ -52,7 +52,7 @@ export function buildBackup(entries: readonly StateEntry[], options: Record<stri
   const keyIndex: Record<string, string[]> = {};
   const versionIndex: Record<string, number> = {};
   const out: BackupEntry[] = entries.map((entry) => {
-    (keyIndex[entry.logicalKey] ??= []).push(entry.id);
+    (keyIndex[entry.logicalKey] ??= []).push(makeFullKey(entry.logicalKey, entry.timestamp));
     versionIndex[entry.logicalKey] = Math.max(versionIndex[entry.logicalKey] ?? 0, entry.version);
     return { ...entry, checksum: legacyChecksum(entry.data), compressed: false };
   });
@@ -88,6 +88,8 @@ function decodeEntry(raw: unknown, index: number): DecodedBackupEntry {
     throw new InvalidBackupError(`entries[${index}]${key} ${rule}`, { index });
   };
   if (!isObject(raw)) return fail('is not an object');
+  // The original's words, which its users match on.
+  if (raw.logicalKey === undefined) throw new InvalidBackupError(`entries[${index}]: Invalid state entry: missing logicalKey`, { index });
   try {
     assertLogicalKey(raw.logicalKey);
   } catch (error) {
@@ -157,7 +159,20 @@ function decodeMetadata(raw: Record<string, unknown>, fail: (rule: string) => ne
   decoded.ttl = importedTtl(raw.ttl);
   if (typeof metadata.phase === 'string') decoded.phase = metadata.phase;
   if (isGitProvenance(metadata.git)) decoded.git = { commit: metadata.git.commit, branch: metadata.git.branch };
+  const entryId = importedEntryId(raw);
+  if (entryId !== undefined) decoded.entryId = entryId;
   return decoded;
+}
+
+/**
+ * The entry's own id, kept so that `loadEntry` reports it as the original
+ * did; an id equal to the full key (ae-state's own backups) is not stored
+ * twice, and an unusable one (not a short string) is dropped, not refused:
+ * the original gave such entries a new id too.
+ */
+function importedEntryId(raw: Record<string, unknown>): string | undefined {
+  if (!isEntryId(raw.id)) return undefined;
+  return raw.id === makeFullKey(raw.logicalKey as string, raw.timestamp as string) ? undefined : raw.id;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface VersionMetadata {
   phase?: string;
   created: string;
   git?: GitProvenance;
+  /** An imported entry's own id (the original database's uuid), kept as `StateEntry.id`; absent for saves, whose id is the full key. */
+  entryId?: string;
 }
 
 /** Contents of `.ae/refs/keys/<key dir>/<timestamp stem>.json`. */
@@ -110,7 +112,13 @@ export function versionRecordProblem(value: unknown): string | null {
   if (!isIsoTimestamp(r.created)) return 'has no valid created time';
   if (!isCommitId(r.commit)) return 'has no valid commit id';
   if (r.git !== undefined && !isGitProvenance(r.git)) return 'has an invalid git provenance';
+  if (r.entryId !== undefined && !isEntryId(r.entryId)) return 'has an invalid entryId';
   return null;
+}
+
+/** An imported entry id: a non-empty string of at most 200 characters. */
+export function isEntryId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 200;
 }
 
 function isGitProvenance(value: unknown): value is GitProvenance {

@@ -75,10 +75,21 @@ export interface FailureArtifact {
 }
 
 export interface SnapshotMetadata {
+  /** The snapshot id, as the reference names it; the same as `snapshotId`. */
+  id: string;
   snapshotId: string;
   phase: string;
-  entities?: string[];
+  /** The entities asked for; empty when none were. */
+  entities: string[];
   timestamp: string;
+  /** sha256 of the snapshot's tree object (the same as `tree`). */
+  checksum: string;
+  /** Whether the tree object is stored gzipped. */
+  compressed: boolean;
+  /** Serialised bytes of the versions it names (the same as `totalSize`). */
+  size: number;
+  /** Twice the store's defaultTTL, as the reference reports it; snapshots never expire by time. */
+  ttl: number;
   /** Full keys of the versions the snapshot names. */
   entries: string[];
   entryCount: number;

@@ -119,6 +119,7 @@ export async function publishCommit(
     if (save.ttl !== undefined) record.ttl = save.ttl;
     if (save.phase !== undefined) record.phase = save.phase;
     if (save.git !== undefined) record.git = save.git;
+    if (save.entryId !== undefined) record.entryId = save.entryId;
     return record;
   });
 

@@ -53,7 +53,7 @@ describe('whole-state backups', () => {
     for (const original of legacy.entries) {
       const entry = (await m.loadEntry(original.logicalKey, original.version))!;
       expect(entry).toMatchObject({
-        id: `${original.logicalKey}_${original.timestamp}`,
+        id: original.id,
         timestamp: original.timestamp,
         version: original.version,
         checksum: original.checksum,

@@ -10,7 +10,7 @@ async function manager(options = {}) {
 
 describe('transactions', () => {
   it("runs the reference example as written: saves without a transaction id join the caller's transaction", async () => {
-    const { m } = await manager();
+    const { m, root } = await manager();
     const events: Array<[string, unknown]> = [];
     for (const name of ['transactionStarted', 'transactionCommitted', 'transactionRolledBack']) m.on(name, (e) => events.push([name, e]));
 
@@ -18,7 +18,11 @@ describe('transactions', () => {
     await m.saveSSOT('spec1', { n: 1 }, { phase: 'test' });
     await m.saveSSOT('spec2', { n: 2 }, { phase: 'test' });
     await m.saveSSOT('spec3', { n: 3 }, { phase: 'test' });
-    expect(await m.loadSSOT('spec1')).toBeNull();
+    // The transaction reads its own saves; another instance sees nothing before the commit.
+    expect(await m.loadSSOT('spec1')).toEqual({ n: 1 });
+    const other = new EnhancedStateManager(root, { gcInterval: 0 });
+    expect(await other.loadSSOT('spec1')).toBeNull();
+    await other.shutdown();
     const keys = await m.commitTransaction(txId);
     expect(keys).toHaveLength(3);
     expect(await m.loadSSOT('spec3')).toEqual({ n: 3 });

@@ -90,8 +90,8 @@ describe('saving and loading versions', () => {
     await m.loadSSOT('evt');
     await m.shutdown();
     expect(events.map(([name]) => name)).toEqual(['stateManagerInitialized', 'ssotSaved', 'ssotLoaded', 'stateManagerShutdown']);
-    expect(events[1]![1]).toMatchObject({ logicalKey: 'evt', version: 1, key, phase: 'phase-1' });
-    expect(events[2]![1]).toEqual({ logicalKey: 'evt', version: 1, key });
+    expect(events[1]![1]).toMatchObject({ logicalKey: 'evt', fullKey: key, version: 1, key, phase: 'phase-1', entry: { id: key, data: { a: 1 } } });
+    expect(events[2]![1]).toEqual({ logicalKey: 'evt', fullKey: key, version: 1, key });
   });
 
   it('a new instance on the same root sees everything a closed one saved', async () => {
