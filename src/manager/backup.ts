@@ -74,6 +74,7 @@ async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry): Promi
   if (entry.phase !== undefined) staged.phase = entry.phase;
   if (entry.git !== undefined) staged.git = entry.git;
   if (entry.entryId !== undefined) staged.entryId = entry.entryId;
+  if (entry.reservedThrough !== undefined) staged.reservedThrough = entry.reservedThrough;
   return staged;
 }
 

@@ -6,7 +6,7 @@
  * visible to other async contexts, instances or processes: they read refs,
  * and staged saves have none until the commit.
  */
-import { FORMAT_VERSION, type VersionRecord } from '../model/records.js';
+import { FORMAT_VERSION, lastTakenVersion, type VersionRecord } from '../model/records.js';
 import { makeFullKey } from '../model/keys.js';
 import type { StagedVersion } from '../store/publish.js';
 import type { CommittedVersion } from '../store/version-index.js';
@@ -20,7 +20,8 @@ import type { CommittedVersion } from '../store/version-index.js';
 export function overlayStaged(committed: readonly CommittedVersion[], staged: readonly StagedVersion[], txId: string): CommittedVersion[] {
   if (staged.length === 0) return [...committed];
   const versions = [...committed];
-  let previous = committed.at(-1)?.version ?? 0;
+  const newest = committed.at(-1);
+  let previous = newest === undefined ? 0 : lastTakenVersion(newest);
   for (const save of staged) {
     previous += 1;
     versions.push({ version: previous, record: stagedRecord(save, previous, txId), path: '' });

@@ -73,13 +73,38 @@ export function decodeBackup(state: unknown): DecodedBackupEntry[] {
   if (!Array.isArray(state.entries)) throw new InvalidBackupError('backup has no entries array');
   if (state.indices !== undefined && !isObject(state.indices)) throw new InvalidBackupError('backup indices must be an object');
   const seen = new Set<string>();
-  return state.entries.map((raw, index) => {
+  const decoded = state.entries.map((raw, index) => {
     const entry = decodeEntry(raw, index);
     const fullKey = makeFullKey(entry.logicalKey, entry.timestamp);
     if (seen.has(fullKey)) throw new InvalidBackupError(`entries[${index}]: ${JSON.stringify(fullKey)} appears twice`, { index, fullKey });
     seen.add(fullKey);
     return entry;
   });
+  reserveIndexedVersions(decoded, isObject(state.indices) ? state.indices.versionIndex : undefined);
+  return decoded;
+}
+
+/**
+ * A `versionIndex` ahead of a key's entries (versions that were removed, or
+ * numbers the original had handed out) is honoured: the key's newest entry
+ * reserves the numbers up to it, so the next save continues after it, as in
+ * the original. Values that are not version numbers are refused.
+ */
+function reserveIndexedVersions(entries: DecodedBackupEntry[], versionIndex: unknown): void {
+  if (versionIndex === undefined) return;
+  if (!isObject(versionIndex)) throw new InvalidBackupError('backup indices.versionIndex must be an object');
+  const newest = new Map<string, DecodedBackupEntry>();
+  for (const entry of entries) {
+    const current = newest.get(entry.logicalKey);
+    if (current === undefined || entry.timestamp > current.timestamp) newest.set(entry.logicalKey, entry);
+  }
+  for (const [logicalKey, value] of Object.entries(versionIndex)) {
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new InvalidBackupError(`backup indices.versionIndex[${JSON.stringify(logicalKey)}] is not a version number`, { key: logicalKey });
+    }
+    const entry = newest.get(logicalKey);
+    if (entry !== undefined && (value as number) > entry.version) entry.reservedThrough = value as number;
+  }
 }
 
 function decodeEntry(raw: unknown, index: number): DecodedBackupEntry {

@@ -30,6 +30,12 @@ export interface VersionMetadata {
   git?: GitProvenance;
   /** An imported entry's own id (the original database's uuid), kept as `StateEntry.id`; absent for saves, whose id is the full key. */
   entryId?: string;
+  /**
+   * Numbers up to this one are taken: the key's next version is numbered
+   * after it. Set on an imported key's newest version when the backup's
+   * `versionIndex` was ahead of its entries.
+   */
+  reservedThrough?: number;
 }
 
 /** Contents of `.ae/refs/keys/<key dir>/<timestamp stem>.json`. */
@@ -113,7 +119,15 @@ export function versionRecordProblem(value: unknown): string | null {
   if (!isCommitId(r.commit)) return 'has no valid commit id';
   if (r.git !== undefined && !isGitProvenance(r.git)) return 'has an invalid git provenance';
   if (r.entryId !== undefined && !isEntryId(r.entryId)) return 'has an invalid entryId';
+  if (r.reservedThrough !== undefined && !(Number.isSafeInteger(r.reservedThrough) && r.reservedThrough > r.version!)) {
+    return 'has an invalid reservedThrough';
+  }
   return null;
+}
+
+/** The number after which a key's next version is numbered, given its newest visible version. */
+export function lastTakenVersion(newest: { version: number; record: Pick<VersionRecord, 'reservedThrough'> }): number {
+  return Math.max(newest.version, newest.record.reservedThrough ?? 0);
 }
 
 /** An imported entry id: a non-empty string of at most 200 characters. */

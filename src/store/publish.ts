@@ -15,7 +15,7 @@
  */
 import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
-import { FORMAT_VERSION, type CommitRecord, type VersionMetadata, type VersionRecord } from '../model/records.js';
+import { FORMAT_VERSION, lastTakenVersion, type CommitRecord, type VersionMetadata, type VersionRecord } from '../model/records.js';
 import { syncDirs } from './atomic-write.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { CommitLog } from './commits.js';
@@ -71,7 +71,7 @@ export async function publishCommit(
     // We hold the lock, so unpublished refs are debris of a killed commit.
     await Promise.all(unpublished.map((path) => ctx.refs.remove(path)));
     const latest = versions.at(-1);
-    if (latest) latestByKey.set(logicalKey, { version: latest.version, timestamp: latest.record.timestamp });
+    if (latest) latestByKey.set(logicalKey, { version: lastTakenVersion(latest), timestamp: latest.record.timestamp });
   }
 
   const parent = await ctx.commits.head();
@@ -120,6 +120,7 @@ export async function publishCommit(
     if (save.phase !== undefined) record.phase = save.phase;
     if (save.git !== undefined) record.git = save.git;
     if (save.entryId !== undefined) record.entryId = save.entryId;
+    if (save.reservedThrough !== undefined && save.reservedThrough > version) record.reservedThrough = save.reservedThrough;
     return record;
   });
 

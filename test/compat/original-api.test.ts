@@ -350,4 +350,19 @@ describe('imports of backups and legacy databases', () => {
     expect((await m.collectGarbage()).expiredCount).toBe(0);
     expect((await m.getVersions('byte-import')).map((v) => v.version)).toEqual([3, 2]);
   });
+
+  it("honours a versionIndex ahead of the entries: the next save continues after it, in this process and the next", async () => {
+    const { m, root } = await manager();
+    await m.importState(backup([entry(payload, { compressed: false })], { 'byte-import': 7 }));
+    expect((await m.loadEntry('byte-import'))!.version).toBe(3);
+    const tx = await m.beginTransaction();
+    await m.saveSSOT('byte-import', { staged: true }, { transactionId: tx });
+    expect((await m.loadEntry('byte-import', { transactionId: tx }))!.version).toBe(8);
+    await m.commitTransaction(tx);
+    expect((await m.getVersions('byte-import')).map((v) => v.version)).toEqual([8, 3]);
+    const fresh = new EnhancedStateManager(root, { gcInterval: 0 });
+    opened.push(fresh);
+    await fresh.saveSSOT('byte-import', { next: true });
+    expect((await fresh.getVersions('byte-import')).map((v) => v.version)).toEqual([9, 8, 3]);
+  });
 });
