@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { serialize } from './codec.js';
+import { reviveLegacyValues } from './legacy-values.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
 import { isEntryId, type GitProvenance, type VersionMetadata } from './records.js';
 import type { StateEntry } from './types.js';
@@ -129,7 +130,7 @@ function decodeEntry(raw: unknown, index: number): DecodedBackupEntry {
   const data = decodeData({ ...raw, checksum }, fail);
   let serialized: Buffer;
   try {
-    serialized = serialize(reviveBuffer(data));
+    serialized = serialize(reviveLegacyValues(reviveBuffer(data)));
   } catch (error) {
     return fail(`has data that cannot be stored: ${(error as Error).message}`);
   }

@@ -4,6 +4,9 @@
  * transactions, error texts, events, records and imports, used the way the
  * original's README and tests use them.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EnhancedStateManager, InvalidOptionError, type FailureArtifact } from '../../src/index.js';
@@ -364,5 +367,27 @@ describe('imports of backups and legacy databases', () => {
     opened.push(fresh);
     await fresh.saveSSOT('byte-import', { next: true });
     expect((await fresh.getVersions('byte-import')).map((v) => v.version)).toEqual([9, 8, 3]);
+  });
+
+  it("migrates the original's database file with its binary markers revived as the values they stand for", async () => {
+    const root = await tempProject();
+    const data = {
+      samples: { __ae_type: 'TypedArray', name: 'Int16Array', values: [-2, 300] },
+      raw: { __ae_type: 'ArrayBuffer', bytes: [1, 2, 3] },
+      view: { __ae_type: 'DataView', bytes: [4, 5] },
+      plain: { __ae_type: 'TypedArray', note: 'not a marker' },
+    };
+    const db = backup([entry(data, { compressed: false, checksum: createHash('sha256').update(JSON.stringify(data)).digest('hex') })]);
+    await mkdir(join(root, '.ae'), { recursive: true });
+    await writeFile(join(root, '.ae', 'enhanced-state.db'), JSON.stringify(db, null, 2));
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    opened.push(m);
+    const loaded = (await m.loadSSOT('byte-import')) as Record<string, unknown>;
+    expect(loaded.samples).toEqual(new Int16Array([-2, 300]));
+    expect(loaded.raw).toBeInstanceOf(ArrayBuffer);
+    expect([...new Uint8Array(loaded.raw as ArrayBuffer)]).toEqual([1, 2, 3]);
+    expect(loaded.view).toBeInstanceOf(DataView);
+    expect(loaded.plain).toEqual(data.plain);
+    expect((await m.loadEntry('byte-import'))!.ttl).toBe(0);
   });
 });
