@@ -188,8 +188,15 @@ export class TxSaveCommand extends StoreCommand {
     return model.tx[this.m] !== null;
   }
   protected async apply(model: Model, real: Real) {
-    await real.managers[this.m]!.saveSSOT(this.save.key, this.save.data, saveOptions(this.save, real.txIds[this.m]!));
+    const manager = real.managers[this.m]!;
+    const transactionId = real.txIds[this.m]!;
+    await manager.saveSSOT(this.save.key, this.save.data, saveOptions(this.save, transactionId));
     model.tx[this.m]!.push(stagedOf(this.save, model.now));
+    // The transaction reads its own staged saves as the newest versions (checkAgreement proves that nobody else does).
+    const stagedOfKey = model.tx[this.m]!.filter((s) => s.logicalKey === this.save.key).length;
+    const [newest] = await manager.getVersions(this.save.key, { transactionId });
+    expect(newest?.version).toBe((model.stores[storeOf(this.m)].latest(this.save.key)?.version ?? 0) + stagedOfKey);
+    expect(await manager.loadSSOT(this.save.key, { transactionId })).toEqual(this.save.data);
   }
   toString() {
     return `txSave(m${this.m}, ${JSON.stringify(this.save)})`;
