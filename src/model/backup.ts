@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { serialize } from './codec.js';
-import { reviveLegacyValues } from './legacy-values.js';
+import { reviveLegacyValues, toLegacyJson } from './legacy-values.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
 import { isEntryId, type GitProvenance, type VersionMetadata } from './records.js';
 import type { StateEntry } from './types.js';
@@ -39,9 +39,9 @@ export interface DecodedBackupEntry extends VersionMetadata {
   serialized: Buffer;
 }
 
-/** The checksum of the original database: sha256 of `JSON.stringify(data)`. */
+/** The checksum of the original database: sha256 of `JSON.stringify(data)`, binary values as its markers. */
 export function legacyChecksum(data: unknown): string {
-  return createHash('sha256').update(JSON.stringify(data) ?? '', 'utf8').digest('hex');
+  return createHash('sha256').update(toLegacyJson(data) ?? '', 'utf8').digest('hex');
 }
 
 /**
@@ -157,7 +157,7 @@ function decodeData(raw: Record<string, unknown>, fail: (rule: string) => never)
       return fail(`has compressed data that is not a valid gzip stream (${(error as Error).message})`);
     }
   } else {
-    text = JSON.stringify(raw.data);
+    text = toLegacyJson(raw.data) ?? '';
   }
   if (raw.checksum !== undefined && createHash('sha256').update(text, 'utf8').digest('hex') !== raw.checksum) {
     fail(`has data that does not match its checksum ${String(raw.checksum)}`);

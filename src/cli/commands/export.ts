@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../exit-codes.js';
 import { runCommand } from '../context.js';
+import { stringifyBackup } from '../../model/legacy-values.js';
 import { writeOutput } from '../io.js';
 import { formatBytes } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -23,7 +24,7 @@ export function registerExport(program: Command): void {
         if (flags.snapshot === undefined) {
           if (/\.tar$/i.test(flags.output)) throw new UsageError(`exporting ${flags.output} as a tar needs --snapshot <id> (see "snapshots")`);
           const state = await m.exportState();
-          await writeOutput(flags.output, Buffer.from(`${JSON.stringify(state, null, 2)}\n`));
+          await writeOutput(flags.output, Buffer.from(`${stringifyBackup(state)}\n`));
           report(out, flags.output, { format: 'json', entryCount: state.entries.length });
           return;
         }
