@@ -213,9 +213,10 @@ function importedTtl(ttl: unknown): number {
 /**
  * A serialised Buffer (`{type: 'Buffer', data: [bytes]}`), a byte array, or
  * bytes in memory (any typed array or DataView, an ArrayBuffer or a
- * SharedArrayBuffer); else null.
+ * SharedArrayBuffer), or the original's marker of one of those; else null.
  */
-function bufferFrom(value: unknown): Buffer | null {
+function bufferFrom(raw: unknown): Buffer | null {
+  const value = isObject(raw) && typeof raw.__ae_type === 'string' ? reviveLegacyValues(raw) : raw;
   if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return Buffer.from(new Uint8Array(value));
   const bytes = isObject(value) && value.type === 'Buffer' ? value.data : value;

@@ -89,7 +89,6 @@ export const BAD_MANAGER_OPTIONS: Record<string, Record<string, unknown>> = {
 
 export const BAD_SAVE_OPTIONS: Record<string, Record<string, unknown>> = {
   'negative ttl': { ttl: -1 },
-  'zero ttl': { ttl: 0 },
   'NaN ttl': { ttl: Number.NaN },
   'string ttl': { ttl: '60' },
   'empty phase': { phase: '' },

@@ -56,6 +56,16 @@ describe('options of the original', () => {
     expect((await m.getVersions('inventory')).map((v) => v.version)).toEqual([2, 1]);
     expect((await m.loadEntry('inventory', 1))!.ttl).toBe(0);
   });
+
+  it('a save with ttl: 0 never expires, whatever defaultTTL says', async () => {
+    const { m } = await manager({ defaultTTL: 1, gcInterval: 0 });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await m.saveSSOT('forever', { n: 1 }, { ttl: 0 });
+    await m.saveSSOT('forever', { n: 2 }, { ttl: 0 });
+    vi.setSystemTime(Date.now() + 86_400_000);
+    expect((await m.collectGarbage()).expiredCount).toBe(0);
+    expect((await m.getVersions('forever')).length).toBe(2);
+  });
 });
 
 describe('performance metrics', () => {
@@ -337,6 +347,7 @@ describe('imports of backups and legacy databases', () => {
     ['Uint8Array', new Uint8Array(gz.buffer, gz.byteOffset, gz.byteLength)],
     ['ArrayBuffer', gz.buffer.slice(gz.byteOffset, gz.byteOffset + gz.byteLength)],
     ['SharedArrayBuffer', shared],
+    ["the original's ArrayBuffer marker", { __ae_type: 'ArrayBuffer', bytes: [...gz] }],
   ])('imports compressed data given as %s; an empty checksum is computed', async (_name, bytes) => {
     const { m } = await manager();
     await m.importState(backup([entry(bytes)]));
