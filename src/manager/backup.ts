@@ -116,6 +116,7 @@ export async function migrateDatabase(ctx: StoreContext, onlyIntoEmptyStore: boo
     await syncDirs(ctx.fs, [dirname(path)]);
     return { path, backupPath, entryCount: decoded.length, commit: imported.commit };
   });
+  if (result !== null && result.commit === null) reportNothingToPublish(ctx, { operation: 'migrate' });
   if (result !== null) ctx.events.emit('stateMigrated', result);
   return result;
 }

@@ -172,6 +172,21 @@ describe('garbage collection entry points', () => {
     expect(await m.loadSSOT('short')).toEqual({ a: 2 });
   });
 
+  it('saves, loads and snapshots work under fully faked timers, and advancing them gives new timestamps', async () => {
+    const { m } = await manager();
+    vi.useFakeTimers();
+    const key1 = await m.saveSSOT('versioned-spec', { v: 1 });
+    vi.advanceTimersByTime(1000);
+    const key2 = await m.saveSSOT('versioned-spec', { v: 2 });
+    expect(Date.parse(key2.slice('versioned-spec_'.length)) - Date.parse(key1.slice('versioned-spec_'.length))).toBe(1000);
+    expect(await m.loadSSOT('versioned-spec', 1)).toEqual({ v: 1 });
+    const tx = await m.beginTransaction();
+    await m.saveSSOT('versioned-spec', { v: 3 }, { transactionId: tx });
+    await m.commitTransaction(tx);
+    expect(await m.loadSnapshot(await m.createSnapshot('none'))).toEqual({});
+    vi.useRealTimers();
+  });
+
   it('timestamps follow fake timers set after the manager was created', async () => {
     const { m } = await manager();
     vi.useFakeTimers({ toFake: ['Date'] });
