@@ -9,7 +9,7 @@ import { serialize } from '../model/codec.js';
 import type { ResolvedOptions } from '../model/options.js';
 
 export interface SerializationSample {
-  /** What was serialised: `saveSSOT`, `persistFailureArtifact`, `createSnapshot`, `importState`. */
+  /** What was serialised: `saveSSOT`, `persistFailureArtifact` or `createSnapshot` (a snapshot's tree). */
   context: string;
   durationMs: number;
   /** Serialised bytes. */
