@@ -111,7 +111,12 @@ export class PerformanceRecorder {
   }
 }
 
-/** Whether an object and every object it reaches is frozen; false for scalars (nothing to cache). */
+/**
+ * Whether an object and every object it reaches is frozen and holds only
+ * data members; false for scalars (nothing to cache). Freezing does not fix
+ * what a getter returns, nor the time inside a Date (`setTime` still works)
+ * or the bytes of binary values, so those are never cached.
+ */
 function isDeeplyFrozen(root: unknown): boolean {
   if (root === null || typeof root !== 'object') return false;
   const seen = new Set<object>();
@@ -120,13 +125,20 @@ function isDeeplyFrozen(root: unknown): boolean {
     const node = stack.pop()!;
     if (seen.has(node)) continue;
     seen.add(node);
-    // Typed arrays cannot be frozen; their bytes can always change.
-    if (ArrayBuffer.isView(node) || node instanceof ArrayBuffer || !Object.isFrozen(node)) return false;
-    for (const child of Object.values(node)) {
+    if (!Array.isArray(node) && !isPlainObject(node)) return false;
+    if (!Object.isFrozen(node)) return false;
+    for (const member of Object.values(Object.getOwnPropertyDescriptors(node))) {
+      if (!('value' in member)) return false;
+      const child: unknown = member.value;
       if (child !== null && typeof child === 'object') stack.push(child);
     }
   }
   return true;
+}
+
+function isPlainObject(node: object): boolean {
+  const proto = Object.getPrototypeOf(node);
+  return proto === Object.prototype || proto === null;
 }
 
 /**

@@ -33,8 +33,9 @@ export interface StorageOptions {
   enablePerformanceMetrics?: boolean;
   /**
    * Reuse the serialised form of a document object saved again, when that
-   * object is deeply frozen (a mutable object could have changed since, and a
-   * stale form would store the wrong data). Default false.
+   * object is deeply frozen plain data, without getters, Dates or binary
+   * values (anything that could have changed since would be stored stale).
+   * Default false.
    */
   enableSerializationCache?: boolean;
   /** Most recent serialisations kept in `getPerformanceMetrics().samples`. Default 20. */
