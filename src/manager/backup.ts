@@ -7,6 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { buildBackup, decodeBackup, type DecodedBackupEntry, type StateBackup } from '../model/backup.js';
 import { timestampToFileStem } from '../model/keys.js';
+import { lastTakenVersion } from '../model/records.js';
 import type { StateEntry } from '../model/types.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { isErrno } from '../store/fs.js';
@@ -21,10 +22,14 @@ import { reportNothingToPublish } from './performance-metrics.js';
 /** Every visible version of every key, in the original database's layout. */
 export async function exportState(ctx: StoreContext): Promise<StateBackup> {
   const entries: StateEntry[] = [];
-  for (const { versions } of await listAllKeys(ctx)) {
+  // Numbers a key has reserved go into versionIndex, so a restore continues after them too.
+  const lastTaken: Record<string, number> = {};
+  for (const { logicalKey, versions } of await listAllKeys(ctx)) {
     for (const found of versions) entries.push(await readEntry(ctx, found));
+    const newest = versions.at(-1);
+    if (newest !== undefined) lastTaken[logicalKey] = lastTakenVersion(newest);
   }
-  return buildBackup(entries, { ...ctx.options }, new Date(ctx.clock()).toISOString());
+  return buildBackup(entries, { ...ctx.options }, new Date(ctx.clock()).toISOString(), lastTaken);
 }
 
 /**

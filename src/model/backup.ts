@@ -47,14 +47,21 @@ export function legacyChecksum(data: unknown): string {
 /**
  * Builds a backup from every visible version (entries per key, oldest first).
  * Data is written decoded (`compressed: false`), so the file is readable and
- * the original implementation can load it too.
+ * the original implementation can load it too. `lastTaken` holds a key's
+ * reserved numbers (see VersionRecord.reservedThrough) when they are ahead of
+ * its entries; `versionIndex` carries them, as the original's does.
  */
-export function buildBackup(entries: readonly StateEntry[], options: Record<string, unknown>, timestamp: string): StateBackup {
+export function buildBackup(
+  entries: readonly StateEntry[],
+  options: Record<string, unknown>,
+  timestamp: string,
+  lastTaken: Readonly<Record<string, number>> = {},
+): StateBackup {
   const keyIndex: Record<string, string[]> = {};
   const versionIndex: Record<string, number> = {};
   const out: BackupEntry[] = entries.map((entry) => {
     (keyIndex[entry.logicalKey] ??= []).push(makeFullKey(entry.logicalKey, entry.timestamp));
-    versionIndex[entry.logicalKey] = Math.max(versionIndex[entry.logicalKey] ?? 0, entry.version);
+    versionIndex[entry.logicalKey] = Math.max(versionIndex[entry.logicalKey] ?? 0, entry.version, lastTaken[entry.logicalKey] ?? 0);
     return { ...entry, checksum: legacyChecksum(entry.data), compressed: false };
   });
   return { metadata: { version: BACKUP_VERSION, timestamp, options }, entries: out, indices: { keyIndex, versionIndex } };

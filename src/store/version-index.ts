@@ -7,6 +7,9 @@
  * `max(stored, previous + 1)`: identical to the stored numbers in a store
  * that was written by one line of history, and still unique and increasing
  * after `git merge` brought in another branch's versions of the same key.
+ * A version's `reservedThrough` counts as the previous number for the
+ * versions after it, so numbers an import reserved stay taken even when a
+ * merge puts another branch's versions after the one that reserved them.
  */
 import { IntegrityError } from '../errors.js';
 import type { VersionRecord } from '../model/records.js';
@@ -48,7 +51,7 @@ export class VersionIndex {
     const paths = await this.refs.listPaths(logicalKey);
     const versions: CommittedVersion[] = [];
     const unpublished: string[] = [];
-    let previous = 0;
+    let lastTaken = 0;
     for (const path of paths) {
       const record = await this.readRecord(path, logicalKey);
       if (record === 'missing') continue;
@@ -56,8 +59,9 @@ export class VersionIndex {
         unpublished.push(path);
         continue;
       }
-      previous = Math.max(record.version, previous + 1);
-      versions.push({ version: previous, record, path });
+      const version = Math.max(record.version, lastTaken + 1);
+      versions.push({ version, record, path });
+      lastTaken = Math.max(version, record.reservedThrough ?? 0);
     }
     return { versions, unpublished };
   }

@@ -53,6 +53,36 @@ describe('.ae/ committed to git', () => {
     await manager.shutdown();
   });
 
+  it('keeps the numbers an import reserved when the merge puts the other branch\'s versions after it', async () => {
+    const root = await tempProject();
+    await gitInit(root);
+    await save(root, 'spec', { step: 'base' });
+    await commitAll(root, 'base');
+
+    await git(root, 'checkout', '-q', '-b', 'restore');
+    const importer = new EnhancedStateManager(root);
+    const timestamp = new Date().toISOString();
+    const entry = { id: 'u2', logicalKey: 'spec', timestamp, version: 2, checksum: '', compressed: false, data: { step: 'restored' }, metadata: { created: timestamp } };
+    // The original database had handed out numbers up to 10 for this key.
+    await importer.importState({ metadata: { version: '1.0.0', timestamp, options: {} }, entries: [entry], indices: { versionIndex: { spec: 10 } } });
+    await importer.shutdown();
+    await commitAll(root, 'restore');
+
+    await git(root, 'checkout', '-q', 'main');
+    await new Promise((r) => setTimeout(r, 5));
+    await save(root, 'spec', { step: 'main 1' });
+    await commitAll(root, 'main work');
+    await git(root, 'merge', '-q', '--no-edit', 'restore');
+
+    const manager = new EnhancedStateManager(root);
+    expect((await manager.getVersions('spec')).map((v) => v.version)).toEqual([11, 2, 1]);
+    expect(await manager.loadSSOT('spec', 11)).toEqual({ step: 'main 1' });
+    await manager.saveSSOT('spec', { step: 'after merge' });
+    expect((await manager.getVersions('spec'))[0]!.version).toBe(12);
+    expect((await manager.fsck()).ok).toBe(true);
+    await manager.shutdown();
+  });
+
   it('keeps local files out of git and nothing else', async () => {
     const root = await tempProject();
     await gitInit(root);

@@ -105,6 +105,22 @@ describe('whole-state backups', () => {
     await m.shutdown();
   });
 
+  it('carries the numbers a key reserved in versionIndex, so a restore continues after them', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0 });
+    const timestamp = '2025-01-01T00:00:00.000Z';
+    const legacy = { metadata: { version: '1.0.0', timestamp, options: {} }, entries: [legacyEntry('spec', timestamp, 2, { v: 2 }, false)], indices: { versionIndex: { spec: 9 } } };
+    await m.importState(legacy);
+    const backup = await m.exportState();
+    expect(backup.indices.versionIndex).toEqual({ spec: 9 });
+
+    const target = new EnhancedStateManager(await tempProject(), { gcInterval: 0 });
+    await target.importState(JSON.parse(JSON.stringify(backup)));
+    await target.saveSSOT('spec', { v: 'next' });
+    expect((await target.getVersions('spec')).map((v) => v.version)).toEqual([10, 2]);
+    await target.shutdown();
+    await m.shutdown();
+  });
+
   it('refuses a bad backup as a whole, with nothing changed', async () => {
     const legacy = generateLegacyDb();
     const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0 });
