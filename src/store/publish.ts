@@ -84,6 +84,10 @@ export async function publishCommit(
     const isNewer = previous === undefined || save.timestamp > previous.timestamp;
     const timestamp = isNewer ? save.timestamp : nextTimestamp(previous.timestamp, now);
     const version = isNewer ? Math.max((previous?.version ?? 0) + 1, save.version ?? 0) : previous.version + 1;
+    // Readers refuse a record whose number is not a safe integer: refuse to write one (nothing is visible yet).
+    if (!Number.isSafeInteger(version)) {
+      throw new InvalidDataError(`${JSON.stringify(save.logicalKey)} has no version number left after ${previous?.version ?? 0}`, { logicalKey: save.logicalKey });
+    }
     latestByKey.set(save.logicalKey, { version, timestamp });
     return { save, timestamp, version, fullKey: makeFullKey(save.logicalKey, timestamp) };
   });
