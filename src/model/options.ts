@@ -38,7 +38,7 @@ export interface StorageOptions {
    * Default false.
    */
   enableSerializationCache?: boolean;
-  /** Most recent serialisations kept in `getPerformanceMetrics().samples`. Default 20. */
+  /** Most recent serialisations kept in `getPerformanceMetrics().samples`; 0 keeps none (they are still counted). Default 20. */
   performanceSampleSize?: number;
   /**
    * Write nothing for a call that would publish nothing new (a transaction
@@ -78,6 +78,7 @@ const boolean: Rule = (v) => (typeof v === 'boolean' ? null : 'must be true or f
 const nonNegative: Rule = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : 'must be a finite number >= 0');
 const positive: Rule = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a finite number > 0');
 const positiveInteger: Rule = (v) => (Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'must be an integer >= 1');
+const nonNegativeInteger: Rule = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'must be an integer >= 0');
 
 const RULES: Record<keyof StorageOptions, Rule> = {
   databasePath: nonEmptyString,
@@ -94,7 +95,7 @@ const RULES: Record<keyof StorageOptions, Rule> = {
   recordGitProvenance: boolean,
   enablePerformanceMetrics: boolean,
   enableSerializationCache: boolean,
-  performanceSampleSize: positiveInteger,
+  performanceSampleSize: nonNegativeInteger,
   skipUnchangedPersistence: boolean,
 };
 

@@ -37,7 +37,7 @@ describe('options of the original', () => {
   it.each([
     [{ enablePerformanceMetrics: 'yes' }],
     [{ enableSerializationCache: 1 }],
-    [{ performanceSampleSize: 0 }],
+    [{ performanceSampleSize: -1 }],
     [{ performanceSampleSize: 2.5 }],
     [{ skipUnchangedPersistence: null }],
     [{ defaultTTL: -1 }],
@@ -100,6 +100,13 @@ describe('performance metrics', () => {
     const { m } = await manager();
     await m.saveSSOT('spec', { a: 1 });
     expect(m.getPerformanceMetrics()).toMatchObject({ stringifyCalls: 0, samples: [], persistedWrites: 1 });
+  });
+
+  it('performanceSampleSize: 0 keeps no samples and still counts every serialisation', async () => {
+    const { m } = await manager({ enablePerformanceMetrics: true, performanceSampleSize: 0 });
+    await m.saveSSOT('spec', { a: 1 });
+    await m.saveSSOT('spec', { a: 2 });
+    expect(m.getPerformanceMetrics()).toMatchObject({ stringifyCalls: 2, samples: [] });
   });
 
   it('the serialisation cache reuses only deeply frozen documents, so a mutated document is never stored stale', async () => {
