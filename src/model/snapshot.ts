@@ -130,7 +130,7 @@ export function treeEntryProblem(value: unknown): string | null {
   if (!Number.isSafeInteger(e.size) || e.size! < 0) return 'has no valid size';
   if (typeof e.compressed !== 'boolean') return 'has no compressed flag';
   if (!isPlainObject(e.tags) || !Object.values(e.tags).every((v) => typeof v === 'string')) return 'has no tags object';
-  if (e.ttl !== undefined && !(typeof e.ttl === 'number' && Number.isFinite(e.ttl) && e.ttl > 0)) return 'has an invalid ttl';
+  if (e.ttl !== undefined && !(typeof e.ttl === 'number' && Number.isFinite(e.ttl) && e.ttl >= 0)) return 'has an invalid ttl';
   if (typeof e.source !== 'string') return 'has no source';
   if (e.phase !== undefined && typeof e.phase !== 'string') return 'has an invalid phase';
   if (!isIsoTimestamp(e.created)) return 'has no valid created time';

@@ -122,6 +122,23 @@ describe('snapshots', () => {
     await m.shutdown();
   });
 
+  it('snapshots versions that never expire (ttl 0), and lists, loads, checks and exports them', async () => {
+    const root = await tempProject();
+    const m = await managerIn(root);
+    await m.saveSSOT('forever', { v: 1 }, { ttl: 0, phase: 'phase-1' });
+    const id = await m.createSnapshot('phase-1');
+    expect((await m.loadSnapshot(id))!).toMatchObject({ [(await m.getVersions('forever'))[0]!.key]: { ttl: 0, data: { v: 1 } } });
+    expect((await m.listSnapshots()).map((s) => s.snapshotId)).toEqual([id]);
+    expect((await m.fsck()).ok).toBe(true);
+    const tar = join(root, 'forever.tar');
+    await m.exportSnapshot(id, tar);
+    const target = await managerIn();
+    await target.importSnapshot(tar);
+    expect((await target.loadEntry('forever'))!.ttl).toBe(0);
+    await target.shutdown();
+    await m.shutdown();
+  });
+
   it('refuses phases that cannot name a tag file', async () => {
     const m = await managerIn();
     await expect(m.createSnapshot('a/b')).rejects.toMatchObject({ code: 'INVALID_KEY' });
