@@ -7,7 +7,8 @@
  * data as it is. A JSON backup file is written with the same markers
  * (`stringifyBackup`), so binary data survives the file and the original
  * reads it back too. BigInt64Array and BigUint64Array values are written as
- * decimal strings, which both readers convert back.
+ * decimal strings, and the float elements JSON has no number for (NaN,
+ * Infinity, -Infinity, -0) as those words; both readers convert them back.
  */
 import { MAX_DEPTH } from './codec.js';
 
@@ -17,7 +18,7 @@ type FromElements = (values: unknown[]) => ArrayBufferView;
 const fromNumbers =
   (ctor: { from(values: ArrayLike<number>): ArrayBufferView }): FromElements =>
   (values) =>
-    ctor.from(values as number[]);
+    ctor.from((values as Array<number | string>).map(Number));
 
 const TYPED_ARRAYS: Record<string, FromElements> = {
   Int8Array: fromNumbers(Int8Array),
@@ -72,9 +73,20 @@ function reviveMarker(record: Record<string, unknown>): unknown {
   }
 }
 
+/** Float elements JSON has no number for, written as the words Number() reads back. */
+const FLOAT_WORDS = new Set(['NaN', 'Infinity', '-Infinity', '-0']);
+
 function isElementList(value: unknown, type: string): value is unknown[] {
   if (!Array.isArray(value)) return false;
-  return type.startsWith('Big') ? value.every((v) => typeof v === 'string' && /^-?\d+$/.test(v)) : value.every((v) => typeof v === 'number');
+  if (type.startsWith('Big')) return value.every((v) => typeof v === 'string' && /^-?\d+$/.test(v));
+  if (type.startsWith('Float')) return value.every((v) => typeof v === 'number' || (typeof v === 'string' && FLOAT_WORDS.has(v)));
+  return value.every((v) => typeof v === 'number');
+}
+
+function legacyElement(v: number | bigint): number | string {
+  if (typeof v === 'bigint') return v.toString();
+  if (Object.is(v, -0)) return '-0';
+  return Number.isFinite(v) ? v : String(v);
 }
 
 /**
@@ -100,7 +112,7 @@ function legacyMarkerReplacer(this: unknown, key: string, value: unknown): unkno
   }
   if (ArrayBuffer.isView(raw)) {
     const name = (raw as Uint8Array)[Symbol.toStringTag];
-    const values = Array.from(raw as unknown as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v));
+    const values = Array.from(raw as unknown as ArrayLike<number | bigint>, legacyElement);
     return { __ae_type: 'TypedArray', name, values };
   }
   return value;

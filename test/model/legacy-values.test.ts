@@ -63,6 +63,21 @@ describe('binary data in JSON backups', () => {
     });
   });
 
+  it('keeps the float elements JSON has no number for (NaN, infinities, -0) through a JSON file', async () => {
+    const floats = { f64: new Float64Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 1.5]), f32: new Float32Array([Number.NaN, -0]) };
+    expect(JSON.parse(stringifyBackup(floats)).f64.values).toEqual(['NaN', 'Infinity', '-Infinity', '-0', 1.5]);
+    const source = await managerIn();
+    await source.saveSSOT('floats', floats);
+    const target = await managerIn();
+    await target.importState(JSON.parse(stringifyBackup(await source.exportState())));
+    const loaded = (await target.loadSSOT('floats')) as typeof floats;
+    expect(loaded.f64).toBeInstanceOf(Float64Array);
+    expect(loaded.f32).toBeInstanceOf(Float32Array);
+    expect(new Uint8Array(loaded.f64.buffer, loaded.f64.byteOffset, loaded.f64.byteLength)).toEqual(new Uint8Array(floats.f64.buffer));
+    expect(new Uint8Array(loaded.f32.buffer, loaded.f32.byteOffset, loaded.f32.byteLength)).toEqual(new Uint8Array(floats.f32.buffer));
+    await Promise.all([source.shutdown(), target.shutdown()]);
+  });
+
   it('survives exportState and importState in memory', async () => {
     const source = await managerIn();
     await source.saveSSOT('signals', binaryDoc());
