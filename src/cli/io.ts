@@ -23,12 +23,27 @@ export async function parseJsonInput(bytes: Buffer, file: string): Promise<unkno
   } catch (error) {
     if (text.trim() === '') throw new InvalidArgumentError(`${file} is not valid JSON: the file is empty`, { file });
     // Loaded only for a file that failed to parse.
-    const { findJsonSyntaxError } = await import('../model/json-syntax.js');
+    const { excerptAt, findJsonSyntaxError } = await import('../model/json-syntax.js');
     const problem = findJsonSyntaxError(text);
-    const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column} (position ${problem.offset})`;
-    const reason = (error as Error).message.split('\n')[0]!.replace(/, ".*" is not valid JSON$/, '');
-    throw new InvalidArgumentError(`${file} is not valid JSON${where}: ${reason}`, { file, ...problem });
+    const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column}`;
+    const reason = jsonParseReason(error as Error);
+    const excerpt = problem === null ? {} : { excerpt: excerptAt(text, problem) };
+    throw new InvalidArgumentError(`${file} is not valid JSON${where}: ${reason}`, { file, ...problem, ...excerpt });
   }
+}
+
+/**
+ * V8's reason without the fragment of the document it quotes (cut off at an
+ * arbitrary point) and without the position, which the message gives as a
+ * line and column instead.
+ */
+function jsonParseReason(error: Error): string {
+  const reason = error.message
+    .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
+    .split('\n')[0]!
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/ \(line \d+ column \d+\)$/, '');
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
 }
 
 /** Writes an output file atomically ('-' writes to stdout). */
@@ -38,8 +53,31 @@ export async function writeOutput(file: string, bytes: Buffer): Promise<void> {
     return;
   }
   const dir = dirname(file);
-  await writeFileAtomic(nodeFs, dir, file, bytes);
-  await syncDirs(nodeFs, [dir]);
+  try {
+    await writeFileAtomic(nodeFs, dir, file, bytes);
+    await syncDirs(nodeFs, [dir]);
+  } catch (error) {
+    // The atomic write's temporary file is ours, not the user's: name theirs.
+    throw new InvalidArgumentError(`cannot write ${file}: ${describeWriteFailure(error, dir)}`, { file, errno: (error as NodeJS.ErrnoException).code });
+  }
+}
+
+function describeWriteFailure(error: unknown, dir: string): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `directory ${dir} does not exist`;
+    case 'ENOTDIR':
+      return `${dir} is not a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied in ${dir}`;
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
 }
 
 async function readStdin(): Promise<Buffer> {

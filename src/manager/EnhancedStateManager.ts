@@ -132,7 +132,7 @@ export class EnhancedStateManager extends EventEmitter {
   /** Like `loadSSOT`, with the version's metadata. */
   async loadEntry<T = unknown>(logicalKey: string, versionOrOptions?: number | LoadOptions): Promise<StateEntry<T> | null> {
     const { version, at } = toLoadOptions(versionOrOptions);
-    await this.initialize();
+    await this.openForReading();
     let entry: StateEntry<T> | null;
     if (at === undefined) {
       const found = await findVersion(this.ctx, logicalKey, version);
@@ -146,7 +146,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Versions of `logicalKey`, newest first; with `{at: REV}`, as committed at that git revision. */
   async getVersions(logicalKey: string, options: { at?: string } = {}): Promise<VersionInfo[]> {
-    await this.initialize();
+    await this.openForReading();
     return options.at === undefined ? listVersions(this.ctx, logicalKey) : listVersionsAt(this.ctx, logicalKey, options.at);
   }
 
@@ -165,7 +165,7 @@ export class EnhancedStateManager extends EventEmitter {
    * if (!d.equal) console.log(d.summary.added, d.patch);
    */
   async diff(logicalKey: string, from?: VersionSelector, to?: VersionSelector): Promise<VersionDiff> {
-    await this.initialize();
+    await this.openForReading();
     const { diffVersions } = await import('../diff/diff-versions.js');
     return diffVersions(this.ctx, logicalKey, from, to);
   }
@@ -179,7 +179,7 @@ export class EnhancedStateManager extends EventEmitter {
    * console.log(d.added, d.removed, d.changed.map((c) => c.key));
    */
   async diffSnapshots(fromSnapshotId: string, toSnapshotId: string): Promise<SnapshotDiff> {
-    await this.initialize();
+    await this.openForReading();
     const { diffSnapshots } = await import('../diff/diff-snapshots.js');
     return diffSnapshots(this.ctx, fromSnapshotId, toSnapshotId);
   }
@@ -189,7 +189,7 @@ export class EnhancedStateManager extends EventEmitter {
    * (new, modified, deleted; `local/` excluded). Throws a `GitError` outside git.
    */
   async getGitStatus(): Promise<StoreGitStatus> {
-    await this.initialize();
+    await this.openForReading();
     const { readStoreGitStatus } = await import('../git/status.js');
     return readStoreGitStatus(this.projectRoot, this.ctx.layout.store);
   }
@@ -232,14 +232,14 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Stored failure artifacts matching every given filter, newest first. */
   async listFailures(filter: FailureFilter = {}): Promise<StoredFailure[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listFailures } = await import('./failures.js');
     return listFailures(this.ctx, filter);
   }
 
   /** Files in the store's hooks directory, whether each would run, and its last run. */
   async listHooks(): Promise<HookStatus[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listHooks } = await import('./hooks.js');
     return listHooks(this.ctx);
   }
@@ -283,7 +283,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** The store's commits, newest first. */
   async getLog(maxCount?: number): Promise<CommitInfo[]> {
-    await this.initialize();
+    await this.openForReading();
     const { readLog } = await import('./history.js');
     return readLog(this.ctx, maxCount);
   }
@@ -307,14 +307,14 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** The snapshot's versions by full key, with data decoded; null when there is no such snapshot. */
   async loadSnapshot(snapshotId: string): Promise<Record<string, StateEntry> | null> {
-    await this.initialize();
+    await this.openForReading();
     const { loadSnapshot } = await import('./snapshots.js');
     return loadSnapshot(this.ctx, snapshotId);
   }
 
   /** Every snapshot, newest first. */
   async listSnapshots(): Promise<SnapshotMetadata[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listSnapshots } = await import('./snapshots.js');
     return listSnapshots(this.ctx);
   }
@@ -352,7 +352,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Every visible version in the JSON layout of the original single-file database. */
   async exportState(): Promise<StateBackup> {
-    await this.initialize();
+    await this.openForReading();
     const { exportState } = await import('./backup.js');
     return exportState(this.ctx);
   }
@@ -414,9 +414,21 @@ export class EnhancedStateManager extends EventEmitter {
    * if (!report.ok) for (const p of report.problems) console.error(p.code, p.path);
    */
   async fsck(options: FsckOptions = {}): Promise<FsckResult> {
-    await this.initialize();
+    await this.openForReading();
     const { runFsck } = await import('./fsck.js');
     return runFsck(this.ctx, options);
+  }
+
+  /**
+   * Reads open the store only where there is one (or a database to migrate):
+   * a read that comes first must not leave an empty `.ae/` behind. Without a
+   * store, the readers see no files and answer null or empty lists.
+   */
+  private async openForReading(): Promise<void> {
+    if (this.opening !== null || this.closed) return this.initialize();
+    const { store } = this.ctx.layout;
+    const database = resolve(this.projectRoot, this.options.databasePath);
+    if ((await pathExists(this.ctx.fs, store)) || (await pathExists(this.ctx.fs, database))) return this.initialize();
   }
 
   /**

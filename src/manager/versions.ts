@@ -4,6 +4,7 @@
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { deserialize, serialize } from '../model/codec.js';
 import { assertLogicalKey, nextTimestamp } from '../model/keys.js';
+import { assertSnapshotPhase } from '../model/snapshot.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
@@ -17,6 +18,8 @@ import type { StoreContext } from './context.js';
 export async function stageSave(ctx: StoreContext, logicalKey: string, data: unknown, options: SaveOptions = {}): Promise<StagedVersion> {
   assertLogicalKey(logicalKey);
   checkSaveOptions(options);
+  // A phase that could not name a snapshot would be saved but never snapshotted.
+  if (options.phase !== undefined) assertSnapshotPhase(options.phase);
   const serialized = serialize(data);
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it, which waits for all of its objects' fsyncs.

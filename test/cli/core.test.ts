@@ -47,6 +47,7 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
 
   it('exits 3 when the key or version does not exist', async () => {
     const root = await tempProject();
+    await runCli(['init'], { cwd: root });
     const missing = await runCli(['load', '-k', 'nothing'], { cwd: root });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('"nothing" not found');
@@ -55,15 +56,16 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect((await runCli(['versions', '-k', 'nothing'], { cwd: root })).code).toBe(3);
   });
 
-  it('exits 1 with one line naming the file and position for bad JSON, and writes nothing', async () => {
+  it('exits 1 with one error line naming the file and position for bad JSON, then the quoted line, and writes nothing', async () => {
     const root = await tempProject();
     const bad = join(root, 'bad.json');
     await writeFile(bad, '{\n  "a": 1,\n  "b": }\n');
     const result = await runCli(['save', '-k', 'k', '-i', bad], { cwd: root });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toContain(`${bad} is not valid JSON at line 3, column 8`);
-    expect((await runCli(['load', '-k', 'k'], { cwd: root })).code).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(3);
+    expect(result.stderr).toContain(`ae-state: error: ${bad} is not valid JSON at line 3, column 8`);
+    // Nothing was written: not even an empty store.
+    expect((await runCli(['load', '-k', 'k'], { cwd: root })).code).toBe(4);
   });
 
   it('exits 1 for an invalid key, naming the rule', async () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { VersionSelector } from '../../manager/revisions.js';
 import { runCommand, type CommandContext } from '../context.js';
 import { printSnapshotDiff, printVersionDiff } from '../diff-output.js';
-import { describeError, EXIT_NOT_FOUND, EXIT_USAGE, UsageError } from '../exit-codes.js';
+import { exitCodeFor, EXIT_NOT_FOUND, EXIT_USAGE, UsageError } from '../exit-codes.js';
 import { isAeStateError } from '../../errors.js';
 
 interface DiffFlags {
@@ -33,16 +33,18 @@ export function registerDiff(program: Command): void {
     .option('--snapshots', 'compare two snapshots: diff --snapshots A B')
     .option('--json', 'print the RFC 6902 patch and a summary as JSON')
     .action((snapshotIds: string[], flags: DiffFlags, command: Command) =>
-      runCommand(command, async (ctx) => {
-        try {
-          return flags.snapshots ? await diffSnapshots(ctx, snapshotIds, flags) : await diffKey(ctx, snapshotIds, flags);
-        } catch (error) {
-          // diff's own statuses: errors are 2 (1 means "different"), not found 3.
-          process.stderr.write(`${command.parent?.name() ?? 'ae-state'}: ${describeError(error)}\n`);
-          return isAeStateError(error) && error.code === 'NOT_FOUND' ? EXIT_NOT_FOUND : EXIT_USAGE;
-        }
-      }),
+      runCommand(
+        command,
+        (ctx) => (flags.snapshots ? diffSnapshots(ctx, snapshotIds, flags) : diffKey(ctx, snapshotIds, flags)),
+        { exitCodeFor: diffExitCodeFor },
+      ),
     );
+}
+
+/** diff's own statuses: errors are 2 (1 means "different"); not found and no store keep theirs. */
+function diffExitCodeFor(error: unknown): number {
+  const code = exitCodeFor(error);
+  return isAeStateError(error) && error.code === 'NOT_FOUND' ? EXIT_NOT_FOUND : code === 1 ? EXIT_USAGE : code;
 }
 
 async function diffKey({ manager, out }: CommandContext, extra: string[], flags: DiffFlags): Promise<number> {

@@ -20,7 +20,8 @@ export function registerImport(program: Command): void {
       runCommand(command, async (ctx) => {
         const head = await readHead(flags.input);
         if (isTar(head.bytes)) await importTar(ctx, flags.input, head.all);
-        else await importBackup(ctx, flags.input, head.all ?? (await readInput(flags.input)));
+        else if (looksLikeJson(head.bytes)) await importBackup(ctx, flags.input, head.all ?? (await readInput(flags.input)));
+        else throw notImportable(flags.input, head.bytes);
       }),
     );
 }
@@ -41,6 +42,32 @@ async function importBackup({ manager, out }: CommandContext, file: string, byte
   const result = await manager().importState(await parseJsonInput(bytes, file));
   if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, skipped: result.skipped });
   else out.line(`${out.green('imported')} ${file} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+}
+
+/** JSON backups and database files start with an object, perhaps after a BOM and spaces. */
+function looksLikeJson(head: Buffer): boolean {
+  return /^(\uFEFF)?\s*\{/.test(head.toString('utf8'));
+}
+
+function notImportable(file: string, head: Buffer): Error {
+  const error = new InvalidArgumentError(`${file} is neither a JSON backup, an original database file nor a snapshot tar: it looks like ${describeContent(head)}`, { file });
+  return Object.assign(error, { hint: 'import reads files written by "ae-state export -o FILE.json", "ae-state export --snapshot ID -o FILE.tar", or an enhanced-state.db' });
+}
+
+/** What a file that import cannot read seems to be, from its first bytes. */
+export function describeContent(head: Buffer): string {
+  if (head.length === 0) return 'an empty file';
+  const signatures: Array<[number[], string]> = [
+    [[0x1f, 0x8b], 'a gzip file (decompress it first)'],
+    [[0x50, 0x4b, 0x03, 0x04], 'a zip archive'],
+    [[0x89, 0x50, 0x4e, 0x47], 'a PNG image'],
+    [[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
+  ];
+  for (const [bytes, name] of signatures) if (bytes.every((b, i) => head[i] === b)) return name;
+  if (head.includes(0)) return 'binary data';
+  const text = head.toString('utf8').trimStart();
+  if (text.startsWith('[')) return 'a JSON array (a backup is an object with "metadata" and "entries")';
+  return `text starting with ${JSON.stringify(text.slice(0, 20))}`;
 }
 
 /** A tar has "ustar" at offset 257 of its first header block. */

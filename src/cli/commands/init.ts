@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runCommand } from '../context.js';
 
@@ -9,12 +10,14 @@ export function registerInit(program: Command): void {
     .action((_opts, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
         const m = manager();
+        const existed = existsSync(m.storeDirectory);
         await m.initialize();
         const hooks = await m.installSampleHooks();
-        const result = { store: m.storeDirectory, hooks };
+        const result = { store: m.storeDirectory, reinitialized: existed, hooks };
         if (out.json) out.data(result);
         else {
-          out.line(`Initialized ae-state store in ${result.store}`);
+          // As git: running init again is safe and says so.
+          out.line(`${existed ? 'Reinitialized existing' : 'Initialized'} ae-state store in ${result.store}`);
           if (hooks.installed.length > 0) out.line(`Installed sample hooks (inactive until renamed and made executable): ${hooks.installed.join(', ')}`);
         }
       }),

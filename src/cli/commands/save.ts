@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { runCommand } from '../context.js';
 import { parseJsonInput, readInput } from '../io.js';
-import { parseJsonObjectOfStrings, parsePositiveNumber } from './options.js';
+import { parseJsonObjectOfStrings, parsePhase, parsePositiveNumber } from './options.js';
 
 interface SaveFlags {
   key: string;
@@ -18,7 +18,7 @@ export function registerSave(program: Command): void {
     .description('save a JSON file as the next version of a logical key')
     .requiredOption('-k, --key <key>', 'logical key, e.g. domain.user.specification')
     .requiredOption('-i, --input <file>', "JSON file to save ('-' reads standard input)")
-    .option('-p, --phase <phase>', 'development phase, e.g. phase-5')
+    .option('-p, --phase <phase>', 'development phase, e.g. phase-5', parsePhase)
     .option('--source <source>', 'where the data comes from, e.g. domain_modeling')
     .option('--tags <json>', 'tags as a JSON object of strings', parseJsonObjectOfStrings)
     .option('--ttl <seconds>', "this version's time to live", parsePositiveNumber)

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runCommand } from '../context.js';
+import { parsePhase } from './options.js';
 
 interface SnapshotFlags {
   phase: string;
@@ -10,7 +11,7 @@ export function registerSnapshot(program: Command): void {
   program
     .command('snapshot')
     .description('snapshot the latest versions of a phase (and of keys naming the given entities)')
-    .requiredOption('-p, --phase <phase>', 'phase whose latest versions to include, e.g. phase-5')
+    .requiredOption('-p, --phase <phase>', 'phase whose latest versions to include, e.g. phase-5', parsePhase)
     .option('-e, --entities <names>', 'comma-separated entities whose keys to include too, e.g. "User,Product"')
     .option('--json', 'machine-readable output')
     .action((flags: SnapshotFlags, command: Command) =>
