@@ -3,7 +3,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
-import { resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
+import { DEFAULT_OPTIONS, resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
+import { layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
+import { readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
 import type { SaveOptions, StateEntry, StateStatistics, VersionInfo } from '../model/types.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
 import { resolve } from 'node:path';
@@ -34,6 +36,17 @@ import type { FsckOptions } from './fsck.js';
 import type { FsckResult } from './fsck-report.js';
 import { GcTimer } from './gc-timer.js';
 import type { GarbageCollectionOptions, GarbageCollectionResult } from './retention.js';
+
+/**
+ * Constructor options over `AE_STATE_<OPTION>` variables over the store's
+ * config file over defaults. Options that are not an object are left to
+ * `resolveOptions` to refuse.
+ */
+function withSettings(projectRoot: string, options: StorageOptions): StorageOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options;
+  const storeDir = resolve(projectRoot, options.storePath ?? DEFAULT_OPTIONS.storePath);
+  return layerOptions(options, optionsFromEnvironment(process.env), readConfigFileSync(storeDir));
+}
 
 /** Test seams: an injectable file system and clock. */
 export interface ManagerInternals {
@@ -68,7 +81,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   constructor(projectRoot: string = process.cwd(), options: StorageOptions = {}, internals: ManagerInternals = {}) {
     super();
-    this.options = resolveOptions(options);
+    this.options = resolveOptions(withSettings(projectRoot, options));
     this.ctx = new StoreContext(projectRoot, this.options, this, internals.fs, internals.clock);
     this.projectRoot = this.ctx.layout.root;
     this.transactions = new TransactionManager(this.ctx);
@@ -378,6 +391,23 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { migrateDatabase } = await import('./backup.js');
     return migrateDatabase(this.ctx, false);
+  }
+
+  /** The settings in the store's config file (`.ae/config.json`), without defaults or overrides. */
+  async readConfig(): Promise<ConfigOptions> {
+    return readConfigFile(this.ctx.fs, this.ctx.layout);
+  }
+
+  /**
+   * Sets one setting in the store's config file (`undefined` removes it),
+   * atomically; it applies to managers created afterwards.
+   *
+   * @example
+   * await manager.writeConfig('maxVersions', 20);
+   */
+  async writeConfig(key: ConfigKey, value: unknown): Promise<ConfigOptions> {
+    await this.initialize();
+    return writeConfigSetting(this.ctx, key, value);
   }
 
   /** Absolute path of the store directory (`<projectRoot>/.ae` by default). */

@@ -28,5 +28,6 @@ export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   'simulate-failure': async () => (await import('./simulate-failure.js')).registerSimulateFailure,
   'failures': async () => (await import('./failures.js')).registerFailures,
   'hooks': async () => (await import('./hooks.js')).registerHooks,
+  'config': async () => (await import('./config.js')).registerConfig,
   'version': async () => (await import('./version.js')).registerVersion,
 };
