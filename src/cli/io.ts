@@ -6,6 +6,7 @@ import { writeFileAtomic, syncDirs } from '../store/atomic-write.js';
 import { nodeFs } from '../store/fs.js';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { parseJsonDocument } from '../model/json-document.js';
 
 export async function readInput(file: string): Promise<Buffer> {
   try {
@@ -15,35 +16,9 @@ export async function readInput(file: string): Promise<Buffer> {
   }
 }
 
-/** Parses JSON input; a syntax error names the file, line and column. */
-export async function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (text.trim() === '') throw new InvalidArgumentError(`${file} is not valid JSON: the file is empty`, { file });
-    // Loaded only for a file that failed to parse.
-    const { excerptAt, findJsonSyntaxError } = await import('../model/json-syntax.js');
-    const problem = findJsonSyntaxError(text);
-    const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column}`;
-    const reason = jsonParseReason(error as Error);
-    const excerpt = problem === null ? {} : { excerpt: excerptAt(text, problem) };
-    throw new InvalidArgumentError(`${file} is not valid JSON${where}: ${reason}`, { file, ...problem, ...excerpt });
-  }
-}
-
-/**
- * V8's reason without the fragment of the document it quotes (cut off at an
- * arbitrary point) and without the position, which the message gives as a
- * line and column instead.
- */
-function jsonParseReason(error: Error): string {
-  const reason = error.message
-    .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
-    .split('\n')[0]!
-    .replace(/ in JSON at position \d+.*$/, '')
-    .replace(/ \(line \d+ column \d+\)$/, '');
-  return reason.charAt(0).toLowerCase() + reason.slice(1);
+/** Parses JSON input; a syntax error names the file, line and column, and quotes the line. */
+export function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
+  return parseJsonDocument(bytes, file);
 }
 
 /** Writes an output file atomically ('-' writes to stdout). */

@@ -20,6 +20,7 @@ import type { ProgressListener } from '../archive/export-tar.js';
 import type { StateBackup } from '../model/backup.js';
 import type { SnapshotMetadata } from '../model/types.js';
 import type { MigrationResult } from './backup.js';
+import type { AddFilesOptions, AddFilesResult } from './add-files.js';
 import type { ImportResult } from './import-versions.js';
 import type { SnapshotExport, SnapshotImport } from './snapshot-archive.js';
 import { listVersionsAt, loadEntryAt, toLoadOptions, type LoadOptions, type VersionSelector } from './revisions.js';
@@ -391,6 +392,30 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { migrateDatabase } = await import('./backup.js');
     return migrateDatabase(this.ctx, false);
+  }
+
+  /**
+   * Saves JSON files found by glob patterns (relative to `cwd`, default the
+   * project root) as the next versions of their keys, in one commit. A file's
+   * key is its path without `.json`, `/` read as `.` (`specs/domain/user.json`
+   * → `specs.domain.user`), or with `keyFrom: 'field:NAME'` that string field
+   * of its document. Files equal to their key's newest version are reported
+   * `unchanged` and not saved again. Patterns may not leave the project root,
+   * symbolic links are not followed, and a file that is not valid JSON fails
+   * the whole call (`INVALID_ARGUMENT`, with file, line and column) before
+   * anything is saved.
+   *
+   * @example
+   * const { files } = await manager.addFiles(['specs/**\/*.json'], { phase: 'phase-5' });
+   */
+  async addFiles(patterns: string | readonly string[], options: AddFilesOptions = {}): Promise<AddFilesResult> {
+    const list = typeof patterns === 'string' ? [patterns] : patterns;
+    if (!options.dryRun) await this.initialize();
+    else await this.openForReading();
+    const { addFiles } = await import('./add-files.js');
+    const result = await addFiles(this.ctx, list, options);
+    if (this.options.awaitHooks && result.commit !== null) await this.hooks.idle();
+    return result;
   }
 
   /** The settings in the store's config file (`.ae/config.json`), without defaults or overrides. */

@@ -83,10 +83,14 @@ export async function commitStaged(
   return published;
 }
 
-interface VersionsCleanup {
+export interface VersionsCleanup {
   logicalKey: string;
   deletedCount: number;
   deletedKeys: string[];
+  /** The numbers of the removed versions, oldest first. */
+  deletedVersions: number[];
+  /** The limit that removed them. */
+  maxVersions: number;
 }
 
 /**
@@ -107,7 +111,13 @@ async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>): Promise
         await ctx.refs.remove(path);
         ctx.index.forget(path);
       }
-      cleanups.push({ logicalKey, deletedCount: removed.length, deletedKeys: removed.map((v) => v.record.fullKey) });
+      cleanups.push({
+        logicalKey,
+        deletedCount: removed.length,
+        deletedKeys: removed.map((v) => v.record.fullKey),
+        deletedVersions: removed.map((v) => v.version),
+        maxVersions: ctx.options.maxVersions,
+      });
     } catch (error) {
       ctx.events.emit('versionsCleanupFailed', { logicalKey, error });
     }

@@ -108,10 +108,13 @@ export interface SourceExcerpt {
  * still gives a readable line. Tabs become spaces to keep the caret aligned.
  */
 export function excerptAt(text: string, problem: SyntaxProblem, width = 72): SourceExcerpt {
-  const start = text.lastIndexOf('\n', problem.offset - 1) + 1;
-  const endAt = text.indexOf('\n', problem.offset);
+  // A document that stops short is quoted at its last character, not at the empty line after it.
+  const contentEnd = text.trimEnd().length;
+  const offset = Math.min(problem.offset, contentEnd);
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const endAt = text.indexOf('\n', offset);
   const line = text.slice(start, endAt === -1 ? text.length : endAt).replace(/\r$/, '').replace(/\t/g, ' ');
-  const column = problem.offset - start;
+  const column = offset - start;
   if (line.length <= width) return { text: line, caret: column };
   const from = Math.max(0, Math.min(column - Math.floor(width / 2), line.length - width));
   const head = from > 0 ? '…' : '';

@@ -10,6 +10,7 @@ export type RegisterCommand = (program: Command) => void;
 export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   'init': async () => (await import('./init.js')).registerInit,
   'save': async () => (await import('./save.js')).registerSave,
+  'add': async () => (await import('./add.js')).registerAdd,
   'load': async () => (await import('./load.js')).registerLoad,
   'versions': async () => (await import('./versions.js')).registerVersions,
   'log': async () => (await import('./log.js')).registerLog,
