@@ -469,7 +469,7 @@ export class EnhancedStateManager extends EventEmitter {
    * if (!report.ok) for (const p of report.problems) console.error(p.code, p.path);
    */
   async fsck(options: FsckOptions = {}): Promise<FsckResult> {
-    await this.openForReading();
+    await this.initialize();
     const { runFsck } = await import('./fsck.js');
     return runFsck(this.ctx, options);
   }
