@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,8 +108,9 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect(human.stdout).toMatch(/Versions\s+2/);
   });
 
-  it('test-tx reports a committed and a rolled-back transaction; log lists the commits newest first', async () => {
+  it('test-tx reports a committed and a rolled-back transaction and leaves nothing in the project store', async () => {
     const root = await tempProject();
+    await runCli(['save', '-k', 'earlier', '-i', '-'], { cwd: root, input: '{}' });
     const tx = await runCli(['test-tx', '--json'], { cwd: root });
     expect(tx.code, tx.stderr).toBe(0);
     const result = JSON.parse(tx.stdout) as { ok: boolean; committed: { keys: string[] } };
@@ -116,7 +118,11 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect(result.committed.keys).toHaveLength(2);
     await runCli(['save', '-k', 'later', '-i', '-'], { cwd: root, input: '{}' });
     const log = JSON.parse((await runCli(['log', '--json'], { cwd: root })).stdout) as Array<{ message: string; operations: unknown[] }>;
-    expect(log.map((c) => c.message)).toEqual(['save later', expect.stringMatching(/^transaction tx_/)]);
-    expect(log[1]!.operations).toHaveLength(2);
+    expect(log.map((c) => c.message)).toEqual(['save later', 'save earlier']);
+    expect((await runCli(['versions', '-k', 'test_tx.spec1'], { cwd: root })).code).toBe(3);
+    // Outside any store it creates none either.
+    const empty = await tempProject();
+    expect((await runCli(['test-tx'], { cwd: empty })).code).toBe(0);
+    expect(existsSync(join(empty, '.ae'))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import { runCommand, type CommandContext } from '../context.js';
 import { parseJsonInput, readInput } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createActivity, createProgress } from '../progress.js';
 
 interface ImportFlags {
   input: string;
@@ -28,20 +28,32 @@ export function registerImport(program: Command): void {
 
 async function importTar({ manager, out }: CommandContext, file: string, all: Buffer | null): Promise<void> {
   const progress = createProgress(`importing ${file}`);
+  let result;
   try {
-    const result = await manager().importSnapshot(all === null ? file : Readable.from([all]), { onProgress: progress.update });
-    progress.finish();
-    if (out.json) out.data({ format: 'tar', ...result });
-    else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+    result = await manager().importSnapshot(all === null ? file : Readable.from([all]), { onProgress: progress.update });
   } finally {
     progress.finish();
   }
+  if (out.json) out.data({ format: 'tar', ...result });
+  else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${describeCounts(result)})`)}`);
+}
+
+/** `N new, M already present`: an import of what the store holds already changes nothing and says so. */
+export function describeCounts(result: { published: number; skipped: number }): string {
+  return `${result.published} new, ${result.skipped} already present`;
 }
 
 async function importBackup({ manager, out }: CommandContext, file: string, bytes: Buffer): Promise<void> {
-  const result = await manager().importState(await parseJsonInput(bytes, file));
+  const state = await parseJsonInput(bytes, file);
+  const activity = createActivity(`importing ${file}`);
+  let result;
+  try {
+    result = await manager().importState(state);
+  } finally {
+    activity.finish();
+  }
   if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, skipped: result.skipped });
-  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${describeCounts(result)})`)}`);
 }
 
 /** JSON backups and database files start with an object, perhaps after a BOM and spaces. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runCommand } from '../context.js';
+import { printHookRuns, recordHookRuns } from '../hook-runs.js';
 import { parsePhase } from './options.js';
 
 interface SnapshotFlags {
@@ -21,10 +22,15 @@ export function registerSnapshot(program: Command): void {
           .map((e) => e.trim())
           .filter((e) => e !== '');
         const m = manager();
+        const hooks = recordHookRuns(m);
         const id = await m.createSnapshot(flags.phase, entities);
         const snapshot = (await m.listSnapshots()).find((s) => s.snapshotId === id)!;
-        if (out.json) out.data(snapshot);
-        else out.line(`${out.green('created')} ${id} ${out.dim(`(${snapshot.entryCount} entries)`)}`);
+        const runs = await hooks.settle();
+        if (out.json) out.data({ ...snapshot, hooks: runs });
+        else {
+          out.line(`${out.green('created')} ${id} ${out.dim(`(${snapshot.entryCount} entries)`)}`);
+          printHookRuns(out, runs);
+        }
       }),
     );
 }
