@@ -23,7 +23,7 @@ export function registerDiff(program: Command): void {
   program
     .command('diff')
     .description('compare two versions of a key (or two snapshots); exit 0 when equal, 1 when different, 2 on errors, 3 when not found')
-    .argument('[snapshots...]', 'with --snapshots: the two snapshot ids to compare')
+    .argument('[versions...]', 'FROM and TO versions (numbers or full keys), as -a and -b; with --snapshots the two snapshot ids')
     .option('-k, --key <key>', 'logical key')
     .option('-a, --from <version>', 'version number or full key to compare from (default: the version before --to)')
     .option('-b, --to <version>', 'version number or full key to compare to (default: the newest)')
@@ -47,14 +47,17 @@ function diffExitCodeFor(error: unknown): number {
   return isAeStateError(error) && error.code === 'NOT_FOUND' ? EXIT_NOT_FOUND : code === 1 ? EXIT_USAGE : code;
 }
 
-async function diffKey({ manager, out }: CommandContext, extra: string[], flags: DiffFlags): Promise<number> {
+async function diffKey({ manager, out }: CommandContext, positional: string[], flags: DiffFlags): Promise<number> {
   if (flags.key === undefined) throw new UsageError('diff needs -k KEY (or --snapshots A B)');
-  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])} (snapshot ids need --snapshots)`);
+  const versions = versionsOf(positional, flags);
+  if (flags.at !== undefined && (flags.atA !== undefined || flags.atB !== undefined)) {
+    throw new UsageError('--at reads both sides at one revision; use it alone, or --at-a and --at-b');
+  }
   const fromAt = flags.atA ?? flags.at;
   const toAt = flags.atB ?? flags.at;
   // Without -a, both sides in one place means "the version before --to" there.
-  const from = flags.from === undefined && fromAt === toAt ? undefined : selector(flags.from, fromAt);
-  const to = selector(flags.to, toAt);
+  const from = versions.from === undefined && fromAt === toAt ? undefined : selector(versions.from, fromAt);
+  const to = selector(versions.to, toAt);
   const diff = await manager().diff(flags.key, from, to);
   if (out.json) {
     const { changes: _changes, ...result } = diff;
@@ -74,6 +77,14 @@ async function diffSnapshots({ manager, out }: CommandContext, ids: string[], fl
   if (out.json) out.data({ ...diff, changed: diff.changed.map(({ changes: _changes, ...rest }) => rest) });
   else printSnapshotDiff(out, diff);
   return diff.equal ? EXIT_EQUAL : EXIT_DIFFERENT;
+}
+
+/** `diff -k K 1 3` is `diff -k K -a 1 -b 3`; one positional version is FROM. Both spellings at once are refused. */
+function versionsOf(positional: string[], flags: DiffFlags): { from?: string; to?: string } {
+  if (positional.length === 0) return { from: flags.from, to: flags.to };
+  if (positional.length > 2) throw new UsageError(`diff takes at most two versions (got ${positional.length}); snapshot ids need --snapshots`);
+  if (flags.from !== undefined || flags.to !== undefined) throw new UsageError('give the versions as arguments or with -a/-b, not both');
+  return { from: positional[0], to: positional[1] };
 }
 
 /** `-a 3` is version 3, `-a key_2025-…Z` a full key; with a revision, read at that revision. */
