@@ -20,6 +20,13 @@ export async function buildProgram(name: string, argv: string[] = []): Promise<C
     .option('--root <dir>', 'project root that holds the .ae/ store (default: $AE_STATE_ROOT, else the nearest directory with .ae/ from here up to the top of the git work tree, else the current directory)')
     // The version is read from package.json only when it is asked for.
     .version(argv.includes('-V') || argv.includes('--version') ? packageVersion() : '', '-V, --version', 'print the version of ae-state')
+    .addHelpText(
+      'after',
+      `
+Exit statuses: 0 success, 1 error, 2 usage error, 3 not found, 4 no store to read.
+Environment: AE_STATE_ROOT (the project root), AE_STATE_<OPTION> such as
+AE_STATE_MAX_VERSIONS (see "config list"), NO_COLOR, FORCE_COLOR.`,
+    )
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
   const named = commandNameOf(argv);
@@ -84,7 +91,8 @@ export async function main(argv: string[], name = 'ae-state'): Promise<void> {
         process.exitCode = 0;
         return;
       }
-      reportUsageError(error, name, argv);
+      // A command group run without its command has had its help printed already.
+      if (error.code !== 'commander.help') reportUsageError(error, name, argv);
       process.exitCode = EXIT_USAGE;
       return;
     }
