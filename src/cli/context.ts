@@ -20,12 +20,13 @@ export interface CommandContext {
 export type CommandAction = (ctx: CommandContext) => Promise<number | void>;
 
 /**
- * Commands that only read: where there is no store they say so and create
- * none. Every other command creates the store it writes to.
+ * Commands that only read, or only act on what a store already holds (`gc`,
+ * `hooks run`): where there is no store they say so and create none. Every
+ * other command creates the store it writes to.
  */
-export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
+export const COMMANDS_NEEDING_A_STORE: ReadonlySet<string> = new Set([
   'load', 'versions', 'log', 'diff', 'status', 'stats', 'load-snapshot', 'snapshots',
-  'export', 'fsck', 'failures', 'hooks', 'config get', 'config list',
+  'export', 'fsck', 'failures', 'hooks', 'config get', 'config list', 'gc', 'hooks run',
 ]);
 
 export interface CommandMode {
@@ -41,7 +42,7 @@ export async function runCommand(command: Command, work: CommandAction, mode: Co
   let exitCode: number;
   try {
     const choice = chooseRoot(globals.root, process.env, process.cwd());
-    if (READ_ONLY_COMMANDS.has(commandPath(command)) && !choice.hasStore) throw noStoreError(choice);
+    if (COMMANDS_NEEDING_A_STORE.has(commandPath(command)) && !choice.hasStore) throw noStoreError(choice);
     exitCode = (await work(contextFor(choice, out, (m) => (manager = m), () => manager))) ?? 0;
   } catch (error) {
     writeError(programName(command), describeFailure(error), out.json);

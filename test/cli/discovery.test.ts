@@ -50,12 +50,13 @@ describe('CLI: finding the store as git finds .git', () => {
     expect((await runCli(['--root', a, 'load', '-k', 'which'], { cwd: b, env: { AE_STATE_ROOT: b } })).stdout.trim()).toBe('"a"');
   });
 
-  it('read-only commands on a directory without a store say so in one line, exit 4 and create nothing', async () => {
+  it('read-only commands, gc and hooks run on a directory without a store say so in one line, exit 4 and create nothing', async () => {
     const root = await tempProject();
     const real = await realpath(root);
     const commands = [
       ['load', '-k', 'x'], ['versions', '-k', 'x'], ['log'], ['stats'], ['fsck'], ['diff', '-k', 'x'], ['failures'],
       ['snapshots'], ['load-snapshot', '-s', 'snapshot_p_2025-01-20T10:00:00.000Z'], ['status'], ['hooks'], ['export', '-o', '-'],
+      ['config', 'list'], ['config', 'get', 'maxVersions'], ['gc'], ['hooks', 'run', 'post-gc'],
     ];
     for (const args of commands) {
       const result = await runCli(args, { cwd: root });
