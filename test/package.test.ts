@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, run } from './helpers.js';
+import { REPO_ROOT, run, runCli, tempProject } from './helpers.js';
 
 interface PackedFile {
   path: string;
@@ -32,5 +32,33 @@ describe('the published package', () => {
     const licence = await readFile(join(REPO_ROOT, 'LICENSE'), 'utf8');
     expect(licence).toContain('Apache License');
     expect(licence).toContain('Version 2.0, January 2004');
+  });
+});
+
+describe('the README quick start, with the packed package', () => {
+  it('runs as written in an empty folder', async () => {
+    const packDir = await tempProject('ae-state-pack-');
+    const output = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], REPO_ROOT);
+    const [{ filename }] = JSON.parse(output) as Array<{ filename: string }>;
+    // An "installed" package: the tarball unpacked into node_modules, its dependencies beside it.
+    const project = await tempProject('ae-state-user-');
+    const installed = join(project, 'node_modules', 'ae-state');
+    await mkdir(installed, { recursive: true });
+    await run('tar', ['-xzf', join(packDir, filename), '-C', installed, '--strip-components=1']);
+    for (const name of await readdir(join(REPO_ROOT, 'node_modules'))) {
+      if (name !== '.bin') await symlink(join(REPO_ROOT, 'node_modules', name), join(project, 'node_modules', name));
+    }
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /## Quick start\n\n```bash\n([\s\S]*?)```/.exec(readme)![1]!;
+    const commands = block.split('\n').filter((line) => line.startsWith('npx ae-state '));
+    expect(commands.length).toBeGreaterThanOrEqual(3);
+    for (const line of commands) {
+      const args = line.replace(/^npx ae-state /, '').split(/\s+/);
+      const result = await runCli(args, { cwd: project, bin: join(installed, 'bin', 'ae-state.js') });
+      expect(result.code, `${line}\n${result.stderr}`).toBe(0);
+    }
+    expect(JSON.parse(await readFile(join(project, 'spec-v1.json'), 'utf8'))).toEqual(
+      JSON.parse(await readFile(join(REPO_ROOT, 'examples', 'ae-ir.json'), 'utf8')),
+    );
   });
 });
