@@ -12,7 +12,7 @@ export async function readInput(file: string): Promise<Buffer> {
   try {
     return file === '-' ? await readStdin() : await readFile(file);
   } catch (error) {
-    throw new InvalidArgumentError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+    throw readFailure(file, error);
   }
 }
 
@@ -33,8 +33,21 @@ export async function writeOutput(file: string, bytes: Buffer): Promise<void> {
     await syncDirs(nodeFs, [dir]);
   } catch (error) {
     // The atomic write's temporary file is ours, not the user's: name theirs.
-    throw new InvalidArgumentError(`cannot write ${file}: ${describeWriteFailure(error, dir)}`, { file, errno: (error as NodeJS.ErrnoException).code });
+    throw writeFailure(file, error);
   }
+}
+
+/** `cannot read FILE: no such file`, in words rather than errno codes. */
+export function readFailure(file: string, error: unknown): InvalidArgumentError {
+  const errno = (error as NodeJS.ErrnoException).code;
+  const reason =
+    errno === 'ENOENT' ? 'no such file' : errno === 'EISDIR' ? 'it is a directory' : errno === 'EACCES' || errno === 'EPERM' ? 'permission denied' : (errno ?? (error as Error).message);
+  return new InvalidArgumentError(`cannot read ${file}: ${reason}`, { file, errno });
+}
+
+/** `cannot write FILE: …` for a failed write the user asked for, naming their file and never a temporary one. */
+export function writeFailure(file: string, error: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`cannot write ${file}: ${describeWriteFailure(error, dirname(file))}`, { file, errno: (error as NodeJS.ErrnoException).code });
 }
 
 function describeWriteFailure(error: unknown, dir: string): string {

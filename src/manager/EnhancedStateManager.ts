@@ -410,10 +410,9 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async addFiles(patterns: string | readonly string[], options: AddFilesOptions = {}): Promise<AddFilesResult> {
     const list = typeof patterns === 'string' ? [patterns] : patterns;
-    if (!options.dryRun) await this.initialize();
-    else await this.openForReading();
+    await this.openForReading();
     const { addFiles } = await import('./add-files.js');
-    const result = await addFiles(this.ctx, list, options);
+    const result = await addFiles(this.ctx, list, options, () => this.initialize());
     if (this.options.awaitHooks && result.commit !== null) await this.hooks.idle();
     return result;
   }

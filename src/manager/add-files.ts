@@ -50,7 +50,13 @@ interface FoundFile {
   checksum: string;
 }
 
-export async function addFiles(ctx: StoreContext, patterns: readonly string[], options: AddFilesOptions = {}): Promise<AddFilesResult> {
+/** `openForWriting` creates the store, once every file has been checked: a failed add leaves no store behind. */
+export async function addFiles(
+  ctx: StoreContext,
+  patterns: readonly string[],
+  options: AddFilesOptions,
+  openForWriting: () => Promise<void>,
+): Promise<AddFilesResult> {
   const keySource = parseKeySource(options.keyFrom ?? 'path');
   const { files, skippedLinks } = await findFiles(ctx, patterns, options.cwd);
   const found = await readFiles(ctx, files, keySource);
@@ -66,6 +72,7 @@ export async function addFiles(ctx: StoreContext, patterns: readonly string[], o
     }
   }
   if (options.dryRun || changed.length === 0) return { files: results, skippedLinks, commit: null, cleanups: [] };
+  await openForWriting();
   const staged = [];
   for (const file of changed) staged.push(await stageSave(ctx, file.key, file.data, { phase: options.phase, source: file.file }));
   const cleanups: VersionsCleanup[] = [];

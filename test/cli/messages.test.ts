@@ -33,6 +33,12 @@ describe('CLI: one error style', () => {
     const result = await runCli(['load', '-k', 'k', '-o', '/nonexistent/dir/out.json'], { cwd: root });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('ae-state: error: cannot write /nonexistent/dir/out.json: directory /nonexistent/dir does not exist\n');
+    await runCli(['snapshot', '-p', 'unknown'], { cwd: root });
+    const [snapshot] = JSON.parse((await runCli(['snapshots', '--json'], { cwd: root })).stdout) as Array<{ snapshotId: string }>;
+    const tar = await runCli(['export', '--snapshot', snapshot!.snapshotId, '-o', '/nonexistent/dir/x.tar'], { cwd: root });
+    expect(tar.stderr).toBe('ae-state: error: cannot write /nonexistent/dir/x.tar: directory /nonexistent/dir does not exist\n');
+    const read = await runCli(['save', '-k', 'k', '-i', 'missing.json'], { cwd: root });
+    expect(read.stderr).toBe('ae-state: error: cannot read missing.json: no such file\n');
   });
 
   it('quotes the line of a JSON syntax error with a caret under the column', async () => {

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../exit-codes.js';
 import { runCommand } from '../context.js';
-import { writeOutput } from '../io.js';
+import { isAeStateError } from '../../errors.js';
+import { writeFailure, writeOutput } from '../io.js';
 import { formatBytes } from '../output.js';
 import { createActivity, createProgress } from '../progress.js';
 
@@ -36,9 +37,14 @@ export function registerExport(program: Command): void {
         }
         const progress = createProgress(`exporting ${flags.snapshot}`);
         let result;
+        const target = flags.output === '-' ? process.stdout : flags.output;
         try {
-          const target = flags.output === '-' ? process.stdout : flags.output;
           result = await m.exportSnapshot(flags.snapshot, target, { onProgress: progress.update });
+        } catch (error) {
+          // A failed write names the user's file, not the temporary file beside it.
+          throw typeof target === 'string' && !isAeStateError(error) && typeof (error as NodeJS.ErrnoException).code === 'string'
+            ? writeFailure(target, error)
+            : error;
         } finally {
           // Cleared before the summary, so the two never share a line.
           progress.finish();

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import { runCommand, type CommandContext } from '../context.js';
-import { parseJsonInput, readInput } from '../io.js';
+import { parseJsonInput, readFailure, readInput } from '../io.js';
 import { createActivity, createProgress } from '../progress.js';
 
 interface ImportFlags {
@@ -103,6 +103,6 @@ async function readHead(file: string): Promise<{ bytes: Buffer; all: Buffer | nu
       await handle.close();
     }
   } catch (error) {
-    throw new InvalidArgumentError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+    throw readFailure(file, error);
   }
 }
