@@ -41,8 +41,10 @@ export async function runCommand(command: Command, work: CommandAction, mode: Co
   let manager: EnhancedStateManager | null = null;
   let exitCode: number;
   try {
-    const choice = chooseRoot(globals.root, process.env, process.cwd());
-    if (COMMANDS_NEEDING_A_STORE.has(commandPath(command)) && !choice.hasStore) throw noStoreError(choice);
+    const path = commandPath(command);
+    // As `git init`, init makes its store where it is run, not in a project above.
+    const choice = chooseRoot(globals.root, process.env, process.cwd(), path !== 'init');
+    if (COMMANDS_NEEDING_A_STORE.has(path) && !choice.hasStore) throw noStoreError(choice);
     exitCode = (await work(contextFor(choice, out, (m) => (manager = m), () => manager))) ?? 0;
   } catch (error) {
     writeError(programName(command), describeFailure(error), out.json);

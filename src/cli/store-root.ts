@@ -21,12 +21,14 @@ export interface RootChoice {
   source: 'option' | 'environment' | 'discovered' | 'cwd';
 }
 
-export function chooseRoot(rootOption: string | undefined, env: NodeJS.ProcessEnv, cwd: string): RootChoice {
+/** `discover: false` (for `init`, as `git init`) uses the current directory instead of searching upwards. */
+export function chooseRoot(rootOption: string | undefined, env: NodeJS.ProcessEnv, cwd: string, discover = true): RootChoice {
   const explicit = rootOption ?? (env.AE_STATE_ROOT === '' ? undefined : env.AE_STATE_ROOT);
   if (explicit !== undefined) {
     const root = resolve(cwd, explicit);
     return { root, hasStore: hasStoreAt(root), source: rootOption === undefined ? 'environment' : 'option' };
   }
+  if (!discover) return { root: resolve(cwd), hasStore: hasStoreAt(resolve(cwd)), source: 'cwd' };
   const found = findStoreRoot(cwd);
   return found === null ? { root: resolve(cwd), hasStore: false, source: 'cwd' } : { root: found, hasStore: true, source: 'discovered' };
 }

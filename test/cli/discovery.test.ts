@@ -76,6 +76,16 @@ describe('CLI: finding the store as git finds .git', () => {
     expect(result.stderr).toContain(`no ae-state store in ${root} (run ae-state init)`);
   });
 
+  it('init creates its store where it runs, as git init does, even inside another project', async () => {
+    const root = await tempProject();
+    await runCli(['init'], { cwd: root });
+    const sub = join(root, 'packages', 'app');
+    await mkdir(sub, { recursive: true });
+    const result = await runCli(['init'], { cwd: sub });
+    expect(result.stdout).toMatch(/^Initialized ae-state store in .*packages\/app\/\.ae\n/);
+    expect(existsSync(join(sub, '.ae'))).toBe(true);
+  });
+
   it('init in an existing store says it reinitialized it', async () => {
     const root = await tempProject();
     expect((await runCli(['init'], { cwd: root })).stdout).toMatch(/^Initialized ae-state store in /);
