@@ -5,7 +5,7 @@ import { runCommand } from '../context.js';
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description('create the store (.ae/) in the project root and install the sample hooks; safe to run again')
+    .description('create the store (.ae/) in the current directory (or --root), as git init does, and install the sample hooks; run again, it reinitializes and says so')
     .option('--json', 'machine-readable output')
     .action((_opts, command: Command) =>
       runCommand(command, async ({ manager, out }) => {

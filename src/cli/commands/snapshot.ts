@@ -11,7 +11,7 @@ interface SnapshotFlags {
 export function registerSnapshot(program: Command): void {
   program
     .command('snapshot')
-    .description('snapshot the latest versions of a phase (and of keys naming the given entities)')
+    .description('snapshot the latest versions of a phase (and of keys naming the given entities); lists the post-snapshot hooks it ran')
     .requiredOption('-p, --phase <phase>', 'phase whose latest versions to include, e.g. phase-5', parsePhase)
     .option('-e, --entities <names>', 'comma-separated entities whose keys to include too, e.g. "User,Product"')
     .option('--json', 'machine-readable output')
