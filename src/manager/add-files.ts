@@ -102,6 +102,7 @@ async function findFiles(ctx: StoreContext, patterns: readonly string[], cwd: st
   const storeDir = relative(root, ctx.layout.store).split(sep).join('/');
   const files = new Set<string>();
   const skippedLinks = new Set<string>();
+  const linkedDirOf = linkedDirectoryFinder(ctx);
   for (const [i, pattern] of fromRoot.entries()) {
     const entries = await fg(pattern, {
       cwd: root,
@@ -116,11 +117,40 @@ async function findFiles(ctx: StoreContext, patterns: readonly string[], cwd: st
       const absolute = join(root, entry.path);
       const file = relative(root, absolute).split(sep).join('/');
       if (!isInside(root, absolute)) throw new InvalidArgumentError(`${entry.path} is outside the project root`, { file: entry.path });
-      if (entry.stats?.isSymbolicLink()) skippedLinks.add(file);
+      const linkedDir = await linkedDirOf(file);
+      if (linkedDir !== null) skippedLinks.add(linkedDir);
+      else if (entry.stats?.isSymbolicLink()) skippedLinks.add(file);
       else if (entry.stats?.isFile()) files.add(file);
     }
   }
   return { files: [...files].sort(), skippedLinks: [...skippedLinks].sort() };
+}
+
+/**
+ * fast-glob's `followSymbolicLinks: false` only keeps `**` out of linked
+ * directories; a pattern that names one (`specs/linked/*.json`) is still read
+ * through it, and could reach a file outside the project. So every directory
+ * between the root and a match is checked, each once: the first one that is a
+ * link is returned, and the match is skipped.
+ */
+function linkedDirectoryFinder(ctx: StoreContext): (file: string) => Promise<string | null> {
+  const isLink = new Map<string, Promise<boolean>>();
+  const check = (dir: string) => {
+    let known = isLink.get(dir);
+    if (known === undefined) {
+      known = ctx.fs.lstat(join(ctx.layout.root, dir)).then((stats) => stats.isSymbolicLink());
+      isLink.set(dir, known);
+    }
+    return known;
+  };
+  return async (file) => {
+    const segments = file.split('/').slice(0, -1);
+    for (let i = 1; i <= segments.length; i++) {
+      const dir = segments.slice(0, i).join('/');
+      if (await check(dir)) return dir;
+    }
+    return null;
+  };
 }
 
 /**

@@ -94,6 +94,24 @@ describe('CLI: add', () => {
     expect(parsed.skippedLinks).toEqual(['specs/link.json']);
   });
 
+  it('does not read files through a symbolically linked directory, whatever the pattern', async () => {
+    const root = await projectWithSpecs();
+    await runCli(['init'], { cwd: root });
+    const outside = await tempProject();
+    await writeFile(join(outside, 'secret.json'), '{"secret":true}');
+    await symlink(outside, join(root, 'specs', 'linked-dir'));
+    for (const pattern of ['specs/linked-dir/*.json', 'specs/linked-dir/secret.json']) {
+      const result = await runCli(['add', pattern, '--json'], { cwd: root });
+      expect(result.code, pattern).toBe(0);
+      const parsed = JSON.parse(result.stdout) as { files: unknown[]; skippedLinks: string[] };
+      expect(parsed.files, pattern).toEqual([]);
+      expect(parsed.skippedLinks, pattern).toEqual(['specs/linked-dir']);
+    }
+    expect(await versionsOf(root, 'specs.linked-dir.secret')).toEqual([]);
+    const human = await runCli(['add', 'specs/linked-dir/*.json'], { cwd: root });
+    expect(human.stdout).toContain('skipped   specs/linked-dir (a symbolic link; add does not follow links)');
+  });
+
   it('says when a pattern matches nothing', async () => {
     const root = await projectWithSpecs();
     const result = await runCli(['add', 'nothing/*.json'], { cwd: root });
