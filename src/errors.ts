@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'INVALID_ARTIFACT'
   | 'STORE_CLOSED'
   | 'GIT'
+  | 'NO_STORE'
   | 'IO';
 
 export class AeStateError extends Error {
@@ -142,6 +143,13 @@ export class CommitNotDurableError extends AeStateError {
   constructor(commitId: string, cause: unknown) {
     const errno = (cause as NodeJS.ErrnoException)?.code ?? 'unknown';
     super('IO', `commit ${commitId} was published but could not be made durable (${errno}): check the disk before going on`, { commitId, errno }, { cause });
+  }
+}
+
+/** A read-only command found no store to read; nothing was created. */
+export class NoStoreError extends AeStateError {
+  constructor(path: string, searchedParents: boolean) {
+    super('NO_STORE', `no ae-state store in ${path}${searchedParents ? ' or its parents' : ''} (run ae-state init)`, { path });
   }
 }
 

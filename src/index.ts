@@ -35,3 +35,8 @@ export type { ProgressListener } from './archive/export-tar.js';
 export type { GarbageCollectionOptions, GarbageCollectionResult } from './manager/retention.js';
 export type { FsckOptions } from './manager/fsck.js';
 export type { FsckResult, FsckProblem, FsckProblemCode } from './manager/fsck-report.js';
+export type { AddFilesOptions, AddFilesResult, AddedFile } from './manager/add-files.js';
+export type { VersionsCleanup } from './manager/versions.js';
+export type { ConfigKey, ConfigOptions } from './model/config.js';
+export { CONFIG_KEYS, envNameOf } from './model/config.js';
+export { fileKeyOf, pathOfFileKey } from './model/file-keys.js';

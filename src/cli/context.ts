@@ -5,8 +5,10 @@
 import type { Command } from 'commander';
 import { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import type { StorageOptions } from '../model/options.js';
-import { describeError, exitCodeFor } from './exit-codes.js';
+import { exitCodeFor } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
+import { describeFailure, writeError } from './report-error.js';
+import { chooseRoot, noStoreError, type RootChoice } from './store-root.js';
 
 export interface CommandContext {
   root: string;
@@ -17,29 +19,72 @@ export interface CommandContext {
 
 export type CommandAction = (ctx: CommandContext) => Promise<number | void>;
 
-/** Wraps a command's work: builds its context, maps errors to exit statuses, shuts the manager down. */
-export async function runCommand(command: Command, work: CommandAction): Promise<void> {
+/**
+ * Commands that only read, or only act on what a store already holds (`gc`,
+ * `hooks run`): where there is no store they say so and create none. Every
+ * other command creates the store it writes to.
+ */
+export const COMMANDS_NEEDING_A_STORE: ReadonlySet<string> = new Set([
+  'load', 'versions', 'log', 'diff', 'status', 'stats', 'load-snapshot', 'snapshots',
+  'export', 'fsck', 'failures', 'hooks', 'config get', 'config list', 'gc', 'hooks run',
+]);
+
+export interface CommandMode {
+  /** A command's own mapping of errors to exit statuses (diff's 1 means "different"). */
+  exitCodeFor?: (error: unknown) => number;
+}
+
+/** Wraps a command's work: finds the store, maps errors to exit statuses, shuts the manager down. */
+export async function runCommand(command: Command, work: CommandAction, mode: CommandMode = {}): Promise<void> {
   const globals = command.optsWithGlobals() as { root?: string; json?: boolean };
   const out = createOutput(globals.json === true);
   let manager: EnhancedStateManager | null = null;
-  const root = globals.root ?? process.cwd();
-  const ctx: CommandContext = {
-    root,
-    out,
-    manager(options = {}) {
-      // The timer would be unreferenced anyway; a CLI call never needs it.
-      manager ??= new EnhancedStateManager(root, { awaitHooks: true, gcInterval: 0, ...options });
-      return manager;
-    },
-  };
   let exitCode: number;
   try {
-    exitCode = (await work(ctx)) ?? 0;
+    const path = commandPath(command);
+    // As `git init`, init makes its store where it is run, not in a project above.
+    const choice = chooseRoot(globals.root, process.env, process.cwd(), path !== 'init');
+    if (COMMANDS_NEEDING_A_STORE.has(path) && !choice.hasStore) throw noStoreError(choice);
+    exitCode = (await work(contextFor(choice, out, (m) => (manager = m), () => manager))) ?? 0;
   } catch (error) {
-    process.stderr.write(`${command.parent?.name() ?? 'ae-state'}: ${describeError(error)}\n`);
+    writeError(programName(command), describeFailure(error), out.json);
     if (process.env.AE_STATE_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
-    exitCode = exitCodeFor(error);
+    exitCode = (mode.exitCodeFor ?? exitCodeFor)(error);
   }
   if (manager !== null) await (manager as EnhancedStateManager).shutdown().catch(() => undefined);
   process.exitCode = exitCode;
+}
+
+function contextFor(
+  choice: RootChoice,
+  out: Output,
+  keep: (manager: EnhancedStateManager) => void,
+  current: () => EnhancedStateManager | null,
+): CommandContext {
+  return {
+    root: choice.root,
+    out,
+    manager(options = {}) {
+      // The timer would be unreferenced anyway; a CLI call never needs it.
+      const existing = current();
+      if (existing !== null) return existing;
+      const created = new EnhancedStateManager(choice.root, { awaitHooks: true, gcInterval: 0, ...options });
+      keep(created);
+      return created;
+    },
+  };
+}
+
+/** `load`, `hooks run`, `config get`: the command's names below the program. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** `ae-state`, or `ae-framework` for the reference's spelling. */
+export function programName(command: Command): string {
+  let top = command;
+  while (top.parent) top = top.parent;
+  return top.name().split(' ')[0] ?? 'ae-state';
 }

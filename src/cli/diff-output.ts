@@ -8,6 +8,13 @@ import type { DiffSide, VersionDiff } from '../diff/diff-versions.js';
 import type { Output } from './output.js';
 
 export function printVersionDiff(out: Output, diff: VersionDiff): void {
+  // Numbers can differ between revisions (a merge interleaves versions); the full key names a version.
+  if (diff.from.key === diff.to.key) {
+    out.line(out.bold(`diff ${diff.key}: one version on both sides`));
+    out.line(`${describeSide(diff.from)} = ${describeSide(diff.to)}`);
+    out.line('(no differences)');
+    return;
+  }
   out.line(out.bold(`diff ${diff.key} v${diff.from.version} → v${diff.to.version}`));
   out.line(out.bold(`--- ${describeSide(diff.from)}`));
   out.line(out.bold(`+++ ${describeSide(diff.to)}`));

@@ -6,29 +6,19 @@ import { writeFileAtomic, syncDirs } from '../store/atomic-write.js';
 import { nodeFs } from '../store/fs.js';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { parseJsonDocument } from '../model/json-document.js';
 
 export async function readInput(file: string): Promise<Buffer> {
   try {
     return file === '-' ? await readStdin() : await readFile(file);
   } catch (error) {
-    throw new InvalidArgumentError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+    throw readFailure(file, error);
   }
 }
 
-/** Parses JSON input; a syntax error names the file, line and column. */
-export async function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (text.trim() === '') throw new InvalidArgumentError(`${file} is not valid JSON: the file is empty`, { file });
-    // Loaded only for a file that failed to parse.
-    const { findJsonSyntaxError } = await import('../model/json-syntax.js');
-    const problem = findJsonSyntaxError(text);
-    const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column} (position ${problem.offset})`;
-    const reason = (error as Error).message.split('\n')[0]!.replace(/, ".*" is not valid JSON$/, '');
-    throw new InvalidArgumentError(`${file} is not valid JSON${where}: ${reason}`, { file, ...problem });
-  }
+/** Parses JSON input; a syntax error names the file, line and column, and quotes the line. */
+export function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
+  return parseJsonDocument(bytes, file);
 }
 
 /** Writes an output file atomically ('-' writes to stdout). */
@@ -38,8 +28,44 @@ export async function writeOutput(file: string, bytes: Buffer): Promise<void> {
     return;
   }
   const dir = dirname(file);
-  await writeFileAtomic(nodeFs, dir, file, bytes);
-  await syncDirs(nodeFs, [dir]);
+  try {
+    await writeFileAtomic(nodeFs, dir, file, bytes);
+    await syncDirs(nodeFs, [dir]);
+  } catch (error) {
+    // The atomic write's temporary file is ours, not the user's: name theirs.
+    throw writeFailure(file, error);
+  }
+}
+
+/** `cannot read FILE: no such file`, in words rather than errno codes. */
+export function readFailure(file: string, error: unknown): InvalidArgumentError {
+  const errno = (error as NodeJS.ErrnoException).code;
+  const reason =
+    errno === 'ENOENT' ? 'no such file' : errno === 'EISDIR' ? 'it is a directory' : errno === 'EACCES' || errno === 'EPERM' ? 'permission denied' : (errno ?? (error as Error).message);
+  return new InvalidArgumentError(`cannot read ${file}: ${reason}`, { file, errno });
+}
+
+/** `cannot write FILE: …` for a failed write the user asked for, naming their file and never a temporary one. */
+export function writeFailure(file: string, error: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`cannot write ${file}: ${describeWriteFailure(error, dirname(file))}`, { file, errno: (error as NodeJS.ErrnoException).code });
+}
+
+function describeWriteFailure(error: unknown, dir: string): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `directory ${dir} does not exist`;
+    case 'ENOTDIR':
+      return `${dir} is not a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied in ${dir}`;
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
 }
 
 async function readStdin(): Promise<Buffer> {

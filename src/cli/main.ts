@@ -6,6 +6,8 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { EXIT_USAGE } from './exit-codes.js';
+import { writeError } from './report-error.js';
+import { packageVersion } from './version.js';
 
 /**
  * Builds the program with the commands that `argv` can reach: just the named
@@ -15,15 +17,26 @@ import { EXIT_USAGE } from './exit-codes.js';
 export async function buildProgram(name: string, argv: string[] = []): Promise<Command> {
   const program = new Command(name)
     .description('A content-addressed, versioned store for specification state (AE-IR) in <root>/.ae/')
-    .option('--root <dir>', 'project root that holds the .ae/ store', process.cwd())
-    .showHelpAfterError('(run with --help for usage)')
+    .option('--root <dir>', 'project root that holds the .ae/ store (default: $AE_STATE_ROOT, else the nearest directory with .ae/ from here up to the top of the git work tree, else the current directory)')
+    // The version is read from package.json only when it is asked for.
+    .version(argv.includes('-V') || argv.includes('--version') ? packageVersion() : '', '-V, --version', 'print the version of ae-state')
+    .addHelpText(
+      'after',
+      `
+Exit statuses: 0 success, 1 error, 2 usage error, 3 not found, 4 no store to read.
+Environment: AE_STATE_ROOT (the project root), AE_STATE_<OPTION> such as
+AE_STATE_MAX_VERSIONS (see "config list"), NO_COLOR, FORCE_COLOR.`,
+    )
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: () => undefined });
   const named = commandNameOf(argv);
   const wanted = named !== null && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
   const registers = await Promise.all(wanted.map((command) => COMMANDS[command]!()));
   for (const register of registers) register(program);
-  program.commands.forEach((command) => command.exitOverride());
+  for (const command of allCommands(program)) {
+    command.exitOverride();
+    checkRequiredOptionsLast(command);
+  }
   return program;
 }
 
@@ -35,6 +48,28 @@ function commandNameOf(argv: string[]): string | null {
     else if (!arg.startsWith('-')) return arg;
   }
   return null;
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
+}
+
+/**
+ * Commander reports a missing required option before an unknown one, so
+ * `save --kye K -i F` would say "-k is required" instead of naming the typo.
+ * Checking required options just before the action puts the typo first.
+ */
+function checkRequiredOptionsLast(command: Command): void {
+  const required = command.options.filter((option) => option.mandatory);
+  if (required.length === 0) return;
+  for (const option of required) option.mandatory = false;
+  command.hook('preAction', (_hooked, action) => {
+    for (const option of required) {
+      if (action.getOptionValue(option.attributeName()) === undefined) {
+        action.error(`required option '${option.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: EXIT_USAGE });
+      }
+    }
+  });
 }
 
 export async function main(argv: string[], name = 'ae-state'): Promise<void> {
@@ -52,9 +87,25 @@ export async function main(argv: string[], name = 'ae-state'): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every parsing mistake is a usage error.
-      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      if (error.exitCode === 0) {
+        process.exitCode = 0;
+        return;
+      }
+      // A command group run without its command has had its help printed already.
+      if (error.code !== 'commander.help') reportUsageError(error, name, argv);
+      process.exitCode = EXIT_USAGE;
       return;
     }
     throw error;
   }
+}
+
+/** Commander's "error: unknown option '--kye'\n(Did you mean --key?)" in the CLI's one style. */
+function reportUsageError(error: CommanderError, name: string, argv: string[]): void {
+  const [what, ...rest] = error.message.replace(/^error: /, '').split('\n');
+  const suggestion = rest.find((line) => /^\(Did you mean/.test(line));
+  const message = suggestion === undefined ? what! : `${what} ${suggestion.replace('(Did you mean', '(did you mean')}`;
+  const command = commandNameOf(argv);
+  const help = command !== null && Object.hasOwn(COMMANDS, command) ? `${name} ${command} --help` : `${name} --help`;
+  writeError(name.split(' ')[0]!, { code: 'USAGE', message, data: { commander: error.code }, hint: `run "${help}" for usage` }, argv.includes('--json'));
 }

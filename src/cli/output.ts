@@ -1,6 +1,7 @@
 /**
- * Printing for people and for scripts. Colour only on a TTY and never when
- * NO_COLOR is set (https://no-color.org); JSON output never has colour.
+ * Printing for people and for scripts. Colour on a TTY unless NO_COLOR is set
+ * (https://no-color.org); FORCE_COLOR=1 (or any value but 0) turns it on
+ * anywhere and FORCE_COLOR=0 off, over both. JSON output never has colour.
  */
 export interface Output {
   readonly json: boolean;
@@ -15,7 +16,7 @@ export interface Output {
 }
 
 export function createOutput(json: boolean, stream: NodeJS.WriteStream = process.stdout): Output {
-  const color = !json && stream.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
+  const color = !json && wantsColor(stream, process.env);
   const paint = (code: number, reset: number) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[${reset}m` : text);
   return {
     json,
@@ -28,6 +29,13 @@ export function createOutput(json: boolean, stream: NodeJS.WriteStream = process
     red: paint(31, 39),
     yellow: paint(33, 39),
   };
+}
+
+export function wantsColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return stream.isTTY === true;
 }
 
 export function formatBytes(bytes: number): string {

@@ -1,10 +1,14 @@
 /**
- * A one-line progress bar on stderr for long exports and imports. Drawn only
- * when stderr is a terminal, so pipes, files and CI logs never see it, and
- * redrawn at most ten times a second.
+ * Progress on stderr for long operations: a bar when the total is known, an
+ * activity line (label, spinner, seconds) when it is not. Drawn only when
+ * stderr is a terminal, so pipes, files and CI logs never see it, redrawn at
+ * most ten times a second, and cleared by `finish` so the summary that
+ * follows starts on a clean line.
  */
 const WIDTH = 24;
 const REDRAW_MS = 100;
+const SPINNER = ['|', '/', '-', '\\'];
+const CLEAR_LINE = '\r\u001b[K';
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -22,10 +26,28 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       if (now - drawnAt < REDRAW_MS && done < total) return;
       drawnAt = now;
       drawn = true;
-      stream.write(`\r${renderBar(label, done, total)}`);
+      stream.write(`${CLEAR_LINE}${renderBar(label, done, total)}`);
     },
     finish() {
-      if (drawn) stream.write('\r\u001b[K');
+      if (drawn) stream.write(CLEAR_LINE);
+      drawn = false;
+    },
+  };
+}
+
+/** For work whose size is not known in advance (JSON import and export, gc, fsck, migrate). */
+export function createActivity(label: string, stream: NodeJS.WriteStream = process.stderr): { finish(): void } {
+  if (stream.isTTY !== true) return { finish: () => undefined };
+  const started = Date.now();
+  let frame = 0;
+  const draw = () => stream.write(`${CLEAR_LINE}${label} ${SPINNER[frame++ % SPINNER.length]} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  draw();
+  // Unreferenced: a drawing timer must never keep the process alive.
+  const timer = setInterval(draw, REDRAW_MS).unref();
+  return {
+    finish() {
+      clearInterval(timer);
+      stream.write(CLEAR_LINE);
     },
   };
 }

@@ -3,7 +3,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
-import { resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
+import { DEFAULT_OPTIONS, resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
+import { layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
+import { readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
 import type { SaveOptions, StateEntry, StateStatistics, TransactionRef, VersionInfo } from '../model/types.js';
 import { makeFullKey } from '../model/keys.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
@@ -20,6 +22,7 @@ import type { ProgressListener } from '../archive/export-tar.js';
 import type { StateBackup } from '../model/backup.js';
 import type { SnapshotMetadata } from '../model/types.js';
 import type { MigrationResult } from './backup.js';
+import type { AddFilesOptions, AddFilesResult } from './add-files.js';
 import type { ImportResult } from './import-versions.js';
 import type { SnapshotExport, SnapshotImport } from './snapshot-archive.js';
 import { listVersionsAt, loadEntryAt, toLoadOptions, type LoadOptions, type VersionSelector } from './revisions.js';
@@ -37,6 +40,17 @@ import type { FsckResult } from './fsck-report.js';
 import { GcTimer } from './gc-timer.js';
 import type { GarbageCollectionOptions, GarbageCollectionResult } from './retention.js';
 import type { PerformanceMetrics } from './performance-metrics.js';
+
+/**
+ * Constructor options over `AE_STATE_<OPTION>` variables over the store's
+ * config file over defaults. Options that are not an object are left to
+ * `resolveOptions` to refuse.
+ */
+function withSettings(projectRoot: string, options: StorageOptions): StorageOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options;
+  const storeDir = resolve(projectRoot, options.storePath ?? DEFAULT_OPTIONS.storePath);
+  return layerOptions(options, optionsFromEnvironment(process.env), readConfigFileSync(storeDir));
+}
 
 /** Test seams: an injectable file system and clock. */
 export interface ManagerInternals {
@@ -81,7 +95,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   constructor(projectRoot: string = process.cwd(), options: StorageOptions = {}, internals: ManagerInternals = {}) {
     super();
-    this.options = resolveOptions(options);
+    this.options = resolveOptions(withSettings(projectRoot, options));
     this.ctx = new StoreContext(projectRoot, this.options, this, internals.fs, internals.clock);
     this.projectRoot = this.ctx.layout.root;
     this.transactions = new TransactionManager(this.ctx);
@@ -146,7 +160,7 @@ export class EnhancedStateManager extends EventEmitter {
   async loadEntry<T = unknown>(logicalKey: string, versionOrOptions?: number | LoadOptions): Promise<StateEntry<T> | null> {
     const { version, at, transactionId } = toLoadOptions(versionOrOptions);
     const own = at === undefined ? this.stagedReads(logicalKey, transactionId) : null;
-    await this.initialize();
+    await this.openForReading();
     let entry: StateEntry<T> | null;
     if (at === undefined) {
       const found = await findVersion(this.ctx, logicalKey, version, own);
@@ -168,7 +182,7 @@ export class EnhancedStateManager extends EventEmitter {
    */
   async getVersions(logicalKey: string, options: { at?: string; transactionId?: TransactionRef } = {}): Promise<VersionInfo[]> {
     const own = options?.at === undefined ? this.stagedReads(logicalKey, options?.transactionId) : null;
-    await this.initialize();
+    await this.openForReading();
     return options?.at === undefined ? listVersions(this.ctx, logicalKey, own) : listVersionsAt(this.ctx, logicalKey, options.at);
   }
 
@@ -196,7 +210,7 @@ export class EnhancedStateManager extends EventEmitter {
    * if (!d.equal) console.log(d.summary.added, d.patch);
    */
   async diff(logicalKey: string, from?: VersionSelector, to?: VersionSelector): Promise<VersionDiff> {
-    await this.initialize();
+    await this.openForReading();
     const { diffVersions } = await import('../diff/diff-versions.js');
     return diffVersions(this.ctx, logicalKey, from, to);
   }
@@ -210,7 +224,7 @@ export class EnhancedStateManager extends EventEmitter {
    * console.log(d.added, d.removed, d.changed.map((c) => c.key));
    */
   async diffSnapshots(fromSnapshotId: string, toSnapshotId: string): Promise<SnapshotDiff> {
-    await this.initialize();
+    await this.openForReading();
     const { diffSnapshots } = await import('../diff/diff-snapshots.js');
     return diffSnapshots(this.ctx, fromSnapshotId, toSnapshotId);
   }
@@ -220,7 +234,7 @@ export class EnhancedStateManager extends EventEmitter {
    * (new, modified, deleted; `local/` excluded). Throws a `GitError` outside git.
    */
   async getGitStatus(): Promise<StoreGitStatus> {
-    await this.initialize();
+    await this.openForReading();
     const { readStoreGitStatus } = await import('../git/status.js');
     return readStoreGitStatus(this.projectRoot, this.ctx.layout.store);
   }
@@ -263,14 +277,14 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Stored failure artifacts matching every given filter, newest first. */
   async listFailures(filter: FailureFilter = {}): Promise<StoredFailure[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listFailures } = await import('./failures.js');
     return listFailures(this.ctx, filter);
   }
 
   /** Files in the store's hooks directory, whether each would run, and its last run. */
   async listHooks(): Promise<HookStatus[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listHooks } = await import('./hooks.js');
     return listHooks(this.ctx);
   }
@@ -328,7 +342,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** The store's commits, newest first. */
   async getLog(maxCount?: number): Promise<CommitInfo[]> {
-    await this.initialize();
+    await this.openForReading();
     const { readLog } = await import('./history.js');
     return readLog(this.ctx, maxCount);
   }
@@ -352,14 +366,14 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** The snapshot's versions by full key, with data decoded; null when there is no such snapshot. */
   async loadSnapshot(snapshotId: string): Promise<Record<string, StateEntry> | null> {
-    await this.initialize();
+    await this.openForReading();
     const { loadSnapshot } = await import('./snapshots.js');
     return loadSnapshot(this.ctx, snapshotId);
   }
 
   /** Every snapshot, newest first. */
   async listSnapshots(): Promise<SnapshotMetadata[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listSnapshots } = await import('./snapshots.js');
     return listSnapshots(this.ctx);
   }
@@ -397,7 +411,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Every visible version in the JSON layout of the original single-file database. */
   async exportState(): Promise<StateBackup> {
-    await this.initialize();
+    await this.openForReading();
     const { exportState } = await import('./backup.js');
     return exportState(this.ctx);
   }
@@ -423,6 +437,46 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { migrateDatabase } = await import('./backup.js');
     return migrateDatabase(this.ctx, false);
+  }
+
+  /**
+   * Saves JSON files found by glob patterns (relative to `cwd`, default the
+   * project root) as the next versions of their keys, in one commit. A file's
+   * key is its path without `.json`, `/` read as `.` (`specs/domain/user.json`
+   * → `specs.domain.user`), or with `keyFrom: 'field:NAME'` that string field
+   * of its document. Files equal to their key's newest version are reported
+   * `unchanged` and not saved again. Patterns may not leave the project root,
+   * symbolic links are not followed, and a file that is not valid JSON fails
+   * the whole call (`INVALID_ARGUMENT`, with file, line and column) before
+   * anything is saved.
+   *
+   * @example
+   * const { files } = await manager.addFiles(['specs/**\/*.json'], { phase: 'phase-5' });
+   */
+  async addFiles(patterns: string | readonly string[], options: AddFilesOptions = {}): Promise<AddFilesResult> {
+    const list = typeof patterns === 'string' ? [patterns] : patterns;
+    await this.openForReading();
+    const { addFiles } = await import('./add-files.js');
+    const result = await addFiles(this.ctx, list, options, () => this.initialize());
+    if (this.options.awaitHooks && result.commit !== null) await this.hooks.idle();
+    return result;
+  }
+
+  /** The settings in the store's config file (`.ae/config.json`), without defaults or overrides. */
+  async readConfig(): Promise<ConfigOptions> {
+    return readConfigFile(this.ctx.fs, this.ctx.layout);
+  }
+
+  /**
+   * Sets one setting in the store's config file (`undefined` removes it),
+   * atomically; it applies to managers created afterwards.
+   *
+   * @example
+   * await manager.writeConfig('maxVersions', 20);
+   */
+  async writeConfig(key: ConfigKey, value: unknown): Promise<ConfigOptions> {
+    await this.initialize();
+    return writeConfigSetting(this.ctx, key, value);
   }
 
   /** Absolute path of the store directory (`<projectRoot>/.ae` by default). */
@@ -496,6 +550,18 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { runFsck } = await import('./fsck.js');
     return runFsck(this.ctx, options);
+  }
+
+  /**
+   * Reads open the store only where there is one (or a database to migrate):
+   * a read that comes first must not leave an empty `.ae/` behind. Without a
+   * store, the readers see no files and answer null or empty lists.
+   */
+  private async openForReading(): Promise<void> {
+    if (this.opening !== null || this.closed) return this.initialize();
+    const { store } = this.ctx.layout;
+    const database = resolve(this.projectRoot, this.options.databasePath);
+    if ((await pathExists(this.ctx.fs, store)) || (await pathExists(this.ctx.fs, database))) return this.initialize();
   }
 
   /**

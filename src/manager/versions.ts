@@ -4,6 +4,7 @@
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { deserialize } from '../model/codec.js';
 import { assertLogicalKey, nextTimestamp } from '../model/keys.js';
+import { assertSnapshotPhase } from '../model/snapshot.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
@@ -24,6 +25,8 @@ export async function stageSave(
 ): Promise<StagedVersion> {
   assertLogicalKey(logicalKey);
   checkSaveOptions(options);
+  // A phase that could not name a snapshot would be saved but never snapshotted.
+  if (options.phase !== undefined) assertSnapshotPhase(options.phase);
   const serialized = ctx.metrics.serialize(data, context);
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it, which waits for all of its objects' fsyncs.
@@ -95,10 +98,14 @@ export async function commitStaged(
   return published;
 }
 
-interface VersionsCleanup {
+export interface VersionsCleanup {
   logicalKey: string;
   deletedCount: number;
   deletedKeys: string[];
+  /** The numbers of the removed versions, oldest first. */
+  deletedVersions: number[];
+  /** The limit that removed them. */
+  maxVersions: number;
 }
 
 /**
@@ -119,7 +126,13 @@ async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>): Promise
         await ctx.refs.remove(path);
         ctx.index.forget(path);
       }
-      cleanups.push({ logicalKey, deletedCount: removed.length, deletedKeys: removed.map((v) => v.record.fullKey) });
+      cleanups.push({
+        logicalKey,
+        deletedCount: removed.length,
+        deletedKeys: removed.map((v) => v.record.fullKey),
+        deletedVersions: removed.map((v) => v.version),
+        maxVersions: ctx.options.maxVersions,
+      });
     } catch (error) {
       ctx.events.emit('versionsCleanupFailed', { logicalKey, error });
     }

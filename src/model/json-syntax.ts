@@ -94,3 +94,30 @@ function locate(text: string, offset: number): SyntaxProblem {
   const before = text.slice(0, offset).split('\n');
   return { offset, line: before.length, column: before.at(-1)!.length + 1 };
 }
+
+export interface SourceExcerpt {
+  /** At most `width` characters of the problem's line, whole when it fits. */
+  text: string;
+  /** Where the caret goes under `text`, 0-based. */
+  caret: number;
+}
+
+/**
+ * The line of `text` holding `problem`, cut to `width` characters around the
+ * column with `…` marking what was left out, so a minified 2 MB document
+ * still gives a readable line. Tabs become spaces to keep the caret aligned.
+ */
+export function excerptAt(text: string, problem: SyntaxProblem, width = 72): SourceExcerpt {
+  // A document that stops short is quoted at its last character, not at the empty line after it.
+  const contentEnd = text.trimEnd().length;
+  const offset = Math.min(problem.offset, contentEnd);
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const endAt = text.indexOf('\n', offset);
+  const line = text.slice(start, endAt === -1 ? text.length : endAt).replace(/\r$/, '').replace(/\t/g, ' ');
+  const column = offset - start;
+  if (line.length <= width) return { text: line, caret: column };
+  const from = Math.max(0, Math.min(column - Math.floor(width / 2), line.length - width));
+  const head = from > 0 ? '…' : '';
+  const tail = from + width < line.length ? '…' : '';
+  return { text: `${head}${line.slice(from, from + width)}${tail}`, caret: column - from + head.length };
+}

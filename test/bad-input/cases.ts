@@ -174,7 +174,10 @@ export const CLI_CASES: CliCase[] = [
   { name: 'load of version "abc"', args: () => ['load', '-k', 'data', '-v', 'abc'], exit: [1, 2] },
   { name: 'load of version 0', args: () => ['load', '-k', 'data', '-v', '0'], exit: [1, 2] },
   { name: 'gc --prune soon', args: () => ['gc', '--prune', 'soon'], exit: [1, 2] },
-  { name: 'snapshot of a traversal phase', args: () => ['snapshot', '-p', '../x'], exit: [1] },
+  // A phase is checked as a phase by every command that takes one: a usage error.
+  { name: 'snapshot of a traversal phase', args: () => ['snapshot', '-p', '../x'], exit: [2] },
+  { name: 'save with a traversal phase', args: () => ['save', '-k', 'data', '-i', '-', '-p', '../x'], input: '1', exit: [2] },
+  { name: 'failure with a traversal phase', args: () => ['simulate-failure', '-p', '../x', '-t', 'validation'], exit: [2] },
   { name: 'import of malformed JSON', args: (f) => ['import', '-i', f.malformedJson], exit: [1] },
   { name: 'import of an empty file', args: (f) => ['import', '-i', f.emptyFile], exit: [1] },
   ...['traversal', 'absolute path', 'symlink', 'hard link', 'lying manifest count', 'manifest not first'].map(

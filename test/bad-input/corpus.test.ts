@@ -193,16 +193,19 @@ describe('inputs that look hostile but are valid', () => {
 });
 
 describe('bad input to the CLI', () => {
-  it('exits 1, 2 or 3 with a one-line error on stderr, writing nothing', async () => {
+  it('exits 1, 2 or 3 with a one-line error on stderr (a JSON error quotes its line), writing nothing', async () => {
     for (const c of CLI_CASES) {
       await expectNothingWritten(async () => {
         const result = await runCli(['--root', root, ...c.args(files)], { cwd: scratch, input: c.input ?? '' });
         const context = `${c.name}: exit ${result.code}, stderr ${JSON.stringify(result.stderr)}`;
         expect(c.exit, context).toContain(result.code);
-        // An error is one line; a usage error (exit 2) adds commander's "run with --help" hint.
-        const lines = result.stderr.trim().split('\n');
-        expect(lines.length, context).toBe(result.code === 2 ? Math.min(lines.length, 2) : 1);
-        expect(lines[0]!.length, context).toBeGreaterThan(0);
+        // One error line; a JSON syntax error quotes the line with a caret under it; at most one hint.
+        const [error, ...rest] = result.stderr.trimEnd().split('\n');
+        expect(error, context).toMatch(/^ae-state: error: \S/);
+        const excerpt = rest.length >= 2 && rest[0]!.startsWith('  ') && /^ +\^$/.test(rest[1]!) ? 2 : 0;
+        const after = rest.slice(excerpt);
+        expect(after.length, context).toBeLessThanOrEqual(1);
+        if (after.length === 1) expect(after[0], context).toMatch(/^hint: /);
       });
     }
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +48,7 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
 
   it('exits 3 when the key or version does not exist', async () => {
     const root = await tempProject();
+    await runCli(['init'], { cwd: root });
     const missing = await runCli(['load', '-k', 'nothing'], { cwd: root });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('"nothing" not found');
@@ -55,15 +57,16 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect((await runCli(['versions', '-k', 'nothing'], { cwd: root })).code).toBe(3);
   });
 
-  it('exits 1 with one line naming the file and position for bad JSON, and writes nothing', async () => {
+  it('exits 1 with one error line naming the file and position for bad JSON, then the quoted line, and writes nothing', async () => {
     const root = await tempProject();
     const bad = join(root, 'bad.json');
     await writeFile(bad, '{\n  "a": 1,\n  "b": }\n');
     const result = await runCli(['save', '-k', 'k', '-i', bad], { cwd: root });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toContain(`${bad} is not valid JSON at line 3, column 8`);
-    expect((await runCli(['load', '-k', 'k'], { cwd: root })).code).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(3);
+    expect(result.stderr).toContain(`ae-state: error: ${bad} is not valid JSON at line 3, column 8`);
+    // Nothing was written: not even an empty store.
+    expect((await runCli(['load', '-k', 'k'], { cwd: root })).code).toBe(4);
   });
 
   it('exits 1 for an invalid key, naming the rule', async () => {
@@ -105,8 +108,9 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect(human.stdout).toMatch(/Versions\s+2/);
   });
 
-  it('test-tx reports a committed and a rolled-back transaction; log lists the commits newest first', async () => {
+  it('test-tx reports a committed and a rolled-back transaction and leaves nothing in the project store', async () => {
     const root = await tempProject();
+    await runCli(['save', '-k', 'earlier', '-i', '-'], { cwd: root, input: '{}' });
     const tx = await runCli(['test-tx', '--json'], { cwd: root });
     expect(tx.code, tx.stderr).toBe(0);
     const result = JSON.parse(tx.stdout) as { ok: boolean; committed: { keys: string[] } };
@@ -114,7 +118,11 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect(result.committed.keys).toHaveLength(2);
     await runCli(['save', '-k', 'later', '-i', '-'], { cwd: root, input: '{}' });
     const log = JSON.parse((await runCli(['log', '--json'], { cwd: root })).stdout) as Array<{ message: string; operations: unknown[] }>;
-    expect(log.map((c) => c.message)).toEqual(['save later', expect.stringMatching(/^transaction tx_/)]);
-    expect(log[1]!.operations).toHaveLength(2);
+    expect(log.map((c) => c.message)).toEqual(['save later', 'save earlier']);
+    expect((await runCli(['versions', '-k', 'test_tx.spec1'], { cwd: root })).code).toBe(3);
+    // Outside any store it creates none either.
+    const empty = await tempProject();
+    expect((await runCli(['test-tx'], { cwd: empty })).code).toBe(0);
+    expect(existsSync(join(empty, '.ae'))).toBe(false);
   });
 });

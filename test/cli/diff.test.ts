@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { AE_IR_SAMPLE, readAeIr, runCli, tempProject } from '../helpers.js';
-import { commitAll, gitInit } from '../git/git-helpers.js';
+import { commitAll, git, gitInit } from '../git/git-helpers.js';
 
 type Spec = Record<string, any>;
 
@@ -112,5 +112,48 @@ describe('ae-state and the project git history', () => {
     const human = await runCli(['--root', root, 'status']);
     expect(human.stdout).toContain('not committed to git:');
     expect(human.stdout).toMatch(/new +\.ae\/refs\/keys\/spec\//);
+  });
+});
+
+describe('ae-state diff: arguments', () => {
+  it('takes versions as positional arguments', async () => {
+    const { root } = await projectWithTwoVersions();
+    const result = await runCli(['--root', root, 'diff', '-k', 'spec', '1', '2', '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ from: { version: 1 }, to: { version: 2 } });
+    expect((await runCli(['--root', root, 'diff', '-k', 'spec', '2', '2'])).code).toBe(0);
+    const fromOnly = await runCli(['--root', root, 'diff', '-k', 'spec', '1', '--json']);
+    expect(JSON.parse(fromOnly.stdout)).toMatchObject({ from: { version: 1 }, to: { version: 2 } });
+  });
+
+  it('refuses conflicting flags as usage errors', async () => {
+    const { root } = await projectWithTwoVersions();
+    const both = await runCli(['--root', root, 'diff', '-k', 'spec', '1', '2', '-a', '1']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe('ae-state: error: give the versions as arguments or with -a/-b, not both\n');
+    const at = await runCli(['--root', root, 'diff', '-k', 'spec', '--at', 'HEAD', '--at-a', 'HEAD~1']);
+    expect(at.code).toBe(2);
+    expect(at.stderr).toContain('--at reads both sides at one revision');
+    expect((await runCli(['--root', root, 'diff', '-k', 'spec', '1', '2', '3'])).code).toBe(2);
+  });
+
+  it('shows one and the same version as equal after a merge renumbered it', async () => {
+    const root = await tempProject();
+    await gitInit(root);
+    const save = (value: number) => runCli(['save', '-k', 'spec', '-i', '-'], { cwd: root, input: JSON.stringify({ value }) });
+    await save(1);
+    await commitAll(root, 'v1');
+    await git(root, 'checkout', '-q', '-b', 'feature');
+    await save(2);
+    await commitAll(root, 'feature v2');
+    await git(root, 'checkout', '-q', 'main');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later timestamp than the feature's save
+    await save(3);
+    await commitAll(root, 'main v2');
+    await git(root, 'merge', '-q', '--no-edit', 'feature');
+    // Main's newest version was v2 before the merge; after it, the feature's save sorts first and it is v3.
+    const result = await runCli(['diff', '-k', 'spec', '--at-a', 'HEAD~1', '--at-b', 'HEAD'], { cwd: root });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^diff spec: one version on both sides\nv2 spec_\S+ \(at HEAD~1 = \w+\) = v3 spec_\S+ \(at HEAD = \w+\)\n\(no differences\)\n$/);
   });
 });

@@ -37,6 +37,7 @@ describe('CLI: snapshot, snapshots, load-snapshot', () => {
 
   it('exits 3 for a snapshot that does not exist', async () => {
     const root = await tempProject();
+    await runCli(['init'], { cwd: root });
     const result = await runCli(['load-snapshot', '-s', 'snapshot_phase-5_2025-01-20T10:00:00Z'], { cwd: root });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/snapshot .* not found/);
@@ -70,6 +71,7 @@ describe('CLI: export, import', () => {
 
   it('refuses a .tar output without --snapshot as a usage error, and a hostile file with exit 1', async () => {
     const root = await tempProject();
+    await runCli(['init'], { cwd: root });
     expect((await runCli(['export', '-o', join(root, 'all.tar')], { cwd: root })).code).toBe(2);
     const bad = join(root, 'bad.json');
     await writeFile(bad, JSON.stringify({ metadata: { version: '0.9' }, entries: [] }));

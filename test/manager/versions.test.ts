@@ -74,8 +74,8 @@ describe('saving and loading versions', () => {
     expect(await m.loadSSOT('spec', 1)).toBeNull();
     expect(await m.loadSSOT('spec', 3)).toEqual({ i: 3 });
     expect(cleaned).toEqual([
-      { logicalKey: 'spec', deletedCount: 1, deletedKeys: [keys[0]] },
-      { logicalKey: 'spec', deletedCount: 1, deletedKeys: [keys[1]] },
+      { logicalKey: 'spec', deletedCount: 1, deletedKeys: [keys[0]], deletedVersions: [1], maxVersions: 3 },
+      { logicalKey: 'spec', deletedCount: 1, deletedKeys: [keys[1]], deletedVersions: [2], maxVersions: 3 },
     ]);
     await m.shutdown();
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findJsonSyntaxError } from '../../src/model/json-syntax.js';
+import { excerptAt, findJsonSyntaxError } from '../../src/model/json-syntax.js';
 
 describe('JSON syntax error location', () => {
   it('accepts every valid JSON text', () => {
@@ -37,5 +37,22 @@ describe('JSON syntax error location', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('excerptAt', () => {
+  it('quotes the whole line when it fits, with the caret at the column', () => {
+    const text = '{\n  "b": }\n';
+    const problem = findJsonSyntaxError(text)!;
+    expect(excerptAt(text, problem)).toEqual({ text: '  "b": }', caret: 7 });
+  });
+
+  it('cuts a long line around the column and marks both cuts, keeping the caret on the same character', () => {
+    const text = `{"a":"${'x'.repeat(500)}",]`;
+    const problem = findJsonSyntaxError(text)!;
+    const excerpt = excerptAt(text, problem, 40);
+    expect(excerpt.text.startsWith('…')).toBe(true);
+    expect(excerpt.text[excerpt.caret]).toBe(text[problem.offset]);
+    expect(excerpt.text.length).toBeLessThanOrEqual(42);
   });
 });

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../exit-codes.js';
 import { runCommand } from '../context.js';
 import { stringifyBackup } from '../../model/legacy-values.js';
-import { writeOutput } from '../io.js';
+import { isAeStateError } from '../../errors.js';
+import { writeFailure, writeOutput } from '../io.js';
 import { formatBytes } from '../output.js';
-import { createProgress } from '../progress.js';
+import { createActivity, createProgress } from '../progress.js';
 
 interface ExportFlags {
   output: string;
@@ -23,19 +24,33 @@ export function registerExport(program: Command): void {
         const m = manager();
         if (flags.snapshot === undefined) {
           if (/\.tar$/i.test(flags.output)) throw new UsageError(`exporting ${flags.output} as a tar needs --snapshot <id> (see "snapshots")`);
-          const state = await m.exportState();
-          await writeOutput(flags.output, Buffer.from(`${stringifyBackup(state)}\n`));
-          report(out, flags.output, { format: 'json', entryCount: state.entries.length });
+          const activity = createActivity(`exporting to ${flags.output}`);
+          let entryCount: number;
+          try {
+            const state = await m.exportState();
+            await writeOutput(flags.output, Buffer.from(`${stringifyBackup(state)}\n`));
+            entryCount = state.entries.length;
+          } finally {
+            activity.finish();
+          }
+          report(out, flags.output, { format: 'json', entryCount });
           return;
         }
         const progress = createProgress(`exporting ${flags.snapshot}`);
+        let result;
+        const target = flags.output === '-' ? process.stdout : flags.output;
         try {
-          const target = flags.output === '-' ? process.stdout : flags.output;
-          const result = await m.exportSnapshot(flags.snapshot, target, { onProgress: progress.update });
-          report(out, flags.output, { format: 'tar', ...result });
+          result = await m.exportSnapshot(flags.snapshot, target, { onProgress: progress.update });
+        } catch (error) {
+          // A failed write names the user's file, not the temporary file beside it.
+          throw typeof target === 'string' && !isAeStateError(error) && typeof (error as NodeJS.ErrnoException).code === 'string'
+            ? writeFailure(target, error)
+            : error;
         } finally {
+          // Cleared before the summary, so the two never share a line.
           progress.finish();
         }
+        report(out, flags.output, { format: 'tar', ...result });
       }),
     );
 }

@@ -4,7 +4,7 @@ import type { FailureSeverity, FailureType } from '../../model/types.js';
 import { runCommand } from '../context.js';
 import { oneOf, parseIsoTime } from '../failure-flags.js';
 import { table } from '../output.js';
-import { parsePositiveInteger } from './options.js';
+import { parsePhase, parsePositiveInteger } from './options.js';
 
 interface FailuresFlags {
   phase?: string;
@@ -19,7 +19,7 @@ export function registerFailures(program: Command): void {
   program
     .command('failures')
     .description('list stored failure artifacts, newest first')
-    .option('-p, --phase <phase>', 'only this phase')
+    .option('-p, --phase <phase>', 'only this phase', parsePhase)
     .option('-t, --type <type>', `only this type: ${FAILURE_TYPES.join(', ')}`, oneOf(FAILURE_TYPES))
     .option('-s, --severity <severity>', `only this severity: ${FAILURE_SEVERITIES.join(', ')}`, oneOf(FAILURE_SEVERITIES))
     .option('--retryable', 'only retryable failures')

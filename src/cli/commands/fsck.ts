@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT_ERROR } from '../exit-codes.js';
 import { runCommand } from '../context.js';
+import { createActivity } from '../progress.js';
 
 export function registerFsck(program: Command): void {
   program
@@ -10,7 +11,13 @@ export function registerFsck(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((flags: { repair?: boolean }, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
-        const result = await manager().fsck({ repair: flags.repair === true });
+        const activity = createActivity(flags.repair ? 'checking and repairing the store' : 'checking the store');
+        let result;
+        try {
+          result = await manager().fsck({ repair: flags.repair === true });
+        } finally {
+          activity.finish();
+        }
         if (out.json) {
           out.data(result);
           return result.ok ? 0 : EXIT_ERROR;

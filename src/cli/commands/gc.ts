@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { runCommand } from '../context.js';
+import { printHookRuns, recordHookRuns } from '../hook-runs.js';
 import { formatBytes } from '../output.js';
+import { createActivity } from '../progress.js';
 
 /** `--prune=now` or `--prune <seconds>`: the grace period for unreferenced objects. */
 export function parsePrune(value: string): 'now' | number {
@@ -13,14 +15,23 @@ export function parsePrune(value: string): 'now' | number {
 export function registerGc(program: Command): void {
   program
     .command('gc')
-    .description('remove expired versions, unreferenced objects and debris of killed writers')
+    .description('remove expired versions, unreferenced objects and debris of killed writers; lists the post-gc hooks it ran')
     .option('--prune <when>', '"now" to skip the grace period (only when no other process is writing), or the grace period in seconds (default 300)', parsePrune)
     .option('--json', 'machine-readable output')
     .action((flags: { prune?: 'now' | number }, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
-        const result = await manager().runGarbageCollection(flags.prune === undefined ? {} : { prune: flags.prune });
+        const m = manager();
+        const hooks = recordHookRuns(m);
+        const progress = createActivity('collecting garbage');
+        let result;
+        try {
+          result = await m.runGarbageCollection(flags.prune === undefined ? {} : { prune: flags.prune });
+        } finally {
+          progress.finish();
+        }
+        const runs = await hooks.settle();
         if (out.json) {
-          out.data(result);
+          out.data({ ...result, hooks: runs });
           return;
         }
         out.line(`${out.green('gc done')} in ${(result.durationMs / 1000).toFixed(2)} s`);
@@ -31,6 +42,7 @@ export function registerGc(program: Command): void {
         }
         const debris = result.removedUnpublishedRefs + result.removedStagingFiles + result.removedTempFiles;
         if (debris > 0) out.line(`  debris removed            ${debris} file(s) of interrupted writes`);
+        printHookRuns(out, runs);
       }),
     );
 }

@@ -3,8 +3,8 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import { runCommand, type CommandContext } from '../context.js';
-import { parseJsonInput, readInput } from '../io.js';
-import { createProgress } from '../progress.js';
+import { parseJsonInput, readFailure, readInput } from '../io.js';
+import { createActivity, createProgress } from '../progress.js';
 
 interface ImportFlags {
   input: string;
@@ -20,27 +20,66 @@ export function registerImport(program: Command): void {
       runCommand(command, async (ctx) => {
         const head = await readHead(flags.input);
         if (isTar(head.bytes)) await importTar(ctx, flags.input, head.all);
-        else await importBackup(ctx, flags.input, head.all ?? (await readInput(flags.input)));
+        else if (looksLikeJson(head.bytes)) await importBackup(ctx, flags.input, head.all ?? (await readInput(flags.input)));
+        else throw notImportable(flags.input, head.bytes);
       }),
     );
 }
 
 async function importTar({ manager, out }: CommandContext, file: string, all: Buffer | null): Promise<void> {
   const progress = createProgress(`importing ${file}`);
+  let result;
   try {
-    const result = await manager().importSnapshot(all === null ? file : Readable.from([all]), { onProgress: progress.update });
-    progress.finish();
-    if (out.json) out.data({ format: 'tar', ...result });
-    else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+    result = await manager().importSnapshot(all === null ? file : Readable.from([all]), { onProgress: progress.update });
   } finally {
     progress.finish();
   }
+  if (out.json) out.data({ format: 'tar', ...result });
+  else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${describeCounts(result)})`)}`);
+}
+
+/** `N new, M already present`: an import of what the store holds already changes nothing and says so. */
+export function describeCounts(result: { published: number; skipped: number }): string {
+  return `${result.published} new, ${result.skipped} already present`;
 }
 
 async function importBackup({ manager, out }: CommandContext, file: string, bytes: Buffer): Promise<void> {
-  const result = await manager().importState(await parseJsonInput(bytes, file));
+  const state = await parseJsonInput(bytes, file);
+  const activity = createActivity(`importing ${file}`);
+  let result;
+  try {
+    result = await manager().importState(state);
+  } finally {
+    activity.finish();
+  }
   if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, skipped: result.skipped });
-  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${describeCounts(result)})`)}`);
+}
+
+/** JSON backups and database files start with an object, perhaps after a BOM and spaces. */
+function looksLikeJson(head: Buffer): boolean {
+  return /^(\uFEFF)?\s*\{/.test(head.toString('utf8'));
+}
+
+function notImportable(file: string, head: Buffer): Error {
+  const error = new InvalidArgumentError(`${file} is neither a JSON backup, an original database file nor a snapshot tar: it looks like ${describeContent(head)}`, { file });
+  return Object.assign(error, { hint: 'import reads files written by "ae-state export -o FILE.json", "ae-state export --snapshot ID -o FILE.tar", or an enhanced-state.db' });
+}
+
+/** What a file that import cannot read seems to be, from its first bytes. */
+export function describeContent(head: Buffer): string {
+  if (head.length === 0) return 'an empty file';
+  const signatures: Array<[number[], string]> = [
+    [[0x1f, 0x8b], 'a gzip file (decompress it first)'],
+    [[0x50, 0x4b, 0x03, 0x04], 'a zip archive'],
+    [[0x89, 0x50, 0x4e, 0x47], 'a PNG image'],
+    [[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
+  ];
+  for (const [bytes, name] of signatures) if (bytes.every((b, i) => head[i] === b)) return name;
+  if (head.includes(0)) return 'binary data';
+  const text = head.toString('utf8').trimStart();
+  if (text.startsWith('[')) return 'a JSON array (a backup is an object with "metadata" and "entries")';
+  return `text starting with ${JSON.stringify(text.slice(0, 20))}`;
 }
 
 /** A tar has "ustar" at offset 257 of its first header block. */
@@ -64,6 +103,6 @@ async function readHead(file: string): Promise<{ bytes: Buffer; all: Buffer | nu
       await handle.close();
     }
   } catch (error) {
-    throw new InvalidArgumentError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+    throw readFailure(file, error);
   }
 }

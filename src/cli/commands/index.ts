@@ -10,6 +10,7 @@ export type RegisterCommand = (program: Command) => void;
 export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   'init': async () => (await import('./init.js')).registerInit,
   'save': async () => (await import('./save.js')).registerSave,
+  'add': async () => (await import('./add.js')).registerAdd,
   'load': async () => (await import('./load.js')).registerLoad,
   'versions': async () => (await import('./versions.js')).registerVersions,
   'log': async () => (await import('./log.js')).registerLog,
@@ -28,4 +29,6 @@ export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   'simulate-failure': async () => (await import('./simulate-failure.js')).registerSimulateFailure,
   'failures': async () => (await import('./failures.js')).registerFailures,
   'hooks': async () => (await import('./hooks.js')).registerHooks,
+  'config': async () => (await import('./config.js')).registerConfig,
+  'version': async () => (await import('./version.js')).registerVersion,
 };

@@ -1,6 +1,19 @@
 import type { Command } from 'commander';
 import type { MigrationResult } from '../../manager/backup.js';
 import { runCommand } from '../context.js';
+import { createActivity } from '../progress.js';
+import { describeCounts } from './import.js';
+
+interface Counts {
+  published: number;
+  skipped: number;
+}
+
+/** `N new, M already present` when the migration reports both counts, else its number of entries. */
+function describeMigrated(result: MigrationResult & Partial<Counts>): string {
+  if (typeof result.published === 'number' && typeof result.skipped === 'number') return describeCounts(result as Counts);
+  return `${result.entryCount} entries`;
+}
 
 export function registerMigrate(program: Command): void {
   program
@@ -13,11 +26,16 @@ export function registerMigrate(program: Command): void {
         // Opening an empty store migrates by itself; report that migration too.
         let result: MigrationResult | null = null;
         m.on('stateMigrated', (event: MigrationResult) => (result = event));
-        await m.migrate();
-        const migrated = result as MigrationResult | null;
+        const activity = createActivity('migrating');
+        try {
+          await m.migrate();
+        } finally {
+          activity.finish();
+        }
+        const migrated = result as (MigrationResult & Partial<Counts>) | null;
         if (out.json) out.data(migrated ?? { migrated: false });
         else if (migrated === null) out.line(out.dim(`nothing to migrate (no file at ${m.options.databasePath})`));
-        else out.line(`${out.green('migrated')} ${migrated.entryCount} entries from ${migrated.path}; the file was kept as ${migrated.backupPath}`);
+        else out.line(`${out.green('migrated')} ${describeMigrated(migrated)} from ${migrated.path}; the file was kept as ${migrated.backupPath}`);
       }),
     );
 }

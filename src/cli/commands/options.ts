@@ -1,5 +1,7 @@
 /** Option parsers shared by several commands. */
 import { InvalidArgumentError } from 'commander';
+import { describeKey, InvalidKeyError } from '../../errors.js';
+import { assertSnapshotPhase } from '../../model/snapshot.js';
 
 export function parsePositiveInteger(value: string): number {
   const n = Number(value);
@@ -25,4 +27,18 @@ export function parseJsonObjectOfStrings(value: string): Record<string, string> 
     if (typeof v !== 'string') throw new InvalidArgumentError(`tag ${JSON.stringify(name)} must be a string`);
   }
   return parsed as Record<string, string>;
+}
+
+/**
+ * A phase as every command takes it: one that can also name a snapshot, so
+ * `save -p` never stores a phase that `snapshot -p` would refuse.
+ */
+export function parsePhase(value: string): string {
+  try {
+    assertSnapshotPhase(value);
+  } catch (error) {
+    if (error instanceof InvalidKeyError) throw new InvalidArgumentError(`phase ${describeKey(value)} ${String(error.data.rule)}`);
+    throw error;
+  }
+  return value;
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import type { VersionsCleanup } from '../../manager/versions.js';
 import { runCommand } from '../context.js';
 import { parseJsonInput, readInput } from '../io.js';
-import { parseJsonObjectOfStrings, parsePositiveNumber } from './options.js';
+import { parseJsonObjectOfStrings, parsePhase, parsePositiveNumber } from './options.js';
 
 interface SaveFlags {
   key: string;
@@ -18,7 +19,7 @@ export function registerSave(program: Command): void {
     .description('save a JSON file as the next version of a logical key')
     .requiredOption('-k, --key <key>', 'logical key, e.g. domain.user.specification')
     .requiredOption('-i, --input <file>', "JSON file to save ('-' reads standard input)")
-    .option('-p, --phase <phase>', 'development phase, e.g. phase-5')
+    .option('-p, --phase <phase>', 'development phase, e.g. phase-5', parsePhase)
     .option('--source <source>', 'where the data comes from, e.g. domain_modeling')
     .option('--tags <json>', 'tags as a JSON object of strings', parseJsonObjectOfStrings)
     .option('--ttl <seconds>', "this version's time to live", parsePositiveNumber)
@@ -27,6 +28,8 @@ export function registerSave(program: Command): void {
       runCommand(command, async ({ manager, out }) => {
         const data = await parseJsonInput(await readInput(flags.input), flags.input);
         const m = manager();
+        const cleanups: VersionsCleanup[] = [];
+        m.on('versionsCleanedUp', (cleanup: VersionsCleanup) => cleanups.push(cleanup));
         const key = await m.saveSSOT(flags.key, data, {
           phase: flags.phase,
           source: flags.source,
@@ -34,8 +37,13 @@ export function registerSave(program: Command): void {
           ttl: flags.ttl,
         });
         const [latest] = await m.getVersions(flags.key);
-        if (out.json) out.data({ key, logicalKey: flags.key, version: latest?.version, checksum: latest?.checksum });
-        else out.line(`${out.green('saved')} ${key} ${out.dim(`(version ${latest?.version})`)}`);
+        const removed = cleanups.flatMap((c) => c.deletedVersions);
+        if (out.json) out.data({ key, logicalKey: flags.key, version: latest?.version, checksum: latest?.checksum, removedVersions: removed });
+        else {
+          out.line(`${out.green('saved')} ${key} ${out.dim(`(version ${latest?.version})`)}`);
+          // Retention is not silent: the user learns which versions the limit dropped.
+          if (removed.length > 0) out.line(out.dim(`removed ${removed.map((n) => `v${n}`).join(', ')} (maxVersions ${cleanups[0]!.maxVersions})`));
+        }
       }),
     );
 }

@@ -5,6 +5,7 @@ import type { HookRun } from '../../hooks/runner.js';
 import { runCommand } from '../context.js';
 import { oneOf, parseJsonObject } from '../failure-flags.js';
 import { describeHookRun } from './hooks.js';
+import { parsePhase } from './options.js';
 
 interface SimulateFlags {
   phase: string;
@@ -20,7 +21,7 @@ export function registerSimulateFailure(program: Command): void {
   program
     .command('simulate-failure')
     .description('store a failure artifact as a CEGIS trigger and run the failure hooks')
-    .requiredOption('-p, --phase <phase>', 'phase that failed, e.g. phase-4')
+    .requiredOption('-p, --phase <phase>', 'phase that failed, e.g. phase-4', parsePhase)
     .requiredOption('-t, --type <type>', `failure type: ${FAILURE_TYPES.join(', ')}`, oneOf(FAILURE_TYPES))
     .option('-m, --message <message>', 'error message', 'Simulated failure')
     .option('-s, --severity <severity>', `severity: ${FAILURE_SEVERITIES.join(', ')}`, oneOf(FAILURE_SEVERITIES), 'medium')

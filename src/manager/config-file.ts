@@ -1,0 +1,59 @@
+/**
+ * Reading and writing the store's config file, `<store>/config.json`: the
+ * settings a team commits with its store (see README, "Configuration").
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkConfig, CONFIG_KEYS, parseConfigFile, type ConfigKey, type ConfigOptions } from '../model/config.js';
+import { syncDirs, writeFileAtomic } from '../store/atomic-write.js';
+import { readFileIfExists, type StoreFs } from '../store/fs.js';
+import type { StoreLayout } from '../store/layout.js';
+import type { StoreContext } from './context.js';
+
+export const CONFIG_FILE = 'config.json';
+
+export function configFilePath(layout: Pick<StoreLayout, 'store'>): string {
+  return join(layout.store, CONFIG_FILE);
+}
+
+/**
+ * Read synchronously because the manager's options are settled in its
+ * constructor; the file is a few hundred bytes. A missing file (or store) is
+ * an empty config; a damaged one is refused, naming the file.
+ */
+export function readConfigFileSync(storeDir: string): ConfigOptions {
+  const path = join(storeDir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return {};
+    throw error;
+  }
+  return parseConfigFile(text, path);
+}
+
+export async function readConfigFile(fs: StoreFs, layout: StoreLayout): Promise<ConfigOptions> {
+  const path = configFilePath(layout);
+  const bytes = await readFileIfExists(fs, path);
+  return bytes === null ? {} : parseConfigFile(bytes.toString('utf8'), path);
+}
+
+/**
+ * Sets (or, with `undefined`, removes) one setting under the store's write
+ * lock, so two `config set` calls never lose each other's change, and
+ * replaces the file atomically. Returns the file's settings afterwards.
+ */
+export function writeConfigSetting(ctx: StoreContext, key: ConfigKey, value: unknown): Promise<ConfigOptions> {
+  checkConfig({ [key]: value ?? null }, 'config', value === undefined);
+  return ctx.withWriteLock(async () => {
+    const current: Record<string, unknown> = { ...(await readConfigFile(ctx.fs, ctx.layout)) };
+    if (value === undefined) delete current[key];
+    else current[key] = value;
+    // Written in CONFIG_KEYS order, so the committed file diffs cleanly.
+    const ordered = Object.fromEntries(CONFIG_KEYS.filter((k) => Object.hasOwn(current, k)).map((k) => [k, current[k]]));
+    await writeFileAtomic(ctx.fs, ctx.layout.tmp, configFilePath(ctx.layout), Buffer.from(`${JSON.stringify(ordered, null, 2)}\n`));
+    await syncDirs(ctx.fs, [ctx.layout.store]);
+    return ordered as ConfigOptions;
+  });
+}
