@@ -28,4 +28,5 @@ export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   'simulate-failure': async () => (await import('./simulate-failure.js')).registerSimulateFailure,
   'failures': async () => (await import('./failures.js')).registerFailures,
   'hooks': async () => (await import('./hooks.js')).registerHooks,
+  'serve': async () => (await import('./serve.js')).registerServe,
 };
