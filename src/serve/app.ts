@@ -34,6 +34,8 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/assets/app.css', (c) => asset(c, APP_CSS, 'text/css; charset=utf-8'));
   app.get('/assets/app.js', (c) => asset(c, APP_JS, 'text/javascript; charset=utf-8'));
+  // Browsers ask for it on every page; an empty answer keeps error logs clean.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/', async (c) => c.html(await renderKeysPage(manager, c.req.query())));
   app.get('/key', async (c) => c.html(await renderKeyPage(manager, c.req.query())));
   app.get('/key/raw', async (c) => {

@@ -43,6 +43,7 @@ input, select, button { font: inherit; padding: .25rem .4rem; }
 .json .str { color: #0a3069; } .json .num { color: #0550ae; } .json .lit { color: #8250df; } .json .prop { color: #953800; }
 .json .added { background: var(--add); } .json .removed { background: var(--del); }
 .json .changed { background: var(--chg); } .json .moved { background: var(--mov); }
+.json span[data-pointer]:has(> details) { display: inline-block; vertical-align: top; border-radius: 3px; padding-right: .4rem; }
 .side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 .side-by-side > section { border: 1px solid var(--line); border-radius: 4px; padding: .5rem; overflow: auto; }
 .legend span { margin-right: .8rem; padding: 0 .3rem; border-radius: 3px; }

@@ -25,10 +25,11 @@ export async function buildFixtureStore(root: string): Promise<FixtureStore> {
   const manager = new EnhancedStateManager(root, { gcInterval: 0, awaitHooks: true });
   try {
     const spec = await readAeIr();
-    const domain = spec.domain as Array<Record<string, unknown>>;
-    await manager.saveSSOT('user_spec', spec, { phase: 'phase-3', source: 'domain_modeling', tags: { reviewer: 'ana' } });
-    // v2: an entity changed, one added, and the first two swapped: a move by identity.
-    const v2 = { ...spec, domain: [domain[1] ?? { name: 'Second' }, { ...domain[0]!, description: 'changed in v2' }, { name: 'Invoice', fields: [] }] };
+    const user = (spec.domain as unknown[])[0];
+    const order = { name: 'Order', description: 'An order', fields: [] };
+    await manager.saveSSOT('user_spec', { ...spec, domain: [user, order] }, { phase: 'phase-3', source: 'domain_modeling', tags: { reviewer: 'ana' } });
+    // v2: Order moved before User (matched by name: a move) and changed, Invoice added.
+    const v2 = { ...spec, domain: [{ ...order, description: 'An order, changed in v2' }, user, { name: 'Invoice', fields: [] }] };
     await manager.saveSSOT('user_spec', v2, { phase: 'phase-3', source: 'domain_modeling' });
     await manager.saveSSOT(SCRIPT_KEY, HTML_DATA, { phase: 'phase-3', source: '<b>source</b>' });
     await manager.saveSSOT(QUOTE_KEY, { quoted: `"'` }, { phase: 'phase-4' });

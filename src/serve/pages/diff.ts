@@ -59,16 +59,24 @@ function renderDiffForm(key: string, query: Query): Html {
 
 /** Paints removals, replaced values and move origins on the left; additions, replacements and move targets on the right. */
 function sideClasses(changes: readonly Change[], side: 'from' | 'to'): PathClass {
+  const moves = changes.filter((c) => c.kind === 'moved' && c.from !== undefined);
   const classes = new Map<string, string>();
   for (const change of changes) {
-    if (side === 'from') {
-      if (change.kind === 'removed' || change.kind === 'changed') classes.set(change.path, change.kind);
-      if (change.kind === 'moved' && change.from !== undefined) classes.set(change.from, 'moved');
-    } else if (change.kind !== 'removed') {
-      classes.set(change.path, change.kind);
+    if (side === 'to') {
+      if (change.kind !== 'removed') classes.set(change.path, change.kind);
+    } else if (change.kind === 'moved') {
+      classes.set(change.from!, 'moved');
+    } else if (change.kind === 'removed' || change.kind === 'changed') {
+      classes.set(change.kind === 'changed' ? beforeMoves(change.path, moves) : change.path, change.kind);
     }
   }
   return (pointer) => classes.get(pointer);
+}
+
+/** Where a path inside a moved item was before the move (patch paths name the item where it went). */
+function beforeMoves(path: string, moves: readonly Change[]): string {
+  for (const move of moves) if (path.startsWith(`${move.path}/`)) return `${move.from!}${path.slice(move.path.length)}`;
+  return path;
 }
 
 function renderChange(change: Change): Html {
