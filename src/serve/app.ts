@@ -10,6 +10,7 @@ import { isAeStateError } from '../errors.js';
 import type { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import { APP_CSS, APP_JS } from './assets.js';
 import type { CommitNotice, CommitWatcher } from './commit-watcher.js';
+import { KeyListCache } from './key-list-cache.js';
 import { renderError } from './layout.js';
 import { renderDiffPage } from './pages/diff.js';
 import { renderFailurePage, renderHookRunPage } from './pages/failure.js';
@@ -29,6 +30,7 @@ export interface AppOptions extends SecurityOptions {
 export function createApp(options: AppOptions): Hono {
   const { manager, watcher } = options;
   const fsck = new FsckRunner(manager);
+  const keys = new KeyListCache(manager, watcher);
   const app = new Hono();
   app.use('*', securityHeaders(), hostCheck(options), tokenCheck(options), originCheck(options));
 
@@ -36,7 +38,7 @@ export function createApp(options: AppOptions): Hono {
   app.get('/assets/app.js', (c) => asset(c, APP_JS, 'text/javascript; charset=utf-8'));
   // Browsers ask for it on every page; an empty answer keeps error logs clean.
   app.get('/favicon.ico', (c) => c.body(null, 204));
-  app.get('/', async (c) => c.html(await renderKeysPage(manager, c.req.query())));
+  app.get('/', async (c) => c.html(await renderKeysPage(keys, c.req.query())));
   app.get('/key', async (c) => c.html(await renderKeyPage(manager, c.req.query())));
   app.get('/key/raw', async (c) => {
     const raw = await readRawVersion(manager, c.req.query());

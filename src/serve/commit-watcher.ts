@@ -2,10 +2,14 @@
  * Notices commits made by any process. A commit becomes visible when its file
  * is renamed into `commits/` (see store/commits.ts), and a `git pull` of the
  * store adds files there too, so watching that one directory sees every new
- * commit. `fs.watch` is inotify on Linux (FSEvents, ReadDirectoryChangesW
- * elsewhere): nothing runs while the store is idle.
+ * commit. Writers that change refs without a commit (gc, the `maxVersions`
+ * cleanup, fsck repairs) all hold the lock file `local/lock`, so its
+ * creation and removal are reported as `write`. `fs.watch` is inotify on
+ * Linux (FSEvents, ReadDirectoryChangesW elsewhere): nothing runs while the
+ * store is idle.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { isCommitId } from '../model/records.js';
 
@@ -17,12 +21,16 @@ export interface CommitNotice {
 /** A transaction's burst of events reaches listeners once. */
 const SETTLE_MS = 30;
 
-export class CommitWatcher extends EventEmitter<{ commit: [CommitNotice]; error: [Error] }> {
+export class CommitWatcher extends EventEmitter<{ commit: [CommitNotice]; write: []; error: [Error] }> {
   private watcher: FSWatcher | null = null;
+  private lockWatcher: FSWatcher | null = null;
   private settling: NodeJS.Timeout | null = null;
   private newest: string | null = null;
 
-  constructor(private readonly commitsDir: string) {
+  constructor(
+    private readonly commitsDir: string,
+    private readonly lockFile: string,
+  ) {
     super();
     this.setMaxListeners(0);
   }
@@ -31,11 +39,18 @@ export class CommitWatcher extends EventEmitter<{ commit: [CommitNotice]; error:
     if (this.watcher !== null) return;
     this.watcher = watch(this.commitsDir, { persistent: false }, (_event, file) => this.onChange(file));
     this.watcher.on('error', (error) => this.emit('error', error));
+    const lockName = basename(this.lockFile);
+    this.lockWatcher = watch(dirname(this.lockFile), { persistent: false }, (_event, file) => {
+      if (file !== null && String(file) === lockName) this.emit('write');
+    });
+    this.lockWatcher.on('error', (error) => this.emit('error', error));
   }
 
   stop(): void {
     this.watcher?.close();
+    this.lockWatcher?.close();
     this.watcher = null;
+    this.lockWatcher = null;
     if (this.settling !== null) clearTimeout(this.settling);
     this.settling = null;
   }

@@ -37,7 +37,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const token = options.token ?? createToken();
   const { manager } = options;
   await manager.initialize();
-  const watcher = new CommitWatcher(join(manager.storeDirectory, 'commits'));
+  const watcher = new CommitWatcher(join(manager.storeDirectory, 'commits'), join(manager.storeDirectory, 'local', 'lock'));
   watcher.on('error', (error) => process.stderr.write(`ae-state serve: live updates stopped: ${error.message}\n`));
   watcher.start();
   // The port is known only once bound, and the host check needs it: the app is built on the first request.

@@ -1,6 +1,6 @@
 /** The keys page: every logical key with its newest version; filter, sort, page. */
-import type { EnhancedStateManager } from '../../manager/EnhancedStateManager.js';
 import type { KeySummary } from '../../manager/key-summaries.js';
+import type { KeyListCache } from '../key-list-cache.js';
 import { formatBytes, href, html, name, shortId } from '../html.js';
 import { renderPage } from '../layout.js';
 import { pageNumber, paginate, type Query } from '../query.js';
@@ -8,8 +8,8 @@ import { renderPager } from './pager.js';
 
 export const KEYS_PER_PAGE = 50;
 
-export async function renderKeysPage(manager: EnhancedStateManager, query: Query): Promise<string> {
-  const all = await manager.listKeys();
+export async function renderKeysPage(keys: KeyListCache, query: Query): Promise<string> {
+  const all = await keys.list();
   const text = (query.q ?? '').trim();
   const phase = query.phase ?? '';
   const sort = query.sort === 'recent' ? 'recent' : 'name';
