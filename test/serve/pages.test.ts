@@ -49,8 +49,8 @@ afterAll(async () => {
   if (root !== undefined) await rm(root, { recursive: true, force: true });
 });
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+async function shot(name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });
 }
 
 /** A link by its exact text (names sit in a <bdi> inside the link). */
@@ -112,6 +112,7 @@ describe('serve: pages in a real browser', () => {
     const patch = JSON.parse((await page.locator('#patch').textContent())!) as Array<{ op: string }>;
     expect(patch.map((op) => op.op)).toEqual(expect.arrayContaining(['move', 'add', 'replace']));
     await shot('diff');
+    await shot('diff-top', false);
 
     // The default comparison is the one the CLI makes: previous → newest.
     await page.goto(`${serve.origin}/key?key=user_spec`);

@@ -35,7 +35,7 @@ export async function renderFailurePage(manager: EnhancedStateManager, query: Qu
 <p>${name(failure.artifact.phase)} · ${failure.artifact.type} · <span class="sev-${failure.artifact.severity}">${failure.artifact.severity}</span> ·
   ${failure.artifact.retryable ? 'retryable' : 'not retryable'} · stored ${failure.storedAt} as
   <a href="${href('/key', { key: failure.logicalKey, v: failure.version })}">${name(failure.key)}</a></p>
-<h2>Error</h2><pre id="failure-error">${error.name}: ${error.message}${error.stack ? `\n${error.stack}` : ''}</pre>
+<h2>Error</h2><pre id="failure-error">${errorText(error)}</pre>
 <h2>Refinement</h2>${renderRefinement(specKey, refinement)}
 <h2>Hook runs</h2>${renderRuns(runs)}
 <h2>Context</h2>${renderJson(failure.document.context)}
@@ -88,6 +88,13 @@ ${runs.map(
 <td class="mono">${run.startedAt}</td><td class="${run.ok ? 'closed' : 'open'}">${describeStatus(run)}</td><td class="num">${run.durationMs} ms</td>
 <td><code>${lastLine(run.stdoutTail || run.stderrTail)}</code></td></tr>`,
 )}</tbody></table>`;
+}
+
+/** The stack when it starts with the message (V8's form), else name and message before it. */
+function errorText(error: { name: string; message: string; stack?: string }): string {
+  const head = `${error.name}: ${error.message}`;
+  if (error.stack === undefined) return head;
+  return error.stack.startsWith(head) ? error.stack : `${head}\n${error.stack}`;
 }
 
 export function describeStatus(run: HookRun): string {
