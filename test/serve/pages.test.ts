@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../helpers.js';
 import { launchChromium } from './browser.js';
 import { BIDI_KEY, buildFixtureStore, QUOTE_KEY, SCRIPT_KEY, startServe, type FixtureStore, type ServeProcess } from './support.js';
@@ -21,10 +21,16 @@ let serve: ServeProcess;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
+let noBrowser: Error | null = null;
 const consoleProblems: string[] = [];
 
 beforeAll(async () => {
-  browser = await launchChromium();
+  try {
+    browser = await launchChromium();
+  } catch (error) {
+    noBrowser = error as Error;
+    return;
+  }
   // Not tempProject: the store lives for the whole file, not for one test.
   root = await mkdtemp(join(tmpdir(), 'ae-state-serve-'));
   fixture = await buildFixtureStore(root);
@@ -41,6 +47,11 @@ beforeAll(async () => {
     consoleProblems.push(`dialog: ${dialog.message()}`);
     void dialog.dismiss();
   });
+});
+
+// Every test fails, with the reason, when there is no browser: none passes or is skipped silently.
+beforeEach(() => {
+  if (noBrowser !== null) throw noBrowser;
 });
 
 afterAll(async () => {
