@@ -77,9 +77,14 @@ export const APP_JS = `
     const fresh = page.getElementById('main');
     const current = document.getElementById('main');
     if (!fresh || !current) return;
-    const open = [...current.querySelectorAll('details[open][data-path]')].map((d) => d.dataset.path);
+    // What the reader opened or closed stays so, wherever it still exists.
+    // The same path appears in both panes of a diff, so the pane is part of the name.
+    const nameOf = (d) => (d.closest('section[id]')?.id ?? '') + d.dataset.path;
+    const state = new Map([...current.querySelectorAll('details[data-path]')].map((d) => [nameOf(d), d.open]));
     current.replaceWith(document.importNode(fresh, true));
-    for (const path of open) document.querySelector('details[data-path="' + CSS.escape(path) + '"]')?.setAttribute('open', '');
+    for (const details of document.querySelectorAll('details[data-path]')) {
+      if (state.has(nameOf(details))) details.open = state.get(nameOf(details));
+    }
     marker.classList.add('updated');
     marker.textContent = 'live · updated ' + new Date().toLocaleTimeString();
     document.dispatchEvent(new CustomEvent('ae:updated'));

@@ -222,6 +222,17 @@ describe('serve: pages in a real browser', () => {
     await link('#keys', 'arrived_live').waitFor();
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
     await expect(page.locator('#live').textContent()).resolves.toMatch(/updated/);
+
+    // A refresh keeps what the reader collapsed.
+    await page.goto(`${serve.origin}/key?key=user_spec`);
+    await page.waitForSelector('#live.connected');
+    const top = page.locator('#version-data .json > details');
+    await top.locator('> summary').click();
+    await expect(top.getAttribute('open')).resolves.toBeNull();
+    expect((await runCli(['--root', root, 'save', '-k', 'arrived_later', '-i', '-'], { input: '{"b":2}' })).code).toBe(0);
+    await page.waitForSelector('#live.updated');
+    await expect(page.locator('#version-data .json > details').getAttribute('open')).resolves.toBeNull();
+    await expect(page.locator('#version-data .json > details > .member').first().isVisible()).resolves.toBe(false);
   });
 
   it('never logged a script error or a Content-Security-Policy violation', () => {

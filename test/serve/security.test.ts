@@ -113,6 +113,9 @@ describe('serve: security', () => {
       expect(page).not.toMatch(/<script>x<\/script>/);
     }
     const keyPage = pages[1]!;
+    // One version: nothing to diff, so no link to a diff.
+    expect(keyPage).not.toContain('id="diff-latest"');
+    expect((await authed(server, `/diff?key=${encodeURIComponent(SCRIPT_KEY)}`)).status).toBe(404);
     expect(keyPage).not.toContain('<img src=x');
     expect(keyPage).toContain('&lt;img src=x onerror=');
     // A right-to-left override in data is shown as an escape, not applied.

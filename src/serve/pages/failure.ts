@@ -9,7 +9,7 @@
 import type { EnhancedStateManager } from '../../manager/EnhancedStateManager.js';
 import type { StoredFailure } from '../../manager/failures.js';
 import { notFound } from '../../manager/versions.js';
-import type { HookRun } from '../../hooks/runner.js';
+import { OUTPUT_TAIL_BYTES, type HookRun } from '../../hooks/runner.js';
 import type { VersionInfo } from '../../model/types.js';
 import { isAeStateError, NotFoundError } from '../../errors.js';
 import { href, html, name, type Html } from '../html.js';
@@ -118,7 +118,7 @@ export async function renderHookRunPage(manager: EnhancedStateManager, query: Qu
 <tr><th>Event</th><td>${run.event}</td></tr><tr><th>Started</th><td class="mono">${run.startedAt}</td></tr>
 <tr><th>Status</th><td class="${run.ok ? 'closed' : 'open'}" id="hook-status">${describeStatus(run)}</td></tr>
 <tr><th>Duration</th><td>${run.durationMs} ms</td></tr><tr><th>Process</th><td>${run.pid ?? '-'}</td></tr></tbody></table>
-<h2>Standard output (last ${'4 KiB'})</h2><pre id="hook-stdout">${run.stdoutTail}</pre>
-<h2>Standard error (last ${'4 KiB'})</h2><pre id="hook-stderr">${run.stderrTail}</pre>`;
+<h2>Standard output (at most the last ${OUTPUT_TAIL_BYTES} bytes)</h2><pre id="hook-stdout">${run.stdoutTail}</pre>
+<h2>Standard error (at most the last ${OUTPUT_TAIL_BYTES} bytes)</h2><pre id="hook-stderr">${run.stderrTail}</pre>`;
   return renderPage({ title: `hook ${run.hook}`, section: 'failures', body });
 }

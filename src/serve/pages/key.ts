@@ -26,8 +26,9 @@ export async function renderKeyPage(manager: EnhancedStateManager, query: Query)
   const pages = Math.max(1, Math.ceil(total / VERSIONS_PER_PAGE));
   const stored = JSON.parse(serialize(entry.data).toString('utf8')) as unknown;
   const body = html`<h1>${name(key)}</h1>
-<p class="muted">${total.toLocaleString('en')} version${total === 1 ? '' : 's'} ·
-  <a href="${href('/diff', { key })}" id="diff-latest">diff previous → newest</a></p>
+<p class="muted">${total.toLocaleString('en')} version${total === 1 ? '' : 's'}${
+    total > 1 ? html` · <a href="${href('/diff', { key })}" id="diff-latest">diff previous → newest</a>` : ''
+  }</p>
 <h2>Timeline</h2>
 <table id="versions"><thead><tr><th class="num">Version</th><th>Time</th><th>Phase</th><th>Source</th><th>Tags</th><th>Git</th><th>Commit</th><th class="num">Stored</th><th></th></tr></thead><tbody>
 ${versions.map((v) => renderVersionRow(key, v, entry.version))}
