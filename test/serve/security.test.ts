@@ -3,12 +3,16 @@
  * Origin check on the one action, the headers on every response, and
  * escaping of keys and data that hold markup.
  */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { allowedHostHeaders, CONTENT_SECURITY_POLICY, isLoopbackHost } from '../../src/serve/security.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
-import { runCli, tempProject } from '../helpers.js';
+import { CLI, runCli, tempProject } from '../helpers.js';
 import { HTML_DATA, SCRIPT_KEY } from './support.js';
 
 const running: Array<{ server: RunningServer; manager: EnhancedStateManager }> = [];
@@ -178,6 +182,25 @@ describe('CLI: serve', () => {
     } finally {
       await serve.stop();
     }
+  });
+
+  it('is loaded only for serve: other commands load none of the web view or its framework', async () => {
+    const root = await tempProject();
+    // A module-resolution hook that prints every module the CLI loads.
+    const hooks = join(root, 'trace-hooks.mjs');
+    await writeFile(hooks, 'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; }\n');
+    const register = join(root, 'trace.mjs');
+    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const loaded = async (...args: string[]) => {
+      return new Promise<string>((resolve) => execFile(process.execPath, ['--import', register, CLI, '--root', root, ...args], (_e, _out, err) => resolve(err)));
+    };
+    await writeFile(join(root, 'data.json'), '{"a":1}');
+    for (const args of [['save', '-k', 'k', '-i', join(root, 'data.json')], ['versions', '-k', 'k'], ['--help']]) {
+      const trace = await loaded(...args);
+      expect(trace).toMatch(/LOADED .*cli\/commands\/(save|versions|serve)\.js/);
+      expect(trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
+    }
+    expect(await loaded('serve', '--help')).not.toMatch(/LOADED .*(\/serve\/|hono)/);
   });
 
   it('refuses a bad port as a usage error', async () => {

@@ -26,9 +26,9 @@ export async function renderKeysPage(keys: KeyListCache, query: Query): Promise<
   <label>Sort<select name="sort"><option value="name" ${sort === 'name' ? html`selected` : ''}>name</option><option value="recent" ${sort === 'recent' ? html`selected` : ''}>most recent</option></select></label>
   <button type="submit">Show</button>
 </form>
-<table id="keys"><thead><tr><th>Key</th><th class="num">Versions</th><th>Phase</th><th>Source</th><th class="num">Size</th><th>Newest</th><th>Git</th></tr></thead><tbody>
+<table id="keys"><thead><tr><th>Key</th><th class="num">Newest</th><th class="num">Versions</th><th>Phase</th><th>Source</th><th class="num">Size</th><th>Saved</th><th>Git</th></tr></thead><tbody>
 ${paged.items.map(
-  (k) => html`<tr><td><a href="${href('/key', { key: k.logicalKey })}">${name(k.logicalKey)}</a></td><td class="num">${k.versionCount}</td><td>${name(k.latest.phase ?? '-')}</td><td>${name(k.latest.source)}</td><td class="num">${formatBytes(k.latest.size)}</td><td class="mono">${k.latest.timestamp}</td><td class="mono">${shortId(k.latest.git?.commit)}</td></tr>`,
+  (k) => html`<tr><td><a href="${href('/key', { key: k.logicalKey })}">${name(k.logicalKey)}</a></td><td class="num">v${k.latest.version}</td><td class="num">${k.versionCount}</td><td>${name(k.latest.phase ?? '-')}</td><td>${name(k.latest.source)}</td><td class="num">${formatBytes(k.latest.size)}</td><td class="mono">${k.latest.timestamp}</td><td class="mono">${shortId(k.latest.git?.commit)}</td></tr>`,
 )}
 </tbody></table>
 ${paged.total === 0 ? html`<p class="muted">No key matches.</p>` : ''}
