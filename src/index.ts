@@ -16,6 +16,8 @@ export * from './errors.js';
 export type { FailureFilter, StoredFailure } from './manager/failures.js';
 export type { FailureDocument, SerializedError } from './model/failures.js';
 export type { HookStatus } from './manager/hooks.js';
+export type { KeySummary } from './manager/key-summaries.js';
+export type { VersionDetails, VersionPage } from './manager/version-details.js';
 export type { HookRun } from './hooks/runner.js';
 export type { SampleInstallResult } from './hooks/samples.js';
 export type { LoadOptions, VersionSelector } from './manager/revisions.js';

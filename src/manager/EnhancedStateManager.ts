@@ -35,6 +35,8 @@ import type { SampleInstallResult } from '../hooks/samples.js';
 import type { FailureArtifact } from '../model/types.js';
 import type { FailureFilter, StoredFailure } from './failures.js';
 import type { HookStatus } from './hooks.js';
+import type { KeySummary } from './key-summaries.js';
+import type { VersionPage } from './version-details.js';
 import type { FsckOptions } from './fsck.js';
 import type { FsckResult } from './fsck-report.js';
 import { GcTimer } from './gc-timer.js';
@@ -237,6 +239,30 @@ export class EnhancedStateManager extends EventEmitter {
     await this.openForReading();
     const { readStoreGitStatus } = await import('../git/status.js');
     return readStoreGitStatus(this.projectRoot, this.ctx.layout.store);
+  }
+
+  /** Every logical key with its newest version and version count, sorted by logical key. */
+  async listKeys(): Promise<KeySummary[]> {
+    await this.initialize();
+    const { listKeySummaries } = await import('./key-summaries.js');
+    return listKeySummaries(this.ctx);
+  }
+
+  /**
+   * Versions `offset` to `offset + limit` of `logicalKey`, newest first, with
+   * the commit that published each and its object's bytes on disk.
+   */
+  async getVersionPage(logicalKey: string, offset = 0, limit = 100): Promise<VersionPage> {
+    await this.initialize();
+    const { readVersionPage } = await import('./version-details.js');
+    return readVersionPage(this.ctx, logicalKey, offset, limit);
+  }
+
+  /** The recorded runs of the hook `name` on this machine, newest first. */
+  async getHookRuns(name: string): Promise<HookRun[]> {
+    await this.initialize();
+    const { hookRuns } = await import('./hooks.js');
+    return hookRuns(this.ctx, name);
   }
 
   /** Opens a transaction for the calling async context and returns its id. */

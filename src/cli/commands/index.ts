@@ -31,4 +31,5 @@ export const COMMANDS: Record<string, () => Promise<RegisterCommand>> = {
   'hooks': async () => (await import('./hooks.js')).registerHooks,
   'config': async () => (await import('./config.js')).registerConfig,
   'version': async () => (await import('./version.js')).registerVersion,
+  'serve': async () => (await import('./serve.js')).registerServe,
 };

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { runCommand } from '../context.js';
+import { UsageError } from '../exit-codes.js';
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  open?: boolean;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'serve a read-only web view of the store (keys, versions, diffs, snapshots, failures, health) on 127.0.0.1; prints the URL with its access token and runs until interrupted',
+    )
+    .option('--port <n>', 'port to listen on (0: any free port)', '0')
+    .option('--host <host>', 'address to bind; anything but loopback lets other machines reach it (they still need the token)', '127.0.0.1')
+    .option('--open', 'open the URL in the default browser')
+    .action((flags: ServeFlags, command: Command) =>
+      runCommand(command, async ({ manager, out }) => {
+        const port = parsePort(flags.port);
+        // Loaded only here: no other command pays for the web framework.
+        const [{ startServer }, { isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
+        if (!isLoopbackHost(flags.host)) {
+          process.stderr.write(
+            `ae-state serve: warning: binding ${flags.host}, which is not a loopback address: anyone who can reach it and learns the URL can read the store\n`,
+          );
+        }
+        const server = await startServer({ manager: manager(), host: flags.host, port });
+        out.line(`ae-state serve: ${server.url}`);
+        out.line('(read-only; the token in the URL is needed for every page; press Ctrl+C to stop)');
+        if (flags.open) openInBrowser(server.url);
+        await untilInterrupted();
+        await server.close();
+      }),
+    );
+}
+
+function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`--port must be a number from 0 to 65535 (got ${JSON.stringify(value)})`);
+  return Number(value);
+}
+
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** The platform's opener, started without a shell so the URL is one argument. */
+function openInBrowser(url: string): void {
+  const [command, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+  const child = spawn(command, args as string[], { stdio: 'ignore', detached: true });
+  child.on('error', () => process.stderr.write(`ae-state serve: could not open a browser; open ${url}\n`));
+  child.unref();
+}

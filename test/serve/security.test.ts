@@ -1,0 +1,211 @@
+/**
+ * The web view's guards, with plain HTTP: the token, the Host check, the
+ * Origin check on the one action, the headers on every response, and
+ * escaping of keys and data that hold markup.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EnhancedStateManager } from '../../src/index.js';
+import { allowedHostHeaders, CONTENT_SECURITY_POLICY, isLoopbackHost } from '../../src/serve/security.js';
+import { startServer, type RunningServer } from '../../src/serve/server.js';
+import { CLI, runCli, tempProject } from '../helpers.js';
+import { HTML_DATA, SCRIPT_KEY } from './support.js';
+
+const running: Array<{ server: RunningServer; manager: EnhancedStateManager }> = [];
+afterEach(async () => {
+  for (const { server, manager } of running.splice(0)) {
+    await server.close();
+    await manager.shutdown();
+  }
+});
+
+async function serveStore(setup?: (manager: EnhancedStateManager) => Promise<void>): Promise<{ server: RunningServer; root: string }> {
+  const root = await tempProject();
+  const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+  await setup?.(manager);
+  const server = await startServer({ manager });
+  running.push({ server, manager });
+  return { server, root };
+}
+
+function authed(server: RunningServer, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${server.origin}${path}`, { ...init, redirect: 'manual', headers: { authorization: `Bearer ${server.token}`, ...(init.headers ?? {}) } });
+}
+
+/** GET with a chosen Host header, which fetch does not let a caller set. */
+function getWithHost(server: RunningServer, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: server.host, port: server.port, path, headers: { host, authorization: `Bearer ${server.token}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('serve: security', () => {
+  it('refuses requests without the right token, and moves a token from the URL into an HttpOnly cookie', async () => {
+    const { server } = await serveStore();
+    expect(server.host).toBe('127.0.0.1');
+    expect((await fetch(`${server.origin}/`)).status).toBe(403);
+    expect((await fetch(`${server.origin}/?token=wrong`, { redirect: 'manual' })).status).toBe(403);
+    expect((await fetch(`${server.origin}/`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
+    expect((await fetch(`${server.origin}/events`)).status).toBe(403);
+
+    const entry = await fetch(`${server.url}&sort=recent`, { redirect: 'manual' });
+    expect(entry.status).toBe(303);
+    expect(entry.headers.get('location')).toBe('/?sort=recent');
+    const cookie = entry.headers.get('set-cookie') ?? '';
+    expect(cookie).toContain(`ae_state_token_${server.port}=${server.token}`);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    const withCookie = await fetch(`${server.origin}/?sort=recent`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(withCookie.status).toBe(200);
+    expect((await authed(server, '/')).status).toBe(200);
+  });
+
+  it('refuses a Host header that is not the bound address (DNS rebinding)', async () => {
+    const { server } = await serveStore();
+    expect((await getWithHost(server, '/', `evil.example:${server.port}`)).status).toBe(421);
+    expect((await getWithHost(server, '/', `127.0.0.1:${server.port + 1}`)).status).toBe(421);
+    expect((await getWithHost(server, '/', `localhost:${server.port}`)).status).toBe(200);
+    expect((await getWithHost(server, '/', `127.0.0.1:${server.port}`)).status).toBe(200);
+  });
+
+  it('accepts the fsck action only from its own pages', async () => {
+    const { server } = await serveStore((m) => m.saveSSOT('k', { a: 1 }).then(() => undefined));
+    expect((await authed(server, '/health/fsck', { method: 'POST' })).status).toBe(403);
+    expect((await authed(server, '/health/fsck', { method: 'POST', headers: { origin: 'http://evil.example' } })).status).toBe(403);
+    const own = await authed(server, '/health/fsck', { method: 'POST', headers: { origin: server.origin } });
+    expect(own.status).toBe(200);
+    expect(await own.text()).toContain('OK: 0 error(s)');
+  });
+
+  it('sends a strict Content-Security-Policy and nosniff on pages, assets, refusals and errors', async () => {
+    const { server } = await serveStore();
+    const responses = [
+      await authed(server, '/'),
+      await authed(server, '/assets/app.js'),
+      await fetch(`${server.origin}/`),
+      await authed(server, '/no-such-page'),
+      await authed(server, '/key?key=missing'),
+    ];
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 403, 404, 404]);
+    for (const response of responses) {
+      expect(response.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+    }
+    expect(CONTENT_SECURITY_POLICY).toContain("default-src 'none'");
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
+  });
+
+  it('shows keys and data holding markup as text, never as markup', async () => {
+    const { server } = await serveStore((m) => m.saveSSOT(SCRIPT_KEY, HTML_DATA, { source: '"><script>x</script>' }).then(() => undefined));
+    const pages = await Promise.all(['/', `/key?key=${encodeURIComponent(SCRIPT_KEY)}`].map(async (path) => (await authed(server, path)).text()));
+    for (const page of pages) {
+      expect(page).not.toContain('<script>window.__xss');
+      expect(page).not.toContain('<img src=x onerror=window');
+      expect(page).toContain('spec&lt;img src=x onerror=window.__xss=1&gt;&lt;script&gt;window.__xss=1&lt;script&gt;');
+      expect(page).not.toMatch(/<script>x<\/script>/);
+    }
+    const keyPage = pages[1]!;
+    // One version: nothing to diff, so no link to a diff.
+    expect(keyPage).not.toContain('id="diff-latest"');
+    expect((await authed(server, `/diff?key=${encodeURIComponent(SCRIPT_KEY)}`)).status).toBe(404);
+    expect(keyPage).not.toContain('<img src=x');
+    expect(keyPage).toContain('&lt;img src=x onerror=');
+    // A right-to-left override in data is shown as an escape, not applied.
+    expect(keyPage).not.toContain('\u202E');
+    expect(keyPage).toContain('safe\\u202etxt.exe');
+    const notFound = await (await authed(server, `/key?key=${encodeURIComponent('<b>nope</b>')}`)).text();
+    expect(notFound).toContain('&lt;b&gt;nope&lt;/b&gt;');
+    expect(notFound).not.toContain('<b>nope</b>');
+
+    const raw = await authed(server, `/key/raw?key=${encodeURIComponent(SCRIPT_KEY)}`);
+    expect(raw.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(raw.headers.get('content-disposition')).toMatch(/^attachment; filename="spec_img_src_x_onerror_window.__xss_1__script_window.__xss_1_script__[^"]+\.json"; filename\*=UTF-8''spec%3Cimg%20src%3Dx/);
+    expect(await raw.json()).toEqual(HTML_DATA);
+  });
+
+  it('refuses bad parameters with a 400 page, and takes no file-system path', async () => {
+    const { server } = await serveStore((m) => m.saveSSOT('k', { a: 1 }).then(() => undefined));
+    expect((await authed(server, '/key?key=..%2F..%2Fetc%2Fpasswd')).status).toBe(400);
+    expect((await authed(server, '/key?key=k&v=abc')).status).toBe(400);
+    expect((await authed(server, '/key?key=k&v=9')).status).toBe(404);
+    expect((await authed(server, '/key')).status).toBe(400);
+    expect((await authed(server, '/snapshot?id=..%2F..%2Fx')).status).toBe(404);
+  });
+
+  it('streams a commit event when another process commits', async () => {
+    const { server, root } = await serveStore();
+    const response = await authed(server, '/events');
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = '';
+    while (!received.includes('event: ready')) received += (await reader.read()).value ?? '';
+    expect((await runCli(['--root', root, 'save', '-k', 'from_elsewhere', '-i', '-'], { input: '{"a":1}' })).code).toBe(0);
+    while (!received.includes('event: commit')) received += (await reader.read()).value ?? '';
+    expect(received).toMatch(/event: commit\ndata: \{"commitId":"[^"]+"\}/);
+    await reader.cancel();
+  });
+
+  it('tells loopback addresses from others', () => {
+    expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].map(isLoopbackHost)).toEqual([true, true, true, true]);
+    expect(['0.0.0.0', '192.168.1.4', '::', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false, false]);
+    expect(allowedHostHeaders('0.0.0.0', 80)).toBeNull();
+    expect([...allowedHostHeaders('192.168.1.4', 8080)!]).toEqual(['192.168.1.4:8080']);
+  });
+});
+
+describe('CLI: serve', () => {
+  it('describes itself in --help and warns when bound to a non-loopback address', async () => {
+    const help = await runCli(['serve', '--help']);
+    expect(help.stdout).toMatch(/web view of the store/);
+    expect(help.stdout).toMatch(/--port <n>/);
+    expect(help.stdout).toMatch(/--host <host>/);
+    expect(help.stdout).toMatch(/--open/);
+    const { startServe } = await import('./support.js');
+    const root = await tempProject();
+    const serve = await startServe(root, ['--host', '0.0.0.0']);
+    try {
+      expect(serve.origin).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+      expect(serve.stderr()).toMatch(/warning: binding 0\.0\.0\.0, which is not a loopback address/);
+      expect((await fetch(`http://127.0.0.1:${new URL(serve.origin).port}/`)).status).toBe(403);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it('is loaded only for serve: other commands load none of the web view or its framework', async () => {
+    const root = await tempProject();
+    // A module-resolution hook that prints every module the CLI loads.
+    const hooks = join(root, 'trace-hooks.mjs');
+    await writeFile(hooks, 'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; }\n');
+    const register = join(root, 'trace.mjs');
+    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const loaded = async (...args: string[]) => {
+      return new Promise<string>((resolve) => execFile(process.execPath, ['--import', register, CLI, '--root', root, ...args], (_e, _out, err) => resolve(err)));
+    };
+    await writeFile(join(root, 'data.json'), '{"a":1}');
+    for (const args of [['save', '-k', 'k', '-i', join(root, 'data.json')], ['versions', '-k', 'k'], ['--help']]) {
+      const trace = await loaded(...args);
+      expect(trace).toMatch(/LOADED .*cli\/commands\/(save|versions|serve)\.js/);
+      expect(trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
+    }
+    expect(await loaded('serve', '--help')).not.toMatch(/LOADED .*(\/serve\/|hono)/);
+  });
+
+  it('refuses a bad port as a usage error', async () => {
+    const bad = await runCli(['serve', '--port', '70000']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--port must be a number from 0 to 65535/);
+  });
+});
