@@ -4,12 +4,13 @@
  * tsc under `moduleResolution: nodenext` and run by Node.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tempProject } from '../helpers.js';
+import { installPackedPackage } from '../support/packed-package.js';
 
 const run = promisify(execFile);
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -42,20 +43,11 @@ const EXPECTED = { latest: { n: 2 }, versions: [2, 1], typed: true, message: 'Tr
 
 let consumer: string;
 
-/** A project with the tarball unpacked as node_modules/ae-state and the package's dependencies beside it. */
+/** A project with the packed tarball installed as node_modules/ae-state. */
 async function installTarball(): Promise<string> {
   // Shared by the tests of this file, so not a tempProject (those go after each test).
   const dir = await mkdtemp(join(tmpdir(), 'ae-state-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: REPO_ROOT });
-  const [{ filename }] = JSON.parse(stdout) as Array<{ filename: string }>;
-  const installed = join(dir, 'node_modules', 'ae-state');
-  await mkdir(installed, { recursive: true });
-  await run('tar', ['-xzf', join(dir, filename), '-C', installed, '--strip-components=1']);
-  // Dependencies come from this checkout's node_modules (no registry access in tests).
-  const { dependencies } = (await import(join(installed, 'package.json'), { with: { type: 'json' } })).default as { dependencies: Record<string, string> };
-  for (const name of Object.keys(dependencies)) await symlink(join(REPO_ROOT, 'node_modules', name), join(dir, 'node_modules', name));
-  await mkdir(join(dir, 'node_modules', '@types'));
-  await symlink(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
+  await installPackedPackage(dir, dir);
   return dir;
 }
 

@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, run, runCli, tempProject } from './helpers.js';
+import { REPO_ROOT, run, runCli, tempProject } from '../helpers.js';
+import { installPackedPackage } from '../support/packed-package.js';
 
 interface PackedFile {
   path: string;
@@ -38,16 +39,8 @@ describe('the published package', () => {
 describe('the README quick start, with the packed package', () => {
   it('runs as written in an empty folder', async () => {
     const packDir = await tempProject('ae-state-pack-');
-    const output = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], REPO_ROOT);
-    const [{ filename }] = JSON.parse(output) as Array<{ filename: string }>;
-    // An "installed" package: the tarball unpacked into node_modules, its dependencies beside it.
     const project = await tempProject('ae-state-user-');
-    const installed = join(project, 'node_modules', 'ae-state');
-    await mkdir(installed, { recursive: true });
-    await run('tar', ['-xzf', join(packDir, filename), '-C', installed, '--strip-components=1']);
-    for (const name of await readdir(join(REPO_ROOT, 'node_modules'))) {
-      if (name !== '.bin') await symlink(join(REPO_ROOT, 'node_modules', name), join(project, 'node_modules', name));
-    }
+    const installed = await installPackedPackage(project, packDir);
     const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
     const block = /## Quick start\n\n```bash\n([\s\S]*?)```/.exec(readme)![1]!;
     const commands = block.split('\n').filter((line) => line.startsWith('npx ae-state '));
