@@ -97,7 +97,7 @@ describe('snapshot import', () => {
     await m.shutdown();
   });
 
-  it('publishes a version that collides with a newer one as the next version', async () => {
+  it('skips a version older than its key\'s newest, never making it the latest, and the snapshot still names it', async () => {
     const { root, m, id } = await sourceWithSnapshot();
     const tarPath = join(root, 's.tar');
     await m.exportSnapshot(id, tarPath);
@@ -105,12 +105,14 @@ describe('snapshot import', () => {
     await target.saveSSOT('api.definition', { local: 1 });
     await target.saveSSOT('api.definition', { local: 2 });
     await target.saveSSOT('api.definition', { local: 3 });
-    await target.importSnapshot(tarPath);
+    const result = await target.importSnapshot(tarPath);
+    expect(result).toMatchObject({ older: 1 });
     const versions = await target.getVersions('api.definition');
-    expect(versions.map((v) => v.version)).toEqual([4, 3, 2, 1]);
-    expect(await target.loadSSOT('api.definition')).toEqual({ v: 2 });
+    expect(versions.map((v) => v.version)).toEqual([3, 2, 1]);
+    expect(await target.loadSSOT('api.definition')).toEqual({ local: 3 });
     const restored = (await target.loadSnapshot(id))!;
-    expect(Object.values(restored).find((e) => e.logicalKey === 'api.definition')).toMatchObject({ id: versions[0]!.key, data: { v: 2 } });
+    expect(Object.values(restored).find((e) => e.logicalKey === 'api.definition')).toMatchObject({ data: { v: 2 } });
+    expect(await target.importSnapshot(tarPath)).toMatchObject({ published: 0, skipped: result.published + result.present + result.older });
     await target.shutdown();
     await m.shutdown();
   });

@@ -343,7 +343,7 @@ export class ImportCommand extends StoreCommand {
     const index = this.index % model.archives.length;
     const expected = model.stores[storeOf(this.m)].importSnapshot(model.archives[index]!, model.now);
     const outcome = await real.managers[this.m]!.importSnapshot(join(real.tarDir, `archive-${index}.tar`)).then(
-      (r) => ({ published: r.published, skipped: r.skipped }),
+      (r) => ({ published: r.published, present: r.present, older: r.older }),
       (error: { code?: string }) => (error.code === 'INVALID_ARGUMENT' ? ('conflict' as const) : Promise.reject(error)),
     );
     expect(outcome).toEqual(expected);

@@ -151,20 +151,24 @@ export class StoreModel {
   /**
    * Imports an archive of `snapshot`: a no-op when the store has the tag with
    * the same data per key, an error when it has it with other data; else
-   * each version the store has (same full key and checksum) is kept, the
-   * others are published in one commit, and the tag names the result.
+   * each version the store has (same full key and checksum) is "already
+   * present", each other one not newer than its key's newest version is
+   * skipped as older (the tag still names it as archived), the rest are
+   * published in one commit, and the tag names the result.
    */
-  importSnapshot(snapshot: ModelSnapshot, nowMs: number): { published: number; skipped: number } | 'conflict' {
+  importSnapshot(snapshot: ModelSnapshot, nowMs: number): { published: number; present: number; older: number } | 'conflict' {
     const archived = [...snapshot.entries.values()];
     const existing = this.snapshots.get(snapshot.snapshotId);
     if (existing !== undefined) {
       const have = new Set([...existing.entries.values()].map((e) => `${e.logicalKey}\u0000${e.checksum}`));
       const same = existing.entries.size === archived.length && archived.every((e) => have.has(`${e.logicalKey}\u0000${e.checksum}`));
-      return same ? { published: 0, skipped: archived.length } : 'conflict';
+      return same ? { published: 0, present: archived.length, older: 0 } : 'conflict';
     }
     const sorted = archived.sort((a, b) => cmp(a.logicalKey, b.logicalKey) || cmp(a.timestamp, b.timestamp));
+    const newest = new Map(sorted.map((e) => [e.logicalKey, this.latest(e.logicalKey)?.timestamp]));
     const found = sorted.map((e) => this.versionsOf(e.logicalKey).find((v) => v.fullKey === e.fullKey && v.checksum === e.checksum));
-    const fresh = sorted.filter((_, i) => found[i] === undefined);
+    const isOlder = sorted.map((e, i) => found[i] === undefined && newest.get(e.logicalKey) !== undefined && !(e.timestamp > newest.get(e.logicalKey)!));
+    const fresh = sorted.filter((_, i) => found[i] === undefined && !isOlder[i]);
     const published = this.publish(
       fresh.map((e) => ({ logicalKey: e.logicalKey, data: e.data, ttl: e.ttl, phase: e.phase, created: e.created, timestamp: e.timestamp, version: e.version })),
       nowMs,
@@ -172,12 +176,13 @@ export class StoreModel {
     );
     let next = 0;
     const entries = new Map<string, ModelVersion>();
-    for (const version of found) {
-      const record = version ?? published[next++]!;
+    sorted.forEach((archivedVersion, i) => {
+      const record = isOlder[i] ? archivedVersion : (found[i] ?? published[next++]!);
       entries.set(record.fullKey, { ...record });
-    }
+    });
     this.snapshots.set(snapshot.snapshotId, { snapshotId: snapshot.snapshotId, phase: snapshot.phase, entries });
-    return { published: fresh.length, skipped: sorted.length - fresh.length };
+    const older = isOlder.filter(Boolean).length;
+    return { published: fresh.length, present: sorted.length - fresh.length - older, older };
   }
 }
 

@@ -31,7 +31,7 @@ async function importTar({ manager, out }: CommandContext, file: string, all: Bu
     const result = await manager().importSnapshot(all === null ? file : Readable.from([all]), { onProgress: progress.update });
     progress.finish();
     if (out.json) out.data({ format: 'tar', ...result });
-    else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+    else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${importSummary(result)})`)}`);
   } finally {
     progress.finish();
   }
@@ -39,8 +39,14 @@ async function importTar({ manager, out }: CommandContext, file: string, all: Bu
 
 async function importBackup({ manager, out }: CommandContext, file: string, bytes: Buffer): Promise<void> {
   const result = await manager().importState(await parseJsonInput(bytes, file));
-  if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, skipped: result.skipped });
-  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${result.published} new versions, ${result.skipped} already present)`)}`);
+  if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, present: result.present, older: result.older, skipped: result.skipped });
+  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${importSummary(result)})`)}`);
+}
+
+/** `N new, M already present`, and how many were skipped as older than their key's newest version, if any. */
+export function importSummary(result: { published: number; present: number; older: number }): string {
+  const older = result.older > 0 ? `, ${result.older} skipped as older than their key's newest version` : '';
+  return `${result.published} new, ${result.present} already present${older}`;
 }
 
 /** A tar has "ustar" at offset 257 of its first header block. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { MigrationResult } from '../../manager/backup.js';
 import { runCommand } from '../context.js';
+import { importSummary } from './import.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerMigrate(program: Command): void {
         const migrated = result as MigrationResult | null;
         if (out.json) out.data(migrated ?? { migrated: false });
         else if (migrated === null) out.line(out.dim(`nothing to migrate (no file at ${m.options.databasePath})`));
-        else out.line(`${out.green('migrated')} ${migrated.entryCount} entries from ${migrated.path}; the file was kept as ${migrated.backupPath}`);
+        else out.line(`${out.green('migrated')} ${migrated.path} (${importSummary(migrated)}); the file was kept as ${migrated.backupPath}`);
       }),
     );
 }
