@@ -33,9 +33,10 @@ export function registerSave(program: Command): void {
           tags: flags.tags,
           ttl: flags.ttl,
         });
-        const [latest] = await m.getVersions(flags.key);
-        if (out.json) out.data({ key, logicalKey: flags.key, version: latest?.version, checksum: latest?.checksum });
-        else out.line(`${out.green('saved')} ${key} ${out.dim(`(version ${latest?.version})`)}`);
+        // This save's own version, not whatever is newest by now (another process may have saved since).
+        const own = (await m.getVersions(flags.key)).find((v) => v.key === key);
+        if (out.json) out.data({ key, logicalKey: flags.key, version: own?.version, checksum: own?.checksum });
+        else out.line(`${out.green('saved')} ${key} ${out.dim(own === undefined ? '(already removed by maxVersions)' : `(version ${own.version})`)}`);
       }),
     );
 }
