@@ -51,14 +51,17 @@ type Disposition = VersionRecord | 'older' | 'new';
 
 /** Publishes imported versions (see the module comment). The caller holds the write lock. */
 export async function publishImportedLocked(ctx: StoreContext, staged: readonly StagedVersion[], message: string): Promise<ImportOutcome> {
-  const newest = new Map<string, string | undefined>();
+  // Per key: its newest timestamp, and its versions by full key and checksum.
+  const listings = new Map<string, { latest: string | undefined; byIdentity: Map<string, VersionRecord> }>();
+  const identity = (v: { timestamp: string; checksum: string }) => `${v.timestamp}\u0000${v.checksum}`;
   for (const logicalKey of new Set(staged.map((save) => save.logicalKey))) {
-    newest.set(logicalKey, (await ctx.index.latest(logicalKey))?.record.timestamp);
+    const { versions } = await ctx.index.list(logicalKey);
+    listings.set(logicalKey, { latest: versions.at(-1)?.record.timestamp, byIdentity: new Map(versions.map((v) => [identity(v.record), v.record])) });
   }
-  const found = await mapLimit(staged, 64, (save) => findSame(ctx, save));
-  const dispositions: Disposition[] = staged.map((save, i) => {
-    if (found[i] !== null) return found[i]!;
-    const latest = newest.get(save.logicalKey);
+  const dispositions: Disposition[] = staged.map((save) => {
+    const { latest, byIdentity } = listings.get(save.logicalKey)!;
+    const same = byIdentity.get(identity(save));
+    if (same !== undefined) return same;
     return latest !== undefined && !(save.timestamp > latest) ? 'older' : 'new';
   });
   const fresh = staged.filter((_, i) => dispositions[i] === 'new');
@@ -80,12 +83,6 @@ export async function publishImportedLocked(ctx: StoreContext, staged: readonly 
   const olderVersions = staged.filter((_, i) => dispositions[i] === 'older');
   const present = staged.length - fresh.length - olderVersions.length;
   return { records, commit: published?.id ?? null, published: fresh.length, present, older: olderVersions.length, skipped: present + olderVersions.length, olderVersions };
-}
-
-async function findSame(ctx: StoreContext, save: StagedVersion): Promise<VersionRecord | null> {
-  const record = await ctx.refs.readIfExists(ctx.refs.pathOf(save.logicalKey, save.timestamp));
-  if (record === null || record.checksum !== save.checksum || record.logicalKey !== save.logicalKey) return null;
-  return (await ctx.commits.isPublished(record.commit)) ? record : null;
 }
 
 /**

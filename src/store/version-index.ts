@@ -3,10 +3,19 @@
  *
  * A ref is visible only when the commit named in it is published, so refs
  * written by a commit in progress (or by one killed before its commit point)
- * are skipped. Version numbers are derived in timestamp order as
- * `max(stored, previous + 1)`: identical to the stored numbers in a store
- * that was written by one line of history, and still unique and increasing
- * after `git merge` brought in another branch's versions of the same key.
+ * are skipped. Version numbers are derived in ref file name order (timestamp,
+ * then commit suffix) as `max(stored, previous + 1)`: identical to the stored
+ * numbers in a store written by one line of history, and still unique and
+ * increasing after `git merge` brought in another branch's versions of the
+ * same key; the same on every clone with the same files.
+ *
+ * Derived numbers depend on the refs before them, so removing old refs
+ * (maxVersions, GC) could change them. Before any writer removes a ref or
+ * publishes a version of a key, it settles the key's numbers
+ * (`settleVersionNumbers`): refs whose stored number differs from the derived
+ * one are rewritten with the derived number. That changes nothing a reader
+ * sees (the derivation gives the same numbers before, during and after), and
+ * from then on stored and derived numbers agree, so no later removal moves them.
  */
 import { IntegrityError } from '../errors.js';
 import type { VersionRecord } from '../model/records.js';
@@ -56,7 +65,7 @@ export class VersionIndex {
         unpublished.push(path);
         continue;
       }
-      previous = Math.max(record.version, previous + 1);
+      previous = nextVersionNumber(previous, record.version);
       versions.push({ version: previous, record, path });
     }
     return { versions, unpublished };
@@ -89,4 +98,9 @@ export class VersionIndex {
     this.records.set(path, record);
     return record;
   }
+}
+
+/** The number readers give a version: its stored number, or one past the previous version's when that is not below it. */
+export function nextVersionNumber(previous: number, stored: number): number {
+  return Math.max(stored, previous + 1);
 }
