@@ -61,6 +61,31 @@ export class RefStore {
     return createdDir ? [dir, this.layout.keyRefs] : [dir];
   }
 
+  /**
+   * Identifies the last settling of version numbers on this machine
+   * (`local/settled`, rewritten by each settling; see settle-numbers.ts).
+   * Processes cache parsed refs by path, as if immutable; a change here tells
+   * them a ref was rewritten in place and their cache must go.
+   */
+  async settleEpoch(): Promise<string> {
+    try {
+      const { ino, mtimeMs } = await this.fs.stat(this.settledMarker());
+      return `${ino}:${mtimeMs}`;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return '';
+      throw error;
+    }
+  }
+
+  /** Records that refs were rewritten in place (see `settleEpoch`). */
+  async markSettled(): Promise<void> {
+    await writeFileAtomic(this.fs, this.layout.tmp, this.settledMarker(), Buffer.from(`${process.pid} ${Date.now()}\n`), { sync: false });
+  }
+
+  private settledMarker(): string {
+    return join(this.layout.local, 'settled');
+  }
+
   async remove(path: string): Promise<void> {
     try {
       await this.fs.unlink(path);

@@ -28,6 +28,9 @@ export async function settleVersionNumbers(refs: RefStore, visible: readonly Num
     previous = nextVersionNumber(previous, ref.record.version);
     if (previous !== ref.record.version) unsettled.push({ path: ref.path, record: { ...ref.record, version: previous } });
   }
+  if (unsettled.length === 0) return { dirs: [], settled: [] };
   const dirs = await mapLimit(unsettled, FILE_CONCURRENCY, (ref) => refs.write(ref.record, ref.path));
+  // Other processes of this machine cached the old records; this tells them to drop them.
+  await refs.markSettled();
   return { dirs: [...new Set(dirs.flat())], settled: unsettled };
 }

@@ -41,12 +41,13 @@ export interface KeyListing {
  * (`RefStore`, `CommitLog`), or the store as committed in the project's git
  * history, so both apply one visibility and numbering rule.
  */
-export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'>;
+export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<Pick<RefStore, 'settleEpoch'>>;
 export type CommitSource = Pick<CommitLog, 'isPublished'>;
 
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
   private readonly records = new Map<string, VersionRecord>();
+  private epoch: string | undefined;
 
   constructor(
     private readonly refs: RefSource,
@@ -54,6 +55,14 @@ export class VersionIndex {
   ) {}
 
   async list(logicalKey: string): Promise<KeyListing> {
+    if (this.refs.settleEpoch !== undefined) {
+      // Settling rewrites refs in place (the one exception to their immutability): drop the cache when it happened.
+      const epoch = await this.refs.settleEpoch();
+      if (epoch !== this.epoch) {
+        this.records.clear();
+        this.epoch = epoch;
+      }
+    }
     const paths = await this.refs.listPaths(logicalKey);
     const versions: CommittedVersion[] = [];
     const unpublished: string[] = [];

@@ -186,6 +186,54 @@ export class StoreModel {
   }
 }
 
+/**
+ * Imports a JSON backup of `versions`: per key in timestamp order, a version
+ * with the same full key and checksum is already present, one not newer
+ * than its key's newest is skipped as older, the rest are published in one
+ * commit with their timestamps (and numbers when above the newest).
+ */
+export function importBackup(store: StoreModel, versions: readonly ModelVersion[], nowMs: number): { published: number; present: number; older: number } {
+  const sorted = [...versions].sort((a, b) => cmp(a.logicalKey, b.logicalKey) || cmp(a.timestamp, b.timestamp));
+  const newest = new Map(sorted.map((v) => [v.logicalKey, store.latest(v.logicalKey)?.timestamp]));
+  let present = 0;
+  let older = 0;
+  const fresh = sorted.filter((v) => {
+    if (store.versionsOf(v.logicalKey).some((s) => s.fullKey === v.fullKey && s.checksum === v.checksum)) return (present++, false);
+    const latest = newest.get(v.logicalKey);
+    if (latest !== undefined && !(v.timestamp > latest)) return (older++, false);
+    return true;
+  });
+  store.publish(
+    fresh.map((v) => ({ logicalKey: v.logicalKey, data: v.data, ttl: v.ttl, phase: v.phase, created: v.created, timestamp: v.timestamp, version: v.version })),
+    nowMs,
+    { enforceMaxVersions: false },
+  );
+  return { published: fresh.length, present, older };
+}
+
+/** Whether merging `from` into `into` would put two versions of one key at one timestamp (their order is then the store's choice). */
+export function mergeHasTies(into: StoreModel, from: StoreModel): boolean {
+  for (const [key, list] of from.keys) {
+    const times = new Set(into.versionsOf(key).map((v) => v.timestamp));
+    if (list.some((v) => times.has(v.timestamp))) return true;
+  }
+  return false;
+}
+
+/**
+ * Merges the version files of `from` into `into`, as `git merge` of two
+ * clones does: per key, the union in timestamp order, numbered
+ * `max(number, previous + 1)`. Snapshots are not merged.
+ */
+export function mergeStores(into: StoreModel, from: StoreModel): void {
+  for (const [key, list] of from.keys) {
+    const union = [...into.versionsOf(key), ...list.map((v) => ({ ...v }))].sort((a, b) => cmp(a.timestamp, b.timestamp));
+    let previous = 0;
+    for (const version of union) previous = version.version = Math.max(version.version, previous + 1);
+    into.keys.set(key, union);
+  }
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
