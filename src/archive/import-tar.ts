@@ -4,12 +4,17 @@
  * visible: member names (no absolute paths, `..`, backslashes), member types
  * (regular files only: no links, devices, directories), duplicates, sizes
  * (at most MAX_ARCHIVE_ENTRY_BYTES), the manifest, and every entry's
- * checksum and size against the manifest. Verified entries are written as
- * objects as they arrive; objects are immutable and unreferenced ones are
- * garbage, so a refused archive leaves the store's visible state unchanged.
+ * checksum and size against the manifest. Every manifest entry is checked
+ * as the ref record it will become (src/model/import-check.ts) before any
+ * object is written, and every entry's data as it arrives: it must decode as
+ * `loadSSOT` will decode it. Verified entries are written as objects as they
+ * arrive; the caller removes the ones this import created (`created`) when
+ * the import fails, so a refused archive leaves no objects behind.
  */
 import type { Readable } from 'node:stream';
 import { isAeStateError, UnsafeArchiveError } from '../errors.js';
+import { ImportBudget, importedVersionProblem, serializedDataProblem } from '../model/import-check.js';
+import { assertTextDepth } from '../model/codec.js';
 import type { StagedVersion } from '../store/publish.js';
 import { WritePool } from '../store/write-pool.js';
 import { sha256Hex, type ObjectStore } from '../store/objects.js';
@@ -28,9 +33,9 @@ import {
 export interface TarImportContext {
   objects: ObjectStore;
   options: Pick<ResolvedOptions, 'enableCompression' | 'compressionThreshold'>;
-  /** Called once the manifest is read, before any object is written, with the checksums to come. */
-  pin(checksums: string[]): Promise<void>;
   onProgress?: ProgressListener;
+  /** Receives the checksum of every object this import wrote that was not in the store before. */
+  created: Set<string>;
 }
 
 export interface TarImport {
@@ -62,19 +67,29 @@ export async function readSnapshotTar(ctx: TarImportContext, source: Readable): 
 }
 
 async function readMembers(ctx: TarImportContext, members: AsyncIterable<TarMember>): Promise<TarImport> {
+  const pool = new WritePool(16);
+  try {
+    return await readMembersInto(ctx, members, pool);
+  } catch (error) {
+    // Every object write has settled before the caller removes what was created.
+    await pool.settle();
+    throw error;
+  }
+}
+
+async function readMembersInto(ctx: TarImportContext, members: AsyncIterable<TarMember>, pool: WritePool): Promise<TarImport> {
   let manifest: SnapshotManifest | null = null;
   let expected = new Map<string, ManifestEntry>();
   const seen = new Set<string>();
   const stagedByFile = new Map<string, StagedVersion>();
-  const pool = new WritePool(16);
   for await (const member of members) {
     const name = checkMember(member.header, seen);
     const body = await readBody(member);
     if (manifest === null) {
       if (name !== MANIFEST_NAME) throw new UnsafeArchiveError(`the archive must start with ${MANIFEST_NAME}, not ${JSON.stringify(name)}`);
       manifest = parseManifest(body);
+      checkManifestImportable(manifest);
       expected = new Map(manifest.entries.map((entry) => [entry.file, entry]));
-      await ctx.pin(manifest.entries.map((entry) => entry.checksum));
       continue;
     }
     const entry = expected.get(name);
@@ -121,7 +136,26 @@ async function readBody(member: TarMember): Promise<Buffer> {
   return Buffer.concat(chunks, total);
 }
 
+/** Every entry checked as the record it becomes, and the archive's total size, before any object is written. */
+function checkManifestImportable(manifest: SnapshotManifest): void {
+  const budget = new ImportBudget();
+  for (const [i, entry] of manifest.entries.entries()) {
+    const fail = (rule: string): never => {
+      throw new UnsafeArchiveError(`${MANIFEST_NAME} entries[${i}] (${JSON.stringify(entry.fullKey)}) ${rule}`, { name: entry.file });
+    };
+    const problem = importedVersionProblem({ ...entry, timestamp: entry.fullKey.slice(entry.logicalKey.length + 1) });
+    if (problem !== null) fail(problem);
+    budget.add(entry.size, fail);
+  }
+}
+
 async function stageEntry(ctx: TarImportContext, entry: ManifestEntry, body: Buffer): Promise<StagedVersion> {
+  try {
+    // Parsing is iterative but re-serialising recurses: deep data is refused first.
+    assertTextDepth(body.toString('utf8'));
+  } catch (error) {
+    throw new UnsafeArchiveError(`${entry.file}: ${(error as Error).message}`, { name: entry.file });
+  }
   const serialized = decodeEntryFile(body);
   if (serialized === null) throw new UnsafeArchiveError(`${entry.file} is not valid JSON`, { name: entry.file });
   const checksum = sha256Hex(serialized);
@@ -133,9 +167,13 @@ async function stageEntry(ctx: TarImportContext, entry: ManifestEntry, body: Buf
   if (serialized.length !== entry.size) {
     throw new UnsafeArchiveError(`${entry.file} is ${serialized.length} bytes, but the manifest says ${entry.size}`, { name: entry.file });
   }
+  const dataProblem = serializedDataProblem(serialized);
+  if (dataProblem !== null) throw new UnsafeArchiveError(`${entry.file} ${dataProblem}`, { name: entry.file });
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it (publishCommit syncs its objects).
   const stored = await ctx.objects.write(serialized, compress, checksum);
+  // A reused object has no directory to sync; a new one does.
+  if (stored.dirsToSync.length > 0) ctx.created.add(checksum);
   const staged: StagedVersion = {
     logicalKey: entry.logicalKey,
     timestamp: entry.fullKey.slice(entry.logicalKey.length + 1),

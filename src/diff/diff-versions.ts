@@ -87,7 +87,7 @@ async function resolveSide(ctx: StoreContext, logicalKey: string, selector: Sele
 
 async function predecessorOf(logicalKey: string, side: Side): Promise<Side> {
   const { versions } = await side.source.index.list(logicalKey);
-  const index = versions.findIndex((v) => v.record.fullKey === side.found.record.fullKey);
+  const index = versions.findIndex((v) => v.path === side.found.path);
   const previous = index > 0 ? versions[index - 1] : undefined;
   if (previous === undefined) {
     throw new NotFoundError(`a version of ${JSON.stringify(logicalKey)} before version ${side.found.version}${where(side.source.at)}`, {

@@ -9,7 +9,7 @@
 import { realpath } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { GitError, IntegrityError } from '../errors.js';
-import { fileStemToTimestamp, keyDirName } from '../model/keys.js';
+import { keyDirName, refFileTimestamp } from '../model/keys.js';
 import type { VersionRecord } from '../model/records.js';
 import { decodeObject } from '../store/objects.js';
 import { parseVersionRecord } from '../store/refs.js';
@@ -17,7 +17,6 @@ import { VersionIndex, type CommitSource, type RefSource } from '../store/versio
 import { findGitRepository } from './repository.js';
 import { openGitAccess, resolveRevision, type GitAccess } from './revision.js';
 
-const REF_SUFFIX = '.json';
 
 interface TreeEntry {
   /** The entry's name within its tree. */
@@ -45,7 +44,7 @@ export class StoreAtRevision implements RefSource, CommitSource {
     const dir = `${this.prefix}/refs/keys/${keyDirName(logicalKey)}`;
     const entries = await this.readTreeIfExists(dir);
     return entries
-      .filter((e) => e.type === 'blob' && e.path.endsWith(REF_SUFFIX) && fileStemToTimestamp(e.path.slice(0, -REF_SUFFIX.length)) !== null)
+      .filter((e) => e.type === 'blob' && refFileTimestamp(e.path) !== null)
       .map((e) => e.path)
       .sort()
       .map((name) => `${dir}/${name}`);

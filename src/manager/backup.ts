@@ -14,7 +14,7 @@ import { isErrno } from '../store/fs.js';
 import type { StagedVersion } from '../store/publish.js';
 import { WritePool } from '../store/write-pool.js';
 import type { StoreContext } from './context.js';
-import { publishImportedLocked, sortForImport, type ImportResult } from './import-versions.js';
+import { publishImportedLocked, removeCreatedObjects, sortForImport, type ImportResult } from './import-versions.js';
 import { listAllKeys } from './key-catalog.js';
 import { readEntry } from './versions.js';
 import { reportNothingToPublish } from './performance-metrics.js';
@@ -46,13 +46,26 @@ export async function importState(ctx: StoreContext, state: unknown): Promise<Im
 }
 
 async function importDecoded(ctx: StoreContext, decoded: DecodedBackupEntry[], message: string, locked = false): Promise<ImportResult> {
-  if (decoded.length === 0) return { records: [], commit: null, published: 0, skipped: 0 };
+  if (decoded.length === 0) return { records: [], commit: null, published: 0, present: 0, older: 0, skipped: 0 };
   const run = async (): Promise<ImportResult> => {
     const staged: StagedVersion[] = [];
+    const created = new Set<string>();
     const pool = new WritePool(16);
-    for (const entry of decoded) await pool.add(async () => void staged.push(await stageDecoded(ctx, entry)));
-    await pool.drain();
-    return publishImportedLocked(ctx, sortForImport(staged), message);
+    try {
+      for (const entry of decoded) await pool.add(async () => void staged.push(await stageDecoded(ctx, entry, created)));
+      await pool.drain();
+      const { olderVersions, ...result } = await publishImportedLocked(ctx, sortForImport(staged), message);
+      // Versions skipped as older are named by nothing: their new objects go again.
+      const named = new Set(result.records.map((record) => record.checksum));
+      await removeCreatedObjects(ctx, olderVersions.map((v) => v.checksum).filter((checksum) => created.has(checksum) && !named.has(checksum)));
+      return result;
+    } catch (error) {
+      // A failed import leaves no objects behind (see removeCreatedObjects),
+      // once the writes still in flight have settled.
+      await pool.settle();
+      await removeCreatedObjects(ctx, created);
+      throw error;
+    }
   };
   // Objects are written under the lock too: a backup is in memory already,
   // and holding the lock keeps garbage collection away from them until the
@@ -60,10 +73,12 @@ async function importDecoded(ctx: StoreContext, decoded: DecodedBackupEntry[], m
   return locked ? run() : ctx.withWriteLock(run);
 }
 
-async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry): Promise<StagedVersion> {
+async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry, created: Set<string>): Promise<StagedVersion> {
   const compress = ctx.options.enableCompression && entry.serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it (publishCommit syncs its objects).
   const stored = await ctx.objects.write(entry.serialized, compress);
+  // A reused object has no directory to sync; a new one does.
+  if (stored.dirsToSync.length > 0) created.add(stored.checksum);
   const staged: StagedVersion = {
     logicalKey: entry.logicalKey,
     timestamp: entry.timestamp,
@@ -90,6 +105,10 @@ export interface MigrationResult {
   backupPath: string;
   entryCount: number;
   commit: string | null;
+  /** Versions newly published, already present, and skipped as older (src/manager/import-versions.ts). */
+  published: number;
+  present: number;
+  older: number;
 }
 
 /** Absolute path of the `databasePath` option, relative to the project root. */
@@ -119,7 +138,7 @@ export async function migrateDatabase(ctx: StoreContext, onlyIntoEmptyStore: boo
     // file in place, and migrating again finds every version already there.
     await ctx.fs.rename(path, backupPath);
     await syncDirs(ctx.fs, [dirname(path)]);
-    return { path, backupPath, entryCount: decoded.length, commit: imported.commit };
+    return { path, backupPath, entryCount: decoded.length, commit: imported.commit, published: imported.published, present: imported.present, older: imported.older };
   });
   if (result !== null && result.commit === null) reportNothingToPublish(ctx, { operation: 'migrate' });
   if (result !== null) ctx.events.emit('stateMigrated', result);

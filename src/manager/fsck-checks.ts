@@ -6,7 +6,7 @@
  * no longer a problem.
  */
 import { basename, dirname, join } from 'node:path';
-import { keyDirName, timestampToFileStem } from '../model/keys.js';
+import { isRefFileNameOf, keyDirName } from '../model/keys.js';
 import { isCommitId } from '../model/records.js';
 import { parseCommitRecord } from '../store/commits.js';
 import { readdirFast, readFileFast } from '../store/bulk-io.js';
@@ -117,8 +117,8 @@ async function checkRef(scan: FsckScan, ref: ScannedRef): Promise<void> {
   const key = record.fullKey;
   scan.checked.refs++;
   scan.marked.add(record.checksum);
-  if (basename(dirname(path)) !== keyDirName(record.logicalKey) || ref.stem !== timestampToFileStem(record.timestamp)) {
-    scan.problems.push(problem('misplaced-ref', path, `holds ${JSON.stringify(key)}, which belongs in ${ctx.refs.pathOf(record.logicalKey, record.timestamp)}`, { key }));
+  if (basename(dirname(path)) !== keyDirName(record.logicalKey) || !isRefFileNameOf(ref.name, record.timestamp, record.commit)) {
+    scan.problems.push(problem('misplaced-ref', path, `holds ${JSON.stringify(key)}, which belongs in ${ctx.refs.pathOf(record)}`, { key }));
     return;
   }
   if (!(await isCommitPresent(scan, record.commit))) {

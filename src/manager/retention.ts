@@ -17,6 +17,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, isPastGrace, selectExpired } from '../model/retention.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { statFast, unlinkIfExists } from '../store/bulk-io.js';
+import { settleVersionNumbers } from '../store/settle-numbers.js';
 import { readdirIfExists } from '../store/fs.js';
 import { forEachLimit, WALK_CONCURRENCY } from '../store/map-limit.js';
 import { listFanout, listFanouts } from '../store/object-scan.js';
@@ -151,6 +152,12 @@ async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageColl
     const expired = new Set(decision.expired);
     for (const version of published) {
       if (!expired.has(version)) pins.marked.add(version.record.checksum);
+    }
+    if (decision.expired.length > 0) {
+      // Numbers settled and durable before any ref goes, so removing these cannot move the others' (version-index.ts).
+      const { dirs, settled } = await settleVersionNumbers(ctx.refs, published);
+      for (const ref of settled) ctx.index.remember(ref.path, ref.record);
+      if (dirs.length > 0) await syncDirs(ctx.fs, dirs);
     }
     await Promise.all(decision.expired.map((version) => unlinkIfExists(ctx.fs, version.path)));
     for (const version of decision.expired) {

@@ -84,7 +84,10 @@ export async function findVersionIn(
       version: selector,
     });
   }
-  return versions.find((v) => v.record.fullKey === selector) ?? null;
+  // After a git merge two versions may share a full key (one millisecond on
+  // two machines); the later one in ref order, the higher-numbered, wins.
+  const matching = versions.filter((v) => v.record.fullKey === selector);
+  return matching.at(-1) ?? null;
 }
 
 export async function readEntryFrom(ctx: StoreContext, source: VersionSource, found: CommittedVersion): Promise<StateEntry> {

@@ -8,11 +8,14 @@ import type { Readable, Writable } from 'node:stream';
 import { writeFileStreamAtomic, writeSnapshotTar, type ProgressListener } from '../archive/export-tar.js';
 import { readSnapshotTar } from '../archive/import-tar.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { SnapshotTree } from '../model/snapshot.js';
+import type { SnapshotManifest } from '../archive/manifest.js';
+import { makeFullKey } from '../model/keys.js';
+import type { SnapshotTree, SnapshotTreeEntry } from '../model/snapshot.js';
+import type { StagedVersion } from '../store/publish.js';
 import { isErrno } from '../store/fs.js';
 import type { SnapshotMetadata } from '../model/types.js';
 import type { StoreContext } from './context.js';
-import { pinObjects, publishImportedLocked, sortForImport } from './import-versions.js';
+import { publishImportedLocked, removeCreatedObjects, sortForImport } from './import-versions.js';
 import { compareStrings } from './key-catalog.js';
 import { readSnapshot, snapshotMetadata, tagStoreOf, treeEntryOf, writeTreeAndTag } from './snapshots.js';
 
@@ -28,6 +31,10 @@ export interface SnapshotImport {
   /** Versions newly published by the import. */
   published: number;
   /** Versions the store had already (same full key and checksum). */
+  present: number;
+  /** Versions not published because their key has a newer one; the snapshot still names them. */
+  older: number;
+  /** `present + older`. */
   skipped: number;
 }
 
@@ -47,36 +54,66 @@ export async function exportSnapshot(
   return exported;
 }
 
-/** Imports a snapshot tar from a file or a stream; refuses anything outside the format with `UnsafeArchiveError`. */
+/**
+ * Imports a snapshot tar from a file or a stream; refuses anything outside the
+ * format with `UnsafeArchiveError`. The whole import holds the write lock, as
+ * a JSON import does: objects it writes cannot be named by another commit
+ * before it publishes, so when it fails it removes the ones it created and
+ * leaves the store as it was.
+ */
 export async function importSnapshot(ctx: StoreContext, source: string | Readable, onProgress?: ProgressListener): Promise<SnapshotImport> {
   const stream = typeof source === 'string' ? await openArchive(source) : source;
-  let unpin: (() => Promise<void>) | null = null;
-  try {
-    const pin = async (checksums: string[]) => {
-      unpin = await pinObjects(ctx, checksums);
-    };
-    const { manifest, staged } = await readSnapshotTar({ objects: ctx.objects, options: ctx.options, pin, onProgress }, stream);
-    const imported = await ctx.withWriteLock(async () => {
-      const tags = tagStoreOf(ctx);
-      const existing = await tags.read(manifest.snapshotId);
-      if (existing !== null) {
-        const tree = await tags.readTree(existing);
-        if (!sameVersions(tree, manifest.entries)) {
-          throw new InvalidArgumentError(`snapshot ${manifest.snapshotId} already exists in this store with other versions`, { snapshotId: manifest.snapshotId });
-        }
-        return { snapshot: snapshotMetadata(tree, existing, ctx.options), published: 0, skipped: staged.length };
-      }
-      const result = await publishImportedLocked(ctx, sortForImport([...staged]), `import ${manifest.snapshotId}`);
-      const entries = result.records.map((record) => treeEntryOf(record, record.version)).sort((a, b) => compareStrings(a.fullKey, b.fullKey));
-      const tree: SnapshotTree = { format: 1, type: 'tree', snapshotId: manifest.snapshotId, phase: manifest.phase, entities: manifest.entities, timestamp: manifest.timestamp, entries };
-      const tag = await writeTreeAndTag(ctx, tags, tree, new Date(ctx.clock()).toISOString());
-      return { snapshot: snapshotMetadata(tree, tag, ctx.options), published: result.published, skipped: result.skipped };
-    });
-    ctx.events.emit('snapshotImported', { snapshotId: imported.snapshot.snapshotId, metadata: imported.snapshot, published: imported.published, skipped: imported.skipped });
-    return imported;
-  } finally {
-    if (unpin !== null) await (unpin as () => Promise<void>)();
+  const created = new Set<string>();
+  const imported = await ctx.withWriteLock(async () => {
+    try {
+      // Holding the lock also keeps garbage collection away from the objects until the commit names them.
+      const { manifest, staged } = await readSnapshotTar({ objects: ctx.objects, options: ctx.options, onProgress, created }, stream);
+      return await publishSnapshotLocked(ctx, manifest, staged);
+    } catch (error) {
+      await removeCreatedObjects(ctx, created);
+      throw error;
+    }
+  });
+  ctx.events.emit('snapshotImported', { snapshotId: imported.snapshot.snapshotId, metadata: imported.snapshot, published: imported.published, skipped: imported.skipped });
+  return imported;
+}
+
+async function publishSnapshotLocked(ctx: StoreContext, manifest: SnapshotManifest, staged: StagedVersion[]): Promise<SnapshotImport> {
+  const tags = tagStoreOf(ctx);
+  const existing = await tags.read(manifest.snapshotId);
+  if (existing !== null) {
+    const tree = await tags.readTree(existing);
+    if (!sameVersions(tree, manifest.entries)) {
+      throw new InvalidArgumentError(`snapshot ${manifest.snapshotId} already exists in this store with other versions`, { snapshotId: manifest.snapshotId });
+    }
+    return { snapshot: snapshotMetadata(tree, existing, ctx.options), published: 0, present: staged.length, older: 0, skipped: staged.length };
   }
+  const result = await publishImportedLocked(ctx, sortForImport([...staged]), `import ${manifest.snapshotId}`);
+  // Versions skipped as older than their key's newest stay named by the
+  // snapshot as the archive has them: their objects were written, and the tree keeps them.
+  const entries = [...result.records.map((record) => treeEntryOf(record, record.version)), ...result.olderVersions.map(treeEntryOfArchived)].sort((a, b) =>
+    compareStrings(a.fullKey, b.fullKey),
+  );
+  const tree: SnapshotTree = { format: 1, type: 'tree', snapshotId: manifest.snapshotId, phase: manifest.phase, entities: manifest.entities, timestamp: manifest.timestamp, entries };
+  const tag = await writeTreeAndTag(ctx, tags, tree, new Date(ctx.clock()).toISOString());
+  return { snapshot: snapshotMetadata(tree, tag, ctx.options), published: result.published, present: result.present, older: result.older, skipped: result.skipped };
+}
+
+function treeEntryOfArchived(staged: StagedVersion): SnapshotTreeEntry {
+  const entry: SnapshotTreeEntry = {
+    fullKey: makeFullKey(staged.logicalKey, staged.timestamp),
+    logicalKey: staged.logicalKey,
+    version: staged.version!,
+    checksum: staged.checksum,
+    size: staged.size,
+    compressed: staged.compressed,
+    tags: staged.tags,
+    source: staged.source,
+    created: staged.created,
+  };
+  if (staged.ttl !== undefined) entry.ttl = staged.ttl;
+  if (staged.phase !== undefined) entry.phase = staged.phase;
+  return entry;
 }
 
 async function openArchive(path: string): Promise<Readable> {

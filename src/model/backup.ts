@@ -11,8 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
-import { serialize } from './codec.js';
+import { InvalidBackupError, InvalidDataError, UnsupportedFormatError } from '../errors.js';
+import { assertValueDepth, serialize } from './codec.js';
+import { ImportBudget, importedVersionProblem, MAX_IMPORT_ENTRY_BYTES, serializedDataProblem } from './import-check.js';
 import { reviveLegacyValues, toLegacyJson } from './legacy-values.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
 import { isEntryId, type GitProvenance, type VersionMetadata } from './records.js';
@@ -81,8 +82,10 @@ export function decodeBackup(state: unknown): DecodedBackupEntry[] {
   if (!Array.isArray(state.entries)) throw new InvalidBackupError('backup has no entries array');
   if (state.indices !== undefined && !isObject(state.indices)) throw new InvalidBackupError('backup indices must be an object');
   const seen = new Set<string>();
+  const budget = new ImportBudget();
   const decoded = state.entries.map((raw, index) => {
     const entry = decodeEntry(raw, index);
+    checkImportable(entry, index, budget);
     const fullKey = makeFullKey(entry.logicalKey, entry.timestamp);
     if (seen.has(fullKey)) throw new InvalidBackupError(`entries[${index}]: ${JSON.stringify(fullKey)} appears twice`, { index, fullKey });
     seen.add(fullKey);
@@ -134,6 +137,8 @@ function decodeEntry(raw: unknown, index: number): DecodedBackupEntry {
   if (!('data' in raw) || raw.data === undefined) fail('has no data');
   const checksum = givenChecksum(raw);
   if (checksum !== undefined && !(typeof checksum === 'string' && /^[0-9a-f]{64}$/.test(checksum))) fail('has an invalid checksum');
+  // Before decoding: nesting past the limit is refused before any recursion could overflow.
+  assertEntryDepth(raw, index);
   const data = decodeData({ ...raw, checksum }, fail);
   let serialized: Buffer;
   try {
@@ -159,8 +164,9 @@ function decodeData(raw: Record<string, unknown>, fail: (rule: string) => never)
     const bytes = bufferFrom(raw.data);
     if (bytes === null) fail('is compressed but its data is not a serialised Buffer');
     try {
-      text = gunzipSync(bytes!).toString('utf8');
+      text = gunzipSync(bytes!, { maxOutputLength: MAX_IMPORT_ENTRY_BYTES }).toString('utf8');
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') fail(`decompresses to more than ${MAX_IMPORT_ENTRY_BYTES} bytes, the limit per version`);
       return fail(`has compressed data that is not a valid gzip stream (${(error as Error).message})`);
     }
   } else {
@@ -191,7 +197,8 @@ function decodeMetadata(raw: Record<string, unknown>, fail: (rule: string) => ne
   const decoded: ReturnType<typeof decodeMetadata> = { tags: { ...(tags as Record<string, string>) }, source: source as string, created: created as string };
   decoded.ttl = importedTtl(raw.ttl);
   if (typeof metadata.phase === 'string') decoded.phase = metadata.phase;
-  if (isGitProvenance(metadata.git)) decoded.git = { commit: metadata.git.commit, branch: metadata.git.branch };
+  // Kept as given: checkImportable refuses provenance the store could not read back.
+  if (metadata.git !== undefined && metadata.git !== null) decoded.git = metadata.git as GitProvenance;
   const entryId = importedEntryId(raw);
   if (entryId !== undefined) decoded.entryId = entryId;
   return decoded;
@@ -237,10 +244,32 @@ function reviveBuffer(data: unknown): unknown {
   return data;
 }
 
-function isGitProvenance(value: unknown): value is GitProvenance {
-  return isObject(value) && typeof value.commit === 'string' && (value.branch === null || typeof value.branch === 'string');
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Checks a decoded entry as the store will read it back (src/model/import-check.ts):
+ * the ref record it becomes, the room it leaves for later saves, its data's
+ * round trip and the import's total size. Throws `InvalidBackupError` naming the entry.
+ */
+function checkImportable(entry: DecodedBackupEntry, index: number, budget: ImportBudget): void {
+  const fail = (rule: string): never => {
+    throw new InvalidBackupError(`entries[${index}] (${JSON.stringify(entry.logicalKey)}) ${rule}`, { index, key: entry.logicalKey });
+  };
+  const checksum = createHash('sha256').update(entry.serialized).digest('hex');
+  const problem = importedVersionProblem({ ...entry, checksum, size: entry.serialized.length }) ?? serializedDataProblem(entry.serialized);
+  if (problem !== null) fail(problem);
+  budget.add(entry.serialized.length, fail);
+}
+
+/** Deep data is refused before anything recurses into it (JSON.stringify would overflow the stack). */
+function assertEntryDepth(raw: Record<string, unknown>, index: number): void {
+  if (raw.compressed) return; // parsed from text by JSON.parse, which does not recurse; serialize checks it
+  try {
+    assertValueDepth(raw.data);
+  } catch (error) {
+    if (!(error instanceof InvalidDataError)) throw error;
+    throw new InvalidDataError(`entries[${index}] (${JSON.stringify(raw.logicalKey)}) ${error.message}`, { index, key: raw.logicalKey });
+  }
 }

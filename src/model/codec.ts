@@ -202,3 +202,31 @@ function isPlainScalar(value: unknown): boolean {
 function describe(key: string): string {
   return key === '' ? 'the top level' : `key ${JSON.stringify(key)}`;
 }
+
+/**
+ * Throws `InvalidDataError` when JSON text nests deeper than MAX_DEPTH. A
+ * scan of the text, without recursion: for text from outside the store
+ * (imports), checked before anything parses it with a reviver or walks it.
+ */
+export function assertTextDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_DEPTH) throw new InvalidDataError(`data is nested more than ${MAX_DEPTH} levels deep`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+}
+
+/** Throws `InvalidDataError` when a value nests deeper than MAX_DEPTH; iterative, so it never overflows the stack. */
+export function assertValueDepth(value: unknown): void {
+  inspect(value);
+}

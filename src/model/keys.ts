@@ -78,6 +78,31 @@ export function fileStemToTimestamp(stem: string): string | null {
   return isIsoTimestamp(timestamp) ? timestamp : null;
 }
 
+// `<timestamp stem>_<8 hex>.json`, or `<timestamp stem>.json` as stores before the suffix wrote.
+const REF_FILE_NAME = /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z)(?:_[0-9a-f]{8})?\.json$/;
+
+/**
+ * The file name of a version's ref: its timestamp stem, `_`, and the first 8
+ * hex digits of the content hash of the commit that published it (the last
+ * 16 characters of a commit id). Two clones that save one key in the same
+ * millisecond write different files, so merging them in git never conflicts.
+ * Names sort by timestamp first; versions with one timestamp sort by suffix.
+ */
+export function refFileName(timestamp: string, commitId: string): string {
+  return `${timestampToFileStem(timestamp)}_${commitId.slice(-16, -8)}.json`;
+}
+
+/** The timestamp a ref file name stands for (either form); null for any other name. */
+export function refFileTimestamp(name: string): string | null {
+  const match = REF_FILE_NAME.exec(name);
+  return match === null ? null : fileStemToTimestamp(match[1]!);
+}
+
+/** Whether `name` is a valid file name for the ref of a version with `timestamp` published by `commitId`. */
+export function isRefFileNameOf(name: string, timestamp: string, commitId: string): boolean {
+  return name === refFileName(timestamp, commitId) || name === `${timestampToFileStem(timestamp)}.json`;
+}
+
 const SAFE_NAME_CHAR = /[a-z0-9_-]/;
 const WINDOWS_DEVICE_NAME = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/;
 const MAX_PLAIN_DIR_NAME = 150;

@@ -13,7 +13,7 @@ export interface StorageOptions {
   compressionThreshold?: number;
   /** Seconds a version lives when saved without its own `ttl`; 0 means such versions never expire. Default 604800 (7 days). */
   defaultTTL?: number;
-  /** Seconds between automatic garbage collections while a manager is open; 0 turns the timer off. Default 3600. */
+  /** Seconds between automatic garbage collections while a manager is open; 0 turns the timer off. At most 2147483.647 (Node's timer limit). Default 3600. */
   gcInterval?: number;
   /** Newest versions kept per logical key. Default 10. */
   maxVersions?: number;
@@ -23,7 +23,7 @@ export interface StorageOptions {
   storePath?: string;
   /** Seconds to wait for another process's store lock before failing. Default 30. */
   lockTimeout?: number;
-  /** Seconds a hook script may run before it is killed. Default 60. */
+  /** Seconds a hook script may run before it is killed. At most 2147483.647 (Node's timer limit). Default 60. */
   hookTimeout?: number;
   /** Whether calls that trigger hook scripts wait for them. Default false for the API (true in the CLI). */
   awaitHooks?: boolean;
@@ -77,6 +77,9 @@ const nonEmptyString: Rule = (v) => (typeof v === 'string' && v.length > 0 && !v
 const boolean: Rule = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
 const nonNegative: Rule = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : 'must be a finite number >= 0');
 const positive: Rule = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a finite number > 0');
+/** The longest delay Node's timers accept: 2^31 - 1 ms. A longer one fires after 1 ms instead. */
+export const MAX_TIMER_SECONDS = (2 ** 31 - 1) / 1000;
+const timerSeconds = (base: Rule): Rule => (v) => base(v) ?? ((v as number) <= MAX_TIMER_SECONDS ? null : `must be at most ${MAX_TIMER_SECONDS} seconds, the longest delay Node's timers accept`);
 const positiveInteger: Rule = (v) => (Number.isSafeInteger(v) && (v as number) >= 1 ? null : 'must be an integer >= 1');
 const nonNegativeInteger: Rule = (v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? null : 'must be an integer >= 0');
 
@@ -85,12 +88,12 @@ const RULES: Record<keyof StorageOptions, Rule> = {
   enableCompression: boolean,
   compressionThreshold: nonNegative,
   defaultTTL: nonNegative,
-  gcInterval: nonNegative,
+  gcInterval: timerSeconds(nonNegative),
   maxVersions: positiveInteger,
   enableTransactions: boolean,
   storePath: nonEmptyString,
   lockTimeout: positive,
-  hookTimeout: positive,
+  hookTimeout: timerSeconds(positive),
   awaitHooks: boolean,
   recordGitProvenance: boolean,
   enablePerformanceMetrics: boolean,

@@ -6,6 +6,7 @@
  * one commit pays for each directory once.
  */
 import { basename, dirname, join } from 'node:path';
+import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, type StoreFs } from './fs.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 
@@ -19,13 +20,15 @@ export function tempPathFor(tmpDir: string, target: string): string {
 
 /** Writes `data` to a new file and (unless `sync` is false) fsyncs it; the file must not exist. */
 export async function writeDurableFile(fs: StoreFs, path: string, data: Uint8Array, sync = true): Promise<void> {
-  const handle = await fs.open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await withDescriptor(async () => {
+    const handle = await fs.open(path, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+      if (sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
 /**
@@ -35,14 +38,16 @@ export async function writeDurableFile(fs: StoreFs, path: string, data: Uint8Arr
  * directories, the renames into them.
  */
 export async function syncPaths(fs: StoreFs, paths: Iterable<string>): Promise<void> {
-  await mapLimit([...new Set(paths)], FILE_CONCURRENCY, async (path) => {
-    const handle = await fs.open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
+  await mapLimit([...new Set(paths)], FILE_CONCURRENCY, (path) =>
+    withDescriptor(async () => {
+      const handle = await fs.open(path, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }),
+  );
 }
 
 /** Files and directories are fsynced alike; the two names say which the caller means. */

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
 import { syncDirs, syncFiles, writeFileAtomic } from './atomic-write.js';
+import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
@@ -167,19 +168,23 @@ export class ObjectStore {
    * named again by this save is not swept before the save is published.
    */
   private async reuseExisting(path: string, checksum: string): Promise<boolean | null> {
-    let handle;
-    try {
-      handle = await this.fs.open(path, 'r');
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return null;
-      throw error;
-    }
-    try {
-      const now = new Date();
-      await handle.utimes(now, now);
-    } finally {
-      await handle.close();
-    }
+    const touched = await withDescriptor(async () => {
+      let handle;
+      try {
+        handle = await this.fs.open(path, 'r');
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) return false;
+        throw error;
+      }
+      try {
+        const now = new Date();
+        await handle.utimes(now, now);
+      } finally {
+        await handle.close();
+      }
+      return true;
+    });
+    if (!touched) return null;
     // A crash of the machine can leave a file under a valid name that was
     // renamed into place but never flushed; only a verified object is reused,
     // anything else is written again over it.

@@ -17,6 +17,7 @@ import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
 import { FORMAT_VERSION, lastTakenVersion, type CommitRecord, type VersionMetadata, type VersionRecord } from '../model/records.js';
 import { syncDirs } from './atomic-write.js';
+import { settleVersionNumbers } from './settle-numbers.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { CommitLog } from './commits.js';
 import type { StoreFs } from './fs.js';
@@ -66,10 +67,16 @@ export async function publishCommit(
   if (staged.length === 0) throw new InvalidDataError('a commit needs at least one version');
   const now = details.now ?? Date.now();
   const latestByKey = new Map<string, { version: number; timestamp: string }>();
+  const settledDirs: string[] = [];
   for (const logicalKey of new Set(staged.map((s) => s.logicalKey))) {
     const { versions, unpublished } = await ctx.index.list(logicalKey);
     // We hold the lock, so unpublished refs are debris of a killed commit.
     await Promise.all(unpublished.map((path) => ctx.refs.remove(path)));
+    // Numbers are settled before this commit's maxVersions cleanup can remove
+    // older refs (version-index.ts); made durable with the commit's own refs.
+    const { dirs, settled } = await settleVersionNumbers(ctx.refs, versions);
+    for (const ref of settled) ctx.index.remember(ref.path, ref.record);
+    settledDirs.push(...dirs);
     const latest = versions.at(-1);
     if (latest) latestByKey.set(logicalKey, { version: lastTakenVersion(latest), timestamp: latest.record.timestamp });
   }
@@ -138,14 +145,14 @@ export async function publishCommit(
     ctx.commits.writeTemp(id, bytes),
   ]);
   try {
-    await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs]);
+    await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs, ...settledDirs]);
     objects.markDurable();
     await ctx.commits.publishTemp(id, commitTemp);
   } catch (error) {
     await ctx.fs.unlink(commitTemp).catch(() => undefined);
     throw error;
   }
-  for (const record of records) ctx.index.remember(ctx.refs.pathOf(record.logicalKey, record.timestamp), record);
+  for (const record of records) ctx.index.remember(ctx.refs.pathOf(record), record);
   const changedDirs = afterCommitPoint === undefined ? [] : await afterCommitPoint(records);
   try {
     await ctx.commits.writeHead(id);

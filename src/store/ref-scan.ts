@@ -5,19 +5,17 @@
  * key's records rather than the whole store's.
  */
 import { join } from 'node:path';
-import { fileStemToTimestamp } from '../model/keys.js';
+import { refFileTimestamp } from '../model/keys.js';
 import type { VersionRecord } from '../model/records.js';
 import { readdirFast, readFileFast } from './bulk-io.js';
 import type { StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import { parseVersionRecord } from './refs.js';
 
-const REF_SUFFIX = '.json';
-
 export interface ScannedRef {
   path: string;
-  /** File name without `.json`: the timestamp stem. */
-  stem: string;
+  /** The file name. */
+  name: string;
   record: VersionRecord;
 }
 
@@ -42,13 +40,12 @@ export async function scanKeyDir(fs: StoreFs, dir: string): Promise<KeyDirScan> 
   const names = (await readdirFast(fs, dir)).sort();
   const read = await Promise.all(
     names.map(async (name) => {
-      const stem = name.endsWith(REF_SUFFIX) ? name.slice(0, -REF_SUFFIX.length) : null;
       const path = join(dir, name);
-      if (stem === null || fileStemToTimestamp(stem) === null) return { kind: 'stray' as const, path };
+      if (refFileTimestamp(name) === null) return { kind: 'stray' as const, path };
       const bytes = await readFileFast(fs, path);
       if (bytes === null) return null;
       try {
-        return { kind: 'ref' as const, ref: { path, stem, record: parseVersionRecord(bytes, path) } };
+        return { kind: 'ref' as const, ref: { path, name, record: parseVersionRecord(bytes, path) } };
       } catch (error) {
         return { kind: 'invalid' as const, path, message: (error as Error).message };
       }

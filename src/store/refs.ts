@@ -1,18 +1,19 @@
 /**
  * Version refs: one small JSON file per version at
- * `refs/keys/<key dir>/<timestamp stem>.json` (see `keyDirName` and
- * `timestampToFileStem`). A ref is immutable once its commit is published;
- * the files of one key sort by time because their names are timestamps.
+ * `refs/keys/<key dir>/<timestamp stem>_<commit suffix>.json` (see
+ * `keyDirName` and `refFileName`; stores written before the suffix have
+ * `<timestamp stem>.json`, read alike). A ref's data never changes once its
+ * commit is published; only its version number may be settled once (see
+ * version-index.ts). The files of one key sort by time because their names
+ * start with timestamps.
  */
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { fileStemToTimestamp, keyDirName, timestampToFileStem } from '../model/keys.js';
+import { keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
 import { encodeRecord, versionRecordProblem, type VersionRecord } from '../model/records.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
-
-const REF_SUFFIX = '.json';
 
 export class RefStore {
   constructor(
@@ -24,8 +25,9 @@ export class RefStore {
     return join(this.layout.keyRefs, keyDirName(logicalKey));
   }
 
-  pathOf(logicalKey: string, timestamp: string): string {
-    return join(this.dirOf(logicalKey), `${timestampToFileStem(timestamp)}${REF_SUFFIX}`);
+  /** Where a version's ref is written. */
+  pathOf(record: Pick<VersionRecord, 'logicalKey' | 'timestamp' | 'commit'>): string {
+    return join(this.dirOf(record.logicalKey), refFileName(record.timestamp, record.commit));
   }
 
   /** The ref file paths of a key, oldest first. Foreign files are ignored. */
@@ -33,7 +35,7 @@ export class RefStore {
     const dir = this.dirOf(logicalKey);
     const names = await readdirIfExists(this.fs, dir);
     return names
-      .filter((name) => name.endsWith(REF_SUFFIX) && fileStemToTimestamp(name.slice(0, -REF_SUFFIX.length)) !== null)
+      .filter((name) => refFileTimestamp(name) !== null)
       .sort()
       .map((name) => join(dir, name));
   }
@@ -53,11 +55,35 @@ export class RefStore {
    * Writes a ref atomically and returns the directories the caller must fsync:
    * the key's directory, and refs/keys/ too when the key's directory was new.
    */
-  async write(record: VersionRecord): Promise<string[]> {
+  async write(record: VersionRecord, target = this.pathOf(record)): Promise<string[]> {
     const dir = this.dirOf(record.logicalKey);
-    const target = this.pathOf(record.logicalKey, record.timestamp);
     const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeRecord(record), { createDir: true });
     return createdDir ? [dir, this.layout.keyRefs] : [dir];
+  }
+
+  /**
+   * Identifies the last settling of version numbers on this machine
+   * (`local/settled`, rewritten by each settling; see settle-numbers.ts).
+   * Processes cache parsed refs by path, as if immutable; a change here tells
+   * them a ref was rewritten in place and their cache must go.
+   */
+  async settleEpoch(): Promise<string> {
+    try {
+      const { ino, mtimeMs } = await this.fs.stat(this.settledMarker());
+      return `${ino}:${mtimeMs}`;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return '';
+      throw error;
+    }
+  }
+
+  /** Records that refs were rewritten in place (see `settleEpoch`). */
+  async markSettled(): Promise<void> {
+    await writeFileAtomic(this.fs, this.layout.tmp, this.settledMarker(), Buffer.from(`${process.pid} ${Date.now()}\n`), { sync: false });
+  }
+
+  private settledMarker(): string {
+    return join(this.layout.local, 'settled');
   }
 
   async remove(path: string): Promise<void> {

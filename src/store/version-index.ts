@@ -3,16 +3,25 @@
  *
  * A ref is visible only when the commit named in it is published, so refs
  * written by a commit in progress (or by one killed before its commit point)
- * are skipped. Version numbers are derived in timestamp order as
- * `max(stored, previous + 1)`: identical to the stored numbers in a store
- * that was written by one line of history, and still unique and increasing
- * after `git merge` brought in another branch's versions of the same key.
- * A version's `reservedThrough` counts as the previous number for the
- * versions after it, so numbers an import reserved stay taken even when a
- * merge puts another branch's versions after the one that reserved them.
+ * are skipped. Version numbers are derived in ref file name order (timestamp,
+ * then commit suffix) as `max(stored, last taken + 1)`: identical to the
+ * stored numbers in a store written by one line of history, and still unique
+ * and increasing after `git merge` brought in another branch's versions of
+ * the same key; the same on every clone with the same files. A version's
+ * `reservedThrough` counts as taken for the versions after it, so numbers an
+ * import reserved stay taken even when a merge puts another branch's versions
+ * after the one that reserved them.
+ *
+ * Derived numbers depend on the refs before them, so removing old refs
+ * (maxVersions, GC) could change them. Before any writer removes a ref or
+ * publishes a version of a key, it settles the key's numbers
+ * (`settleVersionNumbers`): refs whose stored number differs from the derived
+ * one are rewritten with the derived number. That changes nothing a reader
+ * sees (the derivation gives the same numbers before, during and after), and
+ * from then on stored and derived numbers agree, so no later removal moves them.
  */
 import { IntegrityError } from '../errors.js';
-import type { VersionRecord } from '../model/records.js';
+import { lastTakenVersion, type VersionRecord } from '../model/records.js';
 import type { CommitLog } from './commits.js';
 import type { RefStore } from './refs.js';
 
@@ -35,12 +44,13 @@ export interface KeyListing {
  * (`RefStore`, `CommitLog`), or the store as committed in the project's git
  * history, so both apply one visibility and numbering rule.
  */
-export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'>;
+export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<Pick<RefStore, 'settleEpoch'>>;
 export type CommitSource = Pick<CommitLog, 'isPublished'>;
 
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
   private readonly records = new Map<string, VersionRecord>();
+  private epoch: string | undefined;
 
   constructor(
     private readonly refs: RefSource,
@@ -48,6 +58,14 @@ export class VersionIndex {
   ) {}
 
   async list(logicalKey: string): Promise<KeyListing> {
+    if (this.refs.settleEpoch !== undefined) {
+      // Settling rewrites refs in place (the one exception to their immutability): drop the cache when it happened.
+      const epoch = await this.refs.settleEpoch();
+      if (epoch !== this.epoch) {
+        this.records.clear();
+        this.epoch = epoch;
+      }
+    }
     const paths = await this.refs.listPaths(logicalKey);
     const versions: CommittedVersion[] = [];
     const unpublished: string[] = [];
@@ -59,9 +77,9 @@ export class VersionIndex {
         unpublished.push(path);
         continue;
       }
-      const version = Math.max(record.version, lastTaken + 1);
+      const version = nextVersionNumber(lastTaken, record.version);
       versions.push({ version, record, path });
-      lastTaken = Math.max(version, record.reservedThrough ?? 0);
+      lastTaken = lastTakenVersion({ version, record });
     }
     return { versions, unpublished };
   }
@@ -93,4 +111,12 @@ export class VersionIndex {
     this.records.set(path, record);
     return record;
   }
+}
+
+/**
+ * The number readers give a version: its stored number, or one past the last
+ * number taken before it (see `lastTakenVersion`) when that is higher.
+ */
+export function nextVersionNumber(lastTaken: number, stored: number): number {
+  return Math.max(stored, lastTaken + 1);
 }

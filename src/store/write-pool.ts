@@ -23,6 +23,11 @@ export class WritePool {
   async drain(): Promise<void> {
     await Promise.all(this.pending);
   }
+
+  /** Waits for every write to finish, failed or not; for cleaning up after a failure. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.pending);
+  }
 }
 
 /**

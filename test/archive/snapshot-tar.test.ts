@@ -97,7 +97,7 @@ describe('snapshot import', () => {
     await m.shutdown();
   });
 
-  it('publishes a version that collides with a newer one as the next version', async () => {
+  it('skips a version older than its key\'s newest, never making it the latest, and the snapshot still names it', async () => {
     const { root, m, id } = await sourceWithSnapshot();
     const tarPath = join(root, 's.tar');
     await m.exportSnapshot(id, tarPath);
@@ -105,12 +105,14 @@ describe('snapshot import', () => {
     await target.saveSSOT('api.definition', { local: 1 });
     await target.saveSSOT('api.definition', { local: 2 });
     await target.saveSSOT('api.definition', { local: 3 });
-    await target.importSnapshot(tarPath);
+    const result = await target.importSnapshot(tarPath);
+    expect(result).toMatchObject({ older: 1 });
     const versions = await target.getVersions('api.definition');
-    expect(versions.map((v) => v.version)).toEqual([4, 3, 2, 1]);
-    expect(await target.loadSSOT('api.definition')).toEqual({ v: 2 });
+    expect(versions.map((v) => v.version)).toEqual([3, 2, 1]);
+    expect(await target.loadSSOT('api.definition')).toEqual({ local: 3 });
     const restored = (await target.loadSnapshot(id))!;
-    expect(Object.values(restored).find((e) => e.logicalKey === 'api.definition')).toMatchObject({ id: versions[0]!.key, data: { v: 2 } });
+    expect(Object.values(restored).find((e) => e.logicalKey === 'api.definition')).toMatchObject({ data: { v: 2 } });
+    expect(await target.importSnapshot(tarPath)).toMatchObject({ published: 0, skipped: result.published + result.present + result.older });
     await target.shutdown();
     await m.shutdown();
   });
@@ -155,6 +157,7 @@ describe('snapshot import', () => {
         expect(await target.listSnapshots()).toEqual([]);
         expect(await target.getLog()).toEqual([]);
         expect(await readdir(join(targetRoot, '.ae', 'local', 'staging'))).toEqual([]);
+        expect(await readdir(join(targetRoot, '.ae', 'objects'), { recursive: true, withFileTypes: true }).then((all) => all.filter((d) => d.isFile()))).toEqual([]);
         await target.shutdown();
       });
     }
@@ -166,6 +169,70 @@ describe('snapshot import', () => {
       const target = new EnhancedStateManager(await tempProject(), { gcInterval: 0 });
       await expect(target.importSnapshot(hostile)).rejects.toMatchObject({ code: 'UNSAFE_ARCHIVE', message: expect.stringMatching(/above the limit/) });
       expect(await target.getLog()).toEqual([]);
+      await target.shutdown();
+    });
+  });
+
+  describe('refuses crafted entries the store could not read back, with no objects left', () => {
+    /** An archive in the exact format, with one crafted version after a good one. */
+    async function craftedArchive(dir: string, crafted: { timestamp?: string; version?: number; text: string }): Promise<string> {
+      const versions = [
+        { logicalKey: 'good', timestamp: '2025-01-01T00:00:00.000Z', version: 1, text: '{"fine":true}' },
+        { logicalKey: 'crafted', timestamp: crafted.timestamp ?? '2025-01-01T00:00:00.000Z', version: crafted.version ?? 1, text: crafted.text },
+      ].sort((a, b) => (a.logicalKey < b.logicalKey ? -1 : 1));
+      const entries = versions.map((v) => {
+        const serialized = Buffer.from(v.text);
+        return {
+          file: `entries/${v.logicalKey}/${v.timestamp.replaceAll(':', '-')}.json`,
+          fullKey: `${v.logicalKey}_${v.timestamp}`,
+          logicalKey: v.logicalKey,
+          version: v.version,
+          checksum: createHash('sha256').update(serialized).digest('hex'),
+          size: serialized.length,
+          compressed: false,
+          tags: {},
+          source: 'crafted',
+          phase: 'p',
+          created: '2025-01-01T00:00:00.000Z',
+        };
+      });
+      const snapshotId = 'snapshot_p_2025-01-02T00:00:00.000Z';
+      const manifest = { format: 1, type: 'ae-state-snapshot', storeFormat: 1, snapshotId, phase: 'p', entities: null, timestamp: '2025-01-02T00:00:00.000Z', tree: 'a'.repeat(64), entryCount: 2, entries };
+      const path = join(dir, 'crafted.tar');
+      await buildTar(path, [{ name: 'manifest.json', body: JSON.stringify(manifest) }, ...entries.map((e, i) => ({ name: e.file, body: versions[i]!.text }))]);
+      return path;
+    }
+
+    const deep = `${'['.repeat(100_000)}0${']'.repeat(100_000)}`;
+    const cases: Array<[string, { timestamp?: string; version?: number; text: string }, RegExp]> = [
+      ['a timestamp in year 9999', { timestamp: '9999-12-31T23:59:59.999Z', text: '{"a":1}' }, /no room for later saves/],
+      ['version 2^53 - 1', { version: 2 ** 53 - 1, text: '{"a":1}' }, /above the limit/],
+      ['an entry that does not decode: {"$ae":"object","entries":5}', { text: '{"$ae":"object","entries":5}' }, /does not decode/],
+      ['a tagged value that does not serialise back the same', { text: '{"$ae":"bytes","base64":"!!!"}' }, /same bytes/],
+      ['data nested 100,000 levels deep', { text: deep }, /nested more than 1000/],
+    ];
+    for (const [what, crafted, message] of cases) {
+      it(what, async () => {
+        const targetRoot = await tempProject();
+        const tar = await craftedArchive(targetRoot, crafted);
+        const target = new EnhancedStateManager(targetRoot, { gcInterval: 0 });
+        await expect(target.importSnapshot(tar)).rejects.toMatchObject({ code: 'UNSAFE_ARCHIVE', message: expect.stringMatching(message) });
+        expect(await target.getLog()).toEqual([]);
+        expect(await readdir(join(targetRoot, '.ae', 'objects'), { recursive: true, withFileTypes: true }).then((all) => all.filter((d) => d.isFile()))).toEqual([]);
+        await target.saveSSOT('crafted', { next: 1 });
+        expect(await target.loadSSOT('crafted')).toEqual({ next: 1 });
+        await target.shutdown();
+      });
+    }
+
+    it('accepts the same archive with plain entries, which then load, export and fsck clean', async () => {
+      const targetRoot = await tempProject();
+      const tar = await craftedArchive(targetRoot, { text: '{"$ae":"object","entries":[["$ae","object"],["entries",5]]}' });
+      const target = new EnhancedStateManager(targetRoot, { gcInterval: 0 });
+      await expect(target.importSnapshot(tar)).resolves.toMatchObject({ published: 2 });
+      expect(await target.loadSSOT('crafted')).toEqual({ $ae: 'object', entries: 5 });
+      expect((await target.exportState()).entries).toHaveLength(2);
+      expect(await target.fsck()).toMatchObject({ ok: true });
       await target.shutdown();
     });
   });

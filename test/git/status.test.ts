@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -31,10 +31,11 @@ describe('git status of the store', () => {
     await commitAll(root, 'more state');
     const [, oldest] = await manager.getVersions('spec');
     const refDir = join(root, '.ae', 'refs', 'keys', 'spec');
-    await rm(join(refDir, `${oldest!.timestamp.replaceAll(':', '-')}.json`));
+    const refName = (await readdir(refDir)).find((name) => name.startsWith(oldest!.timestamp.replaceAll(':', '-')))!;
+    await rm(join(refDir, refName));
     const afterRemoval = await manager.getGitStatus();
     expect(afterRemoval.files).toEqual([
-      { path: `.ae/refs/keys/spec/${oldest!.timestamp.replaceAll(':', '-')}.json`, group: 'versions', state: 'deleted', staged: false },
+      { path: `.ae/refs/keys/spec/${refName}`, group: 'versions', state: 'deleted', staged: false },
     ]);
     await manager.shutdown();
   });

@@ -142,7 +142,7 @@ describe('garbage collection of objects', () => {
     const [published] = (await ctx.index.list('spec')).versions;
     const debris = { ...published!.record, timestamp: '2030-01-01T00:00:00.000Z', fullKey: 'spec_2030-01-01T00:00:00.000Z', commit: '2030-01-01T00-00-00.000Z_0123456789abcdef' };
     await ctx.refs.write(debris);
-    const path = ctx.refs.pathOf('spec', debris.timestamp);
+    const path = ctx.refs.pathOf(debris);
     expect((await m.runGarbageCollection()).removedUnpublishedRefs).toBe(0);
     await utimes(path, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     expect((await m.runGarbageCollection()).removedUnpublishedRefs).toBe(1);

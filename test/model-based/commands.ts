@@ -5,12 +5,12 @@
  * agree with the model and `fsck` must find no error.
  */
 import fc from 'fast-check';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
-import { DEFAULT_TTL_SECONDS, MAX_VERSIONS, StoreModel, type ModelSnapshot, type ModelStaged } from './model.js';
+import { DEFAULT_TTL_SECONDS, importBackup, MAX_VERSIONS, mergeHasTies, mergeStores, StoreModel, type ModelSnapshot, type ModelStaged } from './model.js';
 
 export const COMPRESSION_THRESHOLD = 64;
 /** Latin "data" and Cyrillic "dаta": confusable, yet distinct keys that must never collide. */
@@ -350,13 +350,56 @@ export class ImportCommand extends StoreCommand {
     const index = this.index % model.archives.length;
     const expected = model.stores[storeOf(this.m)].importSnapshot(model.archives[index]!, model.now);
     const outcome = await real.managers[this.m]!.importSnapshot(join(real.tarDir, `archive-${index}.tar`)).then(
-      (r) => ({ published: r.published, skipped: r.skipped }),
+      (r) => ({ published: r.published, present: r.present, older: r.older }),
       (error: { code?: string }) => (error.code === 'INVALID_ARGUMENT' ? ('conflict' as const) : Promise.reject(error)),
     );
     expect(outcome).toEqual(expected);
   }
   toString() {
     return `import(m${this.m}, archive #${this.index})`;
+  }
+}
+
+/** Imports a JSON backup (`exportState`) of one store into manager `m`'s: re-imports, imports into another store, older versions. */
+export class BackupImportCommand extends StoreCommand {
+  constructor(readonly from: 0 | 1, readonly m: number) {
+    super();
+  }
+  protected async apply(model: Model, real: Real) {
+    const source = model.stores[this.from];
+    const versions = [...source.keys.values()].flat().map((v) => ({ ...v }));
+    const backup = JSON.parse(JSON.stringify(await real.managers[this.from === 0 ? 0 : 2]!.exportState()));
+    const expected = importBackup(model.stores[storeOf(this.m)], versions, model.now);
+    const result = await real.managers[this.m]!.importState(backup);
+    expect({ published: result.published, present: result.present, older: result.older }).toEqual(expected);
+  }
+  toString() {
+    return `importBackup(store ${this.from} -> m${this.m})`;
+  }
+}
+
+/**
+ * Copies store B's version records, commits and objects into store A, as a
+ * `git merge` of two clones would bring them (snapshot tags stay behind).
+ * Only when no key has a version at one timestamp in both: the order of such
+ * a tie is the store's choice (by commit suffix), tested with real git in
+ * test/git/merge-numbers.test.ts.
+ */
+export class MergeCommand extends StoreCommand {
+  readonly m = 0;
+  override check(model: Readonly<Model>) {
+    return !mergeHasTies(model.stores[0], model.stores[1]);
+  }
+  protected async apply(model: Model, real: Real) {
+    for (const part of ['refs/keys', 'commits', 'objects']) {
+      await cp(join(real.roots[1], '.ae', part), join(real.roots[0], '.ae', part), { recursive: true, force: false, errorOnExist: false }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
+    mergeStores(model.stores[0], model.stores[1]);
+  }
+  toString() {
+    return 'merge(store 1 -> store 0)';
   }
 }
 
@@ -422,4 +465,6 @@ export const allCommands = [
   fc.tuple(manager, fc.nat(5)).map(([m, i]) => new ImportCommand(m, i)),
   manager.map((m) => new GcCommand(m)),
   manager.map((m) => new ReopenCommand(m)),
+  fc.tuple(fc.constantFrom(0 as const, 1 as const), manager).map(([from, m]) => new BackupImportCommand(from, m)),
+  fc.constant(new MergeCommand()),
 ];

@@ -151,20 +151,24 @@ export class StoreModel {
   /**
    * Imports an archive of `snapshot`: a no-op when the store has the tag with
    * the same data per key, an error when it has it with other data; else
-   * each version the store has (same full key and checksum) is kept, the
-   * others are published in one commit, and the tag names the result.
+   * each version the store has (same full key and checksum) is "already
+   * present", each other one not newer than its key's newest version is
+   * skipped as older (the tag still names it as archived), the rest are
+   * published in one commit, and the tag names the result.
    */
-  importSnapshot(snapshot: ModelSnapshot, nowMs: number): { published: number; skipped: number } | 'conflict' {
+  importSnapshot(snapshot: ModelSnapshot, nowMs: number): { published: number; present: number; older: number } | 'conflict' {
     const archived = [...snapshot.entries.values()];
     const existing = this.snapshots.get(snapshot.snapshotId);
     if (existing !== undefined) {
       const have = new Set([...existing.entries.values()].map((e) => `${e.logicalKey}\u0000${e.checksum}`));
       const same = existing.entries.size === archived.length && archived.every((e) => have.has(`${e.logicalKey}\u0000${e.checksum}`));
-      return same ? { published: 0, skipped: archived.length } : 'conflict';
+      return same ? { published: 0, present: archived.length, older: 0 } : 'conflict';
     }
     const sorted = archived.sort((a, b) => cmp(a.logicalKey, b.logicalKey) || cmp(a.timestamp, b.timestamp));
+    const newest = new Map(sorted.map((e) => [e.logicalKey, this.latest(e.logicalKey)?.timestamp]));
     const found = sorted.map((e) => this.versionsOf(e.logicalKey).find((v) => v.fullKey === e.fullKey && v.checksum === e.checksum));
-    const fresh = sorted.filter((_, i) => found[i] === undefined);
+    const isOlder = sorted.map((e, i) => found[i] === undefined && newest.get(e.logicalKey) !== undefined && !(e.timestamp > newest.get(e.logicalKey)!));
+    const fresh = sorted.filter((_, i) => found[i] === undefined && !isOlder[i]);
     const published = this.publish(
       fresh.map((e) => ({ logicalKey: e.logicalKey, data: e.data, ttl: e.ttl, phase: e.phase, created: e.created, timestamp: e.timestamp, version: e.version })),
       nowMs,
@@ -172,12 +176,61 @@ export class StoreModel {
     );
     let next = 0;
     const entries = new Map<string, ModelVersion>();
-    for (const version of found) {
-      const record = version ?? published[next++]!;
+    sorted.forEach((archivedVersion, i) => {
+      const record = isOlder[i] ? archivedVersion : (found[i] ?? published[next++]!);
       entries.set(record.fullKey, { ...record });
-    }
+    });
     this.snapshots.set(snapshot.snapshotId, { snapshotId: snapshot.snapshotId, phase: snapshot.phase, entries });
-    return { published: fresh.length, skipped: sorted.length - fresh.length };
+    const older = isOlder.filter(Boolean).length;
+    return { published: fresh.length, present: sorted.length - fresh.length - older, older };
+  }
+}
+
+/**
+ * Imports a JSON backup of `versions`: per key in timestamp order, a version
+ * with the same full key and checksum is already present, one not newer
+ * than its key's newest is skipped as older, the rest are published in one
+ * commit with their timestamps (and numbers when above the newest).
+ */
+export function importBackup(store: StoreModel, versions: readonly ModelVersion[], nowMs: number): { published: number; present: number; older: number } {
+  const sorted = [...versions].sort((a, b) => cmp(a.logicalKey, b.logicalKey) || cmp(a.timestamp, b.timestamp));
+  const newest = new Map(sorted.map((v) => [v.logicalKey, store.latest(v.logicalKey)?.timestamp]));
+  let present = 0;
+  let older = 0;
+  const fresh = sorted.filter((v) => {
+    if (store.versionsOf(v.logicalKey).some((s) => s.fullKey === v.fullKey && s.checksum === v.checksum)) return (present++, false);
+    const latest = newest.get(v.logicalKey);
+    if (latest !== undefined && !(v.timestamp > latest)) return (older++, false);
+    return true;
+  });
+  store.publish(
+    fresh.map((v) => ({ logicalKey: v.logicalKey, data: v.data, ttl: v.ttl, phase: v.phase, created: v.created, timestamp: v.timestamp, version: v.version })),
+    nowMs,
+    { enforceMaxVersions: false },
+  );
+  return { published: fresh.length, present, older };
+}
+
+/** Whether merging `from` into `into` would put two versions of one key at one timestamp (their order is then the store's choice). */
+export function mergeHasTies(into: StoreModel, from: StoreModel): boolean {
+  for (const [key, list] of from.keys) {
+    const times = new Set(into.versionsOf(key).map((v) => v.timestamp));
+    if (list.some((v) => times.has(v.timestamp))) return true;
+  }
+  return false;
+}
+
+/**
+ * Merges the version files of `from` into `into`, as `git merge` of two
+ * clones does: per key, the union in timestamp order, numbered
+ * `max(number, previous + 1)`. Snapshots are not merged.
+ */
+export function mergeStores(into: StoreModel, from: StoreModel): void {
+  for (const [key, list] of from.keys) {
+    const union = [...into.versionsOf(key), ...list.map((v) => ({ ...v }))].sort((a, b) => cmp(a.timestamp, b.timestamp));
+    let previous = 0;
+    for (const version of union) previous = version.version = Math.max(version.version, previous + 1);
+    into.keys.set(key, union);
   }
 }
 

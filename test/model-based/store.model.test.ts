@@ -3,8 +3,10 @@
  * millisecond, either side of the compression threshold), loads, explicit
  * and implicit transactions, snapshots with tar export and import (into the
  * same store and a second one), garbage collection under a controllable
- * clock, reopening, and a second manager on the same root. After every step
- * the store and the model agree and fsck finds no error.
+ * clock, reopening, a second manager on the same root, JSON backups imported
+ * into the same and the other store (re-imports, older versions), and merges
+ * of the second store's files into the first, as git merges two clones.
+ * After every step the store and the model agree and fsck finds no error.
  *
  * `npm run test:long` (AE_STATE_LONG=1) runs many more sequences.
  */
@@ -24,7 +26,9 @@ import {
   TickCommand,
   TxSaveCommand,
   BeginTxCommand,
+  BackupImportCommand,
   DeleteSnapshotCommand,
+  MergeCommand,
   type Model,
   type Real,
 } from './commands.js';
@@ -66,6 +70,30 @@ describe('the store against its model', () => {
       new DeleteSnapshotCommand(0, 0),
       new ImportCommand(0, 0),
       new ImportCommand(2, 0),
+    ]);
+  });
+
+  it('keeps merged version numbers when GC in one manager removes an older version another manager had read', async () => {
+    await runSequence([
+      new SaveCommand(0, [{ key: 'data', data: [] }]),
+      new TickCommand(1),
+      new SaveCommand(2, [{ key: 'data', data: null }]),
+      new TickCommand(10_000),
+      new MergeCommand(),
+      new GcCommand(0),
+      new SaveCommand(1, [{ key: 'data', data: 1 }, { key: 'data', data: 2 }, { key: 'data', data: 3 }]),
+    ]);
+  });
+
+  it('re-imports a backup, and imports another store\'s older versions, without new versions', async () => {
+    await runSequence([
+      new SaveCommand(2, [{ key: 'data', data: 'b' }]),
+      new TickCommand(5),
+      new SaveCommand(0, [{ key: 'data', data: 'a' }]),
+      new BackupImportCommand(0, 0),
+      new BackupImportCommand(1, 0),
+      new BackupImportCommand(0, 2),
+      new BackupImportCommand(0, 2),
     ]);
   });
 

@@ -4,10 +4,13 @@ import { InvalidKeyError } from '../../src/errors.js';
 import {
   assertLogicalKey,
   fileStemToTimestamp,
+  isRefFileNameOf,
   keyDirName,
   makeFullKey,
   nextTimestamp,
   parseFullKey,
+  refFileName,
+  refFileTimestamp,
   timestampToFileStem,
 } from '../../src/model/keys.js';
 
@@ -107,5 +110,21 @@ describe('key directory names', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('ref file names', () => {
+  const commit = '2025-01-01T00-00-00.000Z_0123456789abcdef';
+  it('carry the commit suffix, parse in both forms, and sort by timestamp first', () => {
+    expect(refFileName('2025-01-01T00:00:00.000Z', commit)).toBe('2025-01-01T00-00-00.000Z_01234567.json');
+    expect(refFileTimestamp('2025-01-01T00-00-00.000Z_01234567.json')).toBe('2025-01-01T00:00:00.000Z');
+    expect(refFileTimestamp('2025-01-01T00-00-00.000Z.json')).toBe('2025-01-01T00:00:00.000Z');
+    expect(refFileTimestamp('2025-01-01T00-00-00.000Z_0123456.json')).toBeNull();
+    expect(refFileTimestamp('notes.json')).toBeNull();
+    expect(isRefFileNameOf('2025-01-01T00-00-00.000Z.json', '2025-01-01T00:00:00.000Z', commit)).toBe(true);
+    expect(isRefFileNameOf('2025-01-01T00-00-00.000Z_ffffffff.json', '2025-01-01T00:00:00.000Z', commit)).toBe(false);
+    const names = ['2025-01-01T00-00-00.001Z.json', '2025-01-01T00-00-00.000Z_ffffffff.json', '2025-01-01T00-00-00.000Z_00000000.json', '2025-01-01T00-00-00.000Z.json'];
+    expect([...names].sort().map(refFileTimestamp)).toEqual(['2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.001Z']);
+    expect([...names].sort()[0]).toBe('2025-01-01T00-00-00.000Z.json');
   });
 });

@@ -38,9 +38,14 @@ async function importTar({ manager, out }: CommandContext, file: string, all: Bu
   else out.line(`${out.green('imported')} ${result.snapshot.snapshotId} ${out.dim(`(${describeCounts(result)})`)}`);
 }
 
-/** `N new, M already present`: an import of what the store holds already changes nothing and says so. */
-export function describeCounts(result: { published: number; skipped: number }): string {
-  return `${result.published} new, ${result.skipped} already present`;
+/**
+ * `N new, M already present`, and how many were skipped as older than their
+ * key's newest version, if any: an import of what the store holds already
+ * changes nothing and says so.
+ */
+export function describeCounts(result: { published: number; present: number; older: number }): string {
+  const older = result.older > 0 ? `, ${result.older} skipped as older than their key's newest version` : '';
+  return `${result.published} new, ${result.present} already present${older}`;
 }
 
 async function importBackup({ manager, out }: CommandContext, file: string, bytes: Buffer): Promise<void> {
@@ -52,7 +57,7 @@ async function importBackup({ manager, out }: CommandContext, file: string, byte
   } finally {
     activity.finish();
   }
-  if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, skipped: result.skipped });
+  if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, present: result.present, older: result.older, skipped: result.skipped });
   else out.line(`${out.green('imported')} ${file} ${out.dim(`(${describeCounts(result)})`)}`);
 }
 

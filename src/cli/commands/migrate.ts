@@ -4,17 +4,6 @@ import { runCommand } from '../context.js';
 import { createActivity } from '../progress.js';
 import { describeCounts } from './import.js';
 
-interface Counts {
-  published: number;
-  skipped: number;
-}
-
-/** `N new, M already present` when the migration reports both counts, else its number of entries. */
-function describeMigrated(result: MigrationResult & Partial<Counts>): string {
-  if (typeof result.published === 'number' && typeof result.skipped === 'number') return describeCounts(result as Counts);
-  return `${result.entryCount} entries`;
-}
-
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
@@ -32,10 +21,10 @@ export function registerMigrate(program: Command): void {
         } finally {
           activity.finish();
         }
-        const migrated = result as (MigrationResult & Partial<Counts>) | null;
+        const migrated = result as MigrationResult | null;
         if (out.json) out.data(migrated ?? { migrated: false });
         else if (migrated === null) out.line(out.dim(`nothing to migrate (no file at ${m.options.databasePath})`));
-        else out.line(`${out.green('migrated')} ${describeMigrated(migrated)} from ${migrated.path}; the file was kept as ${migrated.backupPath}`);
+        else out.line(`${out.green('migrated')} ${migrated.path} (${describeCounts(migrated)}); the file was kept as ${migrated.backupPath}`);
       }),
     );
 }

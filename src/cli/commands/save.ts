@@ -36,11 +36,12 @@ export function registerSave(program: Command): void {
           tags: flags.tags,
           ttl: flags.ttl,
         });
-        const [latest] = await m.getVersions(flags.key);
+        // This save's own version, not whatever is newest by now (another process may have saved since).
+        const own = (await m.getVersions(flags.key)).find((v) => v.key === key);
         const removed = cleanups.flatMap((c) => c.deletedVersions);
-        if (out.json) out.data({ key, logicalKey: flags.key, version: latest?.version, checksum: latest?.checksum, removedVersions: removed });
+        if (out.json) out.data({ key, logicalKey: flags.key, version: own?.version, checksum: own?.checksum, removedVersions: removed });
         else {
-          out.line(`${out.green('saved')} ${key} ${out.dim(`(version ${latest?.version})`)}`);
+          out.line(`${out.green('saved')} ${key} ${out.dim(own === undefined ? '(already removed by maxVersions)' : `(version ${own.version})`)}`);
           // Retention is not silent: the user learns which versions the limit dropped.
           if (removed.length > 0) out.line(out.dim(`removed ${removed.map((n) => `v${n}`).join(', ')} (maxVersions ${cleanups[0]!.maxVersions})`));
         }
