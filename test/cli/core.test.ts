@@ -40,6 +40,20 @@ describe('CLI: save, load, versions, stats, log, test-tx', () => {
     expect(JSON.parse(entry.stdout)).toMatchObject({ version: 2, logicalKey: 'user_spec', ttl: 3600, tags: { environment: 'ci' } });
   });
 
+  it('keeps a version saved with --ttl 0 through gc, as the API does; a negative ttl is a usage error', async () => {
+    const root = await tempProject();
+    expect((await runCli(['save', '-k', 'pinned', '-i', AE_IR_SAMPLE, '--ttl', '0'], { cwd: root })).code).toBe(0);
+    expect((await runCli(['save', '-k', 'pinned', '-i', '-', '--ttl', '0.001'], { cwd: root, input: '{"n":2}' })).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await runCli(['gc', '--prune=now'], { cwd: root })).code).toBe(0);
+    const entry = await runCli(['load', '-k', 'pinned', '-v', '1', '--json'], { cwd: root });
+    expect(entry.code, entry.stderr).toBe(0);
+    expect(JSON.parse(entry.stdout)).toMatchObject({ version: 1, ttl: 0 });
+    const negative = await runCli(['save', '-k', 'pinned', '-i', AE_IR_SAMPLE, '--ttl', '-1'], { cwd: root });
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('--ttl');
+  });
+
   it('reads the data to save from standard input', async () => {
     const root = await tempProject();
     expect((await runCli(['save', '-k', 'piped', '-i', '-'], { cwd: root, input: '{"from":"stdin"}' })).code).toBe(0);

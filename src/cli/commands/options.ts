@@ -15,6 +15,13 @@ export function parsePositiveNumber(value: string): number {
   return n;
 }
 
+/** A time to live in seconds: 0 means never expires, as in the API. */
+export function parseTtlSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0 (0: never expires)');
+  return n;
+}
+
 export function parseJsonObjectOfStrings(value: string): Record<string, string> {
   let parsed: unknown;
   try {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { VersionsCleanup } from '../../manager/versions.js';
 import { runCommand } from '../context.js';
 import { parseJsonInput, readInput } from '../io.js';
-import { parseJsonObjectOfStrings, parsePhase, parsePositiveNumber } from './options.js';
+import { parseJsonObjectOfStrings, parsePhase, parseTtlSeconds } from './options.js';
 
 interface SaveFlags {
   key: string;
@@ -22,7 +22,7 @@ export function registerSave(program: Command): void {
     .option('-p, --phase <phase>', 'development phase, e.g. phase-5', parsePhase)
     .option('--source <source>', 'where the data comes from, e.g. domain_modeling')
     .option('--tags <json>', 'tags as a JSON object of strings', parseJsonObjectOfStrings)
-    .option('--ttl <seconds>', "this version's time to live", parsePositiveNumber)
+    .option('--ttl <seconds>', "this version's time to live (0: never expires)", parseTtlSeconds)
     .option('--json', 'machine-readable output')
     .action((flags: SaveFlags, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
