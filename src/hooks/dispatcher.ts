@@ -77,7 +77,7 @@ export class HookDispatcher {
       try {
         // Loaded with the first event, so processes that only read never load it.
         const { findActiveHook } = await import('./discovery.js');
-        const hook = await findActiveHook(this.host.layout.hooks, name);
+        const hook = await findActiveHook(this.host.fs, this.host.layout.hooks, name);
         if (hook === null) continue;
         const depth = currentDepth();
         if (depth >= MAX_HOOK_DEPTH) {

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ResolvedOptions } from '../model/options.js';
 import { CommitLog } from '../store/commits.js';
 import { nodeFs, type StoreFs } from '../store/fs.js';
+import { guardStoreFs } from '../store/guarded-fs.js';
 import { storeLayout, type StoreLayout } from '../store/layout.js';
 import { StoreLock } from '../store/lock.js';
 import { ObjectStore } from '../store/objects.js';
@@ -18,6 +19,8 @@ export class StoreContext {
   readonly refs: RefStore;
   readonly commits: CommitLog;
   readonly index: VersionIndex;
+  /** The only door to the disk: `fs` guarded so that nothing under the store follows a link. */
+  readonly fs: StoreFs;
   private readonly lock: StoreLock;
   private writeQueue: Promise<unknown> = Promise.resolve();
 
@@ -25,10 +28,11 @@ export class StoreContext {
     projectRoot: string,
     readonly options: ResolvedOptions,
     readonly events: EventEmitter,
-    readonly fs: StoreFs = nodeFs,
+    fs: StoreFs = nodeFs,
     readonly clock: () => number = Date.now,
   ) {
     this.layout = storeLayout(projectRoot, options.storePath);
+    this.fs = fs = guardStoreFs(fs, this.layout.store);
     this.objects = new ObjectStore(fs, this.layout);
     this.refs = new RefStore(fs, this.layout);
     this.commits = new CommitLog(fs, this.layout);

@@ -16,7 +16,7 @@ export interface HookStatus extends InstalledHook {
 
 /** Every file in `<store>/hooks/` (active or not), with its last run. */
 export async function listHooks(ctx: StoreContext): Promise<HookStatus[]> {
-  const hooks = await listInstalledHooks(ctx.layout.hooks);
+  const hooks = await listInstalledHooks(ctx.fs, ctx.layout.hooks);
   return Promise.all(hooks.map(async (hook) => ({ ...hook, lastRun: (await readHookRuns(ctx.fs, ctx.layout, hook.name))[0] ?? null })));
 }
 
@@ -33,7 +33,7 @@ export async function hookRuns(ctx: StoreContext, name: string): Promise<HookRun
  */
 export async function runHookByName(ctx: StoreContext, dispatcher: HookDispatcher, name: string, payload: Record<string, unknown>): Promise<HookRun> {
   assertHookName(name);
-  const hook = await inspectHook(ctx.layout.hooks, name);
+  const hook = await inspectHook(ctx.fs, ctx.layout.hooks, name);
   if (hook === null) throw new NotFoundError(`hook ${JSON.stringify(name)} in ${ctx.layout.hooks}`, { hook: name });
   if (!hook.active) {
     const fix = hook.reason === 'sample' ? 'copy it to a name without .sample' : 'chmod +x it';

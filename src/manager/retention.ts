@@ -17,10 +17,9 @@ import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, isPastGrace, selectExpired } from '../model/retention.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { statFast, unlinkIfExists } from '../store/bulk-io.js';
-import { readdirIfExists } from '../store/fs.js';
 import { forEachLimit, WALK_CONCURRENCY } from '../store/map-limit.js';
 import { listFanout, listFanouts } from '../store/object-scan.js';
-import { isProcessAlive } from '../store/process.js';
+import { removeDeadWriterDebris } from '../store/debris.js';
 import { listKeyDirPaths, scanKeyDir, type ScannedRef } from '../store/ref-scan.js';
 import { readStagingPins } from '../store/staging.js';
 import { TagStore } from '../store/tags.js';
@@ -68,7 +67,7 @@ export async function runGarbageCollection(ctx: StoreContext, options: GarbageCo
     const pins = await readPins(ctx, tally);
     await collectVersions(ctx, pins, tally);
     await sweepObjects(ctx, pins.marked, tally);
-    tally.removedTempFiles = await removeDeadTempFiles(ctx);
+    tally.removedTempFiles = await removeDeadWriterDebris(ctx.fs, ctx.layout);
     return tally;
   });
   result.durationMs = Date.now() - started;
@@ -185,16 +184,6 @@ async function sweepObjects(ctx: StoreContext, marked: ReadonlySet<string>, tall
     });
   });
   await syncDirs(ctx.fs, touchedDirs);
-}
-
-/** Temp files are named `<pid>.<n>.<name>.tmp`; those of dead processes are debris of a crash. */
-async function removeDeadTempFiles(ctx: StoreContext): Promise<number> {
-  let removed = 0;
-  for (const name of await readdirIfExists(ctx.fs, ctx.layout.tmp)) {
-    const pid = Number.parseInt(name, 10);
-    if (pid > 0 && !isProcessAlive(pid) && (await unlinkIfExists(ctx.fs, join(ctx.layout.tmp, name)))) removed++;
-  }
-  return removed;
 }
 
 async function isOldEnough(ctx: StoreContext, path: string, wallMs: number, graceSeconds: number): Promise<boolean> {
