@@ -28,7 +28,13 @@ export async function runCommand(command: Command, work: CommandAction): Promise
     out,
     manager(options = {}) {
       // The timer would be unreferenced anyway; a CLI call never needs it.
-      manager ??= new EnhancedStateManager(root, { awaitHooks: true, gcInterval: 0, ...options });
+      if (manager === null) {
+        manager = new EnhancedStateManager(root, { awaitHooks: true, gcInterval: 0, ...options });
+        // An untrusted hook never runs; say so once per hook, with the command that trusts it.
+        manager.on('hookSkipped', (e: { reason?: string; message?: string }) => {
+          if (e.reason === 'untrusted' && e.message) process.stderr.write(`ae-state: warning: ${e.message}\n`);
+        });
+      }
       return manager;
     },
   };
