@@ -11,6 +11,7 @@ import { storeLayout, type StoreLayout } from '../store/layout.js';
 import { StoreLock } from '../store/lock.js';
 import { ObjectStore } from '../store/objects.js';
 import { RefStore } from '../store/refs.js';
+import { readPendingCommits } from '../store/staging.js';
 import { VersionIndex } from '../store/version-index.js';
 
 export class StoreContext {
@@ -36,7 +37,7 @@ export class StoreContext {
     this.objects = new ObjectStore(fs, this.layout);
     this.refs = new RefStore(fs, this.layout);
     this.commits = new CommitLog(fs, this.layout);
-    this.index = new VersionIndex(this.refs, this.commits);
+    this.index = new VersionIndex(this.refs, this.commits, () => readPendingCommits(fs, this.layout));
     this.lock = new StoreLock(fs, this.layout.lock);
   }
 

@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { serialize } from './codec.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
-import type { GitProvenance, VersionMetadata } from './records.js';
+import { isGitProvenance, type VersionMetadata } from './records.js';
 import type { StateEntry } from './types.js';
 
 export const BACKUP_VERSION = '1.0.0';
@@ -163,10 +163,6 @@ function bufferFrom(value: unknown): Buffer | null {
 function reviveBuffer(data: unknown): unknown {
   if (isObject(data) && data.type === 'Buffer' && Object.keys(data).length === 2) return bufferFrom(data) ?? data;
   return data;
-}
-
-function isGitProvenance(value: unknown): value is GitProvenance {
-  return isObject(value) && typeof value.commit === 'string' && (value.branch === null || typeof value.branch === 'string');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

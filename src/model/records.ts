@@ -91,9 +91,20 @@ export function isChecksum(value: unknown): value is string {
   return typeof value === 'string' && HEX64.test(value);
 }
 
-/** Returns the first problem with a parsed version record, or null when it is valid. */
+const VERSION_RECORD_FIELDS: ReadonlySet<string> = new Set([
+  'format', 'fullKey', 'logicalKey', 'timestamp', 'version', 'checksum', 'compressed', 'size',
+  'tags', 'ttl', 'source', 'phase', 'created', 'git', 'commit',
+]);
+
+/**
+ * Returns the first problem with a parsed version record, or null when it is
+ * valid. Unknown fields are refused: a bit flipped in a field's name must not
+ * turn a damaged record into a valid one with that field missing.
+ */
 export function versionRecordProblem(value: unknown): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'is not a JSON object';
+  const unknown = Object.keys(value).find((field) => !VERSION_RECORD_FIELDS.has(field));
+  if (unknown !== undefined) return `has an unknown field ${JSON.stringify(unknown)}`;
   const r = value as Partial<VersionRecord>;
   if (r.format !== FORMAT_VERSION) return `has unknown format ${JSON.stringify(r.format)}`;
   if (typeof r.logicalKey !== 'string' || r.logicalKey === '') return 'has no logicalKey';
@@ -104,6 +115,7 @@ export function versionRecordProblem(value: unknown): string | null {
   if (typeof r.compressed !== 'boolean') return 'has no compressed flag';
   if (!Number.isSafeInteger(r.size) || r.size! < 0) return 'has no valid size';
   if (r.tags === null || typeof r.tags !== 'object' || Array.isArray(r.tags)) return 'has no tags object';
+  if (Object.values(r.tags).some((tag) => typeof tag !== 'string')) return 'has a tag that is not a string';
   if (r.ttl !== undefined && !(Number.isFinite(r.ttl) && r.ttl > 0)) return 'has an invalid ttl';
   if (typeof r.source !== 'string') return 'has no source';
   if (r.phase !== undefined && typeof r.phase !== 'string') return 'has an invalid phase';
@@ -113,7 +125,11 @@ export function versionRecordProblem(value: unknown): string | null {
   return null;
 }
 
-function isGitProvenance(value: unknown): value is GitProvenance {
+/**
+ * The one check of git provenance (`{commit, branch}`), for every record
+ * that carries it: refs, commits, and the entries of backups.
+ */
+export function isGitProvenance(value: unknown): value is GitProvenance {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const { commit, branch } = value as Partial<GitProvenance>;
   return typeof commit === 'string' && /^[0-9a-f]{40,64}$/.test(commit) && (branch === null || typeof branch === 'string');

@@ -3,8 +3,16 @@
  * `refs/keys/<key dir>/<timestamp stem>.json` (see `keyDirName` and
  * `timestampToFileStem`). A ref is immutable once its commit is published;
  * the files of one key sort by time because their names are timestamps.
+ *
+ * Every ref written ends with a `digest` field: the sha256 of the ref
+ * encoded without it. Fields no other file checks (`created`, `ttl`, `tags`,
+ * `phase`, `source`, the commit id) are covered by it, so a flipped bit
+ * anywhere in a ref is refused instead of read back as other metadata; the
+ * commit that lists the ref covers its key, version and checksum again.
+ * Refs of older stores carry no digest and are read as before.
  */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, join } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { fileStemToTimestamp, keyDirName, timestampToFileStem } from '../model/keys.js';
 import { encodeRecord, versionRecordProblem, type VersionRecord } from '../model/records.js';
@@ -56,7 +64,7 @@ export class RefStore {
   async write(record: VersionRecord): Promise<string[]> {
     const dir = this.dirOf(record.logicalKey);
     const target = this.pathOf(record.logicalKey, record.timestamp);
-    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeRecord(record), { createDir: true });
+    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeVersionRecord(record), { createDir: true });
     return createdDir ? [dir, this.layout.keyRefs] : [dir];
   }
 
@@ -69,7 +77,20 @@ export class RefStore {
   }
 }
 
-/** Parses and validates a ref file; a torn or foreign file is an integrity error. */
+/** A ref's bytes: the record, then its digest (see the module comment). */
+export function encodeVersionRecord(record: VersionRecord): Buffer {
+  return encodeRecord({ ...record, digest: refDigest(record) });
+}
+
+function refDigest(record: object): string {
+  return createHash('sha256').update(encodeRecord(record)).digest('hex');
+}
+
+/**
+ * Parses and validates a ref file: a torn, edited or misplaced file (one
+ * whose name is not its timestamp's, say a sibling copied over it) is an
+ * integrity error.
+ */
 export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
   let parsed: unknown;
   try {
@@ -77,7 +98,20 @@ export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
   } catch {
     throw new IntegrityError(`ref ${path} is not valid JSON (torn or edited file)`, { path });
   }
-  const problem = versionRecordProblem(parsed);
+  let record = parsed;
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'digest' in parsed) {
+    const { digest, ...rest } = parsed as Record<string, unknown>;
+    if (digest !== refDigest(rest)) throw new IntegrityError(`ref ${path} does not match its digest (damaged or edited file)`, { path });
+    record = rest;
+  }
+  const problem = versionRecordProblem(record);
   if (problem !== null) throw new IntegrityError(`ref ${path} ${problem}`, { path });
-  return parsed as VersionRecord;
+  const valid = record as VersionRecord;
+  if (!basename(path).startsWith(timestampToFileStem(valid.timestamp))) {
+    throw new IntegrityError(`ref ${path} holds ${JSON.stringify(valid.fullKey)}, whose file has another name (a ref copied over another?)`, {
+      path,
+      key: valid.fullKey,
+    });
+  }
+  return valid;
 }

@@ -5,8 +5,9 @@
  * belong to transactions that can never commit.
  */
 import { join } from 'node:path';
-import { isChecksum } from '../model/records.js';
-import { readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
+import { isChecksum, isCommitId } from '../model/records.js';
+import { writeDurableFile } from './atomic-write.js';
+import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import { isProcessAlive } from './process.js';
 
@@ -22,6 +23,7 @@ export interface StagingPins {
 export async function readStagingPins(fs: StoreFs, layout: StoreLayout): Promise<StagingPins> {
   const pins: StagingPins = { checksums: new Set(), deadFiles: [], invalidFiles: [] };
   const names = (await readdirIfExists(fs, layout.staging)).filter((name) => name.endsWith('.json'));
+  const isPublishRecord = (name: string) => name.endsWith(PUBLISH_SUFFIX);
   for (const name of names) {
     const path = join(layout.staging, name);
     const bytes = await readFileIfExists(fs, path);
@@ -32,7 +34,8 @@ export async function readStagingPins(fs: StoreFs, layout: StoreLayout): Promise
       // nothing by it, but do not delete it either.
       pins.invalidFiles.push(path);
     } else if (!isProcessAlive(index.pid)) {
-      pins.deadFiles.push(path);
+      // A dead writer's publish record stays until its refs are gone (see below).
+      if (!isPublishRecord(name)) pins.deadFiles.push(path);
     } else {
       for (const checksum of index.checksums) pins.checksums.add(checksum);
     }
@@ -56,4 +59,59 @@ function parseStagingIndex(bytes: Buffer): { pid: number; checksums: string[] } 
   } catch {
     return null;
   }
+}
+
+/**
+ * A publish record, `local/staging/<commit id>.publish.json`, is written
+ * before a commit writes its refs and removed once the commit
+ * is durable. It is what makes an unpublished ref provably debris: a ref
+ * whose commit is missing is removed only when a dead writer's publish
+ * record names that commit; any other such ref is reported, never deleted.
+ */
+export function publishRecordPath(layout: StoreLayout, commitId: string): string {
+  return join(layout.staging, `${commitId}${PUBLISH_SUFFIX}`);
+}
+
+const PUBLISH_SUFFIX = '.publish.json';
+
+export interface PendingCommits {
+  /** Commits a live writer is publishing right now. */
+  live: Set<string>;
+  /** Commits whose writer died before its commit point: their refs are debris. */
+  abandoned: Set<string>;
+}
+
+export async function readPendingCommits(fs: StoreFs, layout: StoreLayout): Promise<PendingCommits> {
+  const pending: PendingCommits = { live: new Set(), abandoned: new Set() };
+  for (const name of await readdirIfExists(fs, layout.staging)) {
+    if (!name.endsWith(PUBLISH_SUFFIX)) continue;
+    const commitId = name.slice(0, -PUBLISH_SUFFIX.length);
+    const bytes = await readFileIfExists(fs, join(layout.staging, name));
+    const index = bytes === null ? null : parseStagingIndex(bytes);
+    if (!isCommitId(commitId) || index === null) continue;
+    (isProcessAlive(index.pid) ? pending.live : pending.abandoned).add(commitId);
+  }
+  return pending;
+}
+
+/**
+ * Writes the publish record of a commit about to write its refs; the caller
+ * fsyncs it (and `local/staging/`) together with the refs.
+ */
+export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string, checksums: readonly string[]): Promise<string> {
+  const path = publishRecordPath(layout, commitId);
+  const bytes = Buffer.from(`${JSON.stringify({ txId: null, pid: process.pid, commit: commitId, checksums: [...new Set(checksums)] })}\n`);
+  try {
+    await writeDurableFile(fs, path, bytes, false);
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw error;
+    await fs.mkdir(layout.staging, { recursive: true });
+    await writeDurableFile(fs, path, bytes, false);
+  }
+  return path;
+}
+
+/** Removes a publish record once its commit is durable (or its refs are gone); a leftover only keeps its refs' objects a while longer. */
+export async function removePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string): Promise<void> {
+  await fs.unlink(publishRecordPath(layout, commitId)).catch(() => undefined);
 }

@@ -7,11 +7,19 @@
  * `max(stored, previous + 1)`: identical to the stored numbers in a store
  * that was written by one line of history, and still unique and increasing
  * after `git merge` brought in another branch's versions of the same key.
+ *
+ * Every published ref is checked against the commit that lists it (full key,
+ * logical key, version, checksum): a ref that disagrees is an
+ * `IntegrityError`, never another version's data. A ref whose commit file is
+ * missing is skipped only when a publish record proves it belongs to a commit
+ * in progress or to a dead writer's (see staging.ts); otherwise the commit
+ * file was lost, and reading the key is an `IntegrityError` too.
  */
 import { IntegrityError } from '../errors.js';
 import type { VersionRecord } from '../model/records.js';
 import type { CommitLog } from './commits.js';
 import type { RefStore } from './refs.js';
+import type { PendingCommits } from './staging.js';
 
 export interface CommittedVersion {
   /** The version number readers see (see the module comment). */
@@ -23,7 +31,7 @@ export interface CommittedVersion {
 export interface KeyListing {
   /** Visible versions, oldest first. */
   versions: CommittedVersion[];
-  /** Refs whose commit is not published: a commit in progress, or debris of a killed one. */
+  /** Refs of commits whose writer died before the commit point (debris a writer may remove). */
   unpublished: string[];
 }
 
@@ -33,7 +41,11 @@ export interface KeyListing {
  * history, so both apply one visibility and numbering rule.
  */
 export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'>;
-export type CommitSource = Pick<CommitLog, 'isPublished'>;
+export type CommitSource = Pick<CommitLog, 'operationsOf'>;
+/** The commits being published, or abandoned by dead writers; absent for git history (nothing is in progress there). */
+export type PendingSource = () => Promise<PendingCommits>;
+
+type RecordState = { record: VersionRecord } | { unpublished: string } | 'missing';
 
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
@@ -42,22 +54,31 @@ export class VersionIndex {
   constructor(
     private readonly refs: RefSource,
     private readonly commits: CommitSource,
+    private readonly pending?: PendingSource,
   ) {}
 
   async list(logicalKey: string): Promise<KeyListing> {
     const paths = await this.refs.listPaths(logicalKey);
     const versions: CommittedVersion[] = [];
     const unpublished: string[] = [];
+    let pending: PendingCommits | null = null;
     let previous = 0;
     for (const path of paths) {
-      const record = await this.readRecord(path, logicalKey);
-      if (record === 'missing') continue;
-      if (record === 'unpublished') {
-        unpublished.push(path);
-        continue;
+      let state = await this.readRecord(path, logicalKey);
+      if (state !== 'missing' && 'unpublished' in state && this.pending !== undefined) {
+        pending ??= await this.pending();
+        if (pending.abandoned.has(state.unpublished)) unpublished.push(path);
+        else if (!pending.live.has(state.unpublished)) {
+          // Its writer may have published and removed its publish record between our two reads.
+          state = await this.readRecord(path, logicalKey);
+          if (state !== 'missing' && 'unpublished' in state) {
+            throw new IntegrityError(`ref ${path} names commit ${state.unpublished}, whose file is missing (run fsck)`, { path });
+          }
+        }
       }
-      previous = Math.max(record.version, previous + 1);
-      versions.push({ version: previous, record, path });
+      if (state === 'missing' || 'unpublished' in state) continue;
+      previous = Math.max(state.record.version, previous + 1);
+      versions.push({ version: previous, record: state.record, path });
     }
     return { versions, unpublished };
   }
@@ -76,17 +97,29 @@ export class VersionIndex {
     this.records.delete(path);
   }
 
-  private async readRecord(path: string, logicalKey: string): Promise<VersionRecord | 'missing' | 'unpublished'> {
+  private async readRecord(path: string, logicalKey: string): Promise<RecordState> {
     const cached = this.records.get(path);
-    if (cached) return cached;
+    if (cached) return { record: cached };
     // Null when removed between listing and reading (cleanup or GC in another process).
     const record = await this.refs.readIfExists(path);
     if (record === null) return 'missing';
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
     }
-    if (!(await this.commits.isPublished(record.commit))) return 'unpublished';
+    const operations = await this.commits.operationsOf(record.commit);
+    if (operations === null) return { unpublished: record.commit };
+    const listed = operations.get(record.fullKey);
+    if (listed === undefined || listed.logicalKey !== record.logicalKey || listed.version !== record.version || listed.checksum !== record.checksum) {
+      throw new IntegrityError(`ref ${path} disagrees with commit ${record.commit}, which lists ${describeListed(listed, record.fullKey)}`, {
+        path,
+        key: record.fullKey,
+      });
+    }
     this.records.set(path, record);
-    return record;
+    return { record };
   }
+}
+
+function describeListed(listed: { version: number; checksum: string } | undefined, fullKey: string): string {
+  return listed === undefined ? `no version ${JSON.stringify(fullKey)}` : `version ${listed.version} with checksum ${listed.checksum}`;
 }
