@@ -8,6 +8,7 @@ import { UnsupportedFormatError } from '../errors.js';
 import { FORMAT_VERSION } from '../model/records.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import { removeDeadWriterDebris } from '../store/debris.js';
+import { assertUsableProjectRoot } from '../store/project-root.js';
 import { readFileIfExists, type StoreFs } from '../store/fs.js';
 import type { StoreLayout } from '../store/layout.js';
 
@@ -28,6 +29,7 @@ export const STORE_GITATTRIBUTES = `# Written by ae-state: store files are compa
 `;
 
 export async function openStore(fs: StoreFs, layout: StoreLayout): Promise<void> {
+  assertUsableProjectRoot(layout.root);
   await checkFormat(fs, layout);
   await Promise.all(
     [layout.objects, layout.keyRefs, layout.tags, layout.commits, layout.tmp, layout.staging].map((dir) =>
