@@ -71,6 +71,30 @@ export function encodeRecord(record: object): Buffer {
 }
 
 /**
+ * A record's bytes followed by a `digest` field: the sha256 of the record
+ * encoded without it. Refs and tags carry one, so that a flipped bit in a
+ * field no other file checks is refused instead of read as other metadata.
+ */
+export function encodeDigestedRecord(record: object): Buffer {
+  return encodeRecord({ ...record, digest: recordDigest(record) });
+}
+
+function recordDigest(record: object): string {
+  return createHash('sha256').update(encodeRecord(record)).digest('hex');
+}
+
+/**
+ * Splits a parsed record from its digest. `isIntact` is false when the
+ * digest does not match, null when there is none (records written before
+ * digests existed, read as they are).
+ */
+export function splitDigest(parsed: unknown): { record: unknown; isIntact: boolean | null } {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !('digest' in parsed)) return { record: parsed, isIntact: null };
+  const { digest, ...record } = parsed as Record<string, unknown>;
+  return { record, isIntact: digest === recordDigest(record) };
+}
+
+/**
  * A commit id is its time and the first 16 hex digits of the sha256 of its
  * encoded record, so the file name both sorts by time and verifies content.
  */

@@ -11,11 +11,10 @@
  * commit that lists the ref covers its key, version and checksum again.
  * Refs of older stores carry no digest and are read as before.
  */
-import { createHash } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { fileStemToTimestamp, keyDirName, timestampToFileStem } from '../model/keys.js';
-import { encodeRecord, versionRecordProblem, type VersionRecord } from '../model/records.js';
+import { encodeDigestedRecord, splitDigest, versionRecordProblem, type VersionRecord } from '../model/records.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -79,11 +78,7 @@ export class RefStore {
 
 /** A ref's bytes: the record, then its digest (see the module comment). */
 export function encodeVersionRecord(record: VersionRecord): Buffer {
-  return encodeRecord({ ...record, digest: refDigest(record) });
-}
-
-function refDigest(record: object): string {
-  return createHash('sha256').update(encodeRecord(record)).digest('hex');
+  return encodeDigestedRecord(record);
 }
 
 /**
@@ -98,12 +93,8 @@ export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
   } catch {
     throw new IntegrityError(`ref ${path} is not valid JSON (torn or edited file)`, { path });
   }
-  let record = parsed;
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && 'digest' in parsed) {
-    const { digest, ...rest } = parsed as Record<string, unknown>;
-    if (digest !== refDigest(rest)) throw new IntegrityError(`ref ${path} does not match its digest (damaged or edited file)`, { path });
-    record = rest;
-  }
+  const { record, isIntact } = splitDigest(parsed);
+  if (isIntact === false) throw new IntegrityError(`ref ${path} does not match its digest (damaged or edited file)`, { path });
   const problem = versionRecordProblem(record);
   if (problem !== null) throw new IntegrityError(`ref ${path} ${problem}`, { path });
   const valid = record as VersionRecord;
