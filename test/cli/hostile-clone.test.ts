@@ -46,6 +46,7 @@ const CASES: Case[] = [
   { name: '.ae/commits links outside the project', apply: link('../../outside', '.ae/commits') },
   { name: 'an object directory links to the project root', apply: (p, f) => link('../../..', `.ae/objects/${f.fanout}`)(p) },
   { name: 'an object directory links outside', apply: (p, f) => link('../../../../outside', `.ae/objects/${f.fanout}`)(p) },
+  { name: 'the legacy database links to a project file', apply: link('../123-keep.txt', '.ae/enhanced-state.db') },
   { name: 'a tag links to a project file', apply: (p, f) => link('../../../123-keep.txt', `.ae/refs/tags/${f.tagFile}`)(p) },
   { name: 'a tag links outside', apply: (p, f) => link('../../../../outside/99.txt', `.ae/refs/tags/${f.tagFile}`)(p) },
   {
@@ -189,6 +190,9 @@ describe('a hostile clone', () => {
   for (const testCase of CASES) {
     it(`${testCase.name}: no command touches anything outside .ae/ and no hook runs`, async () => {
       const { parent, project } = await hostileClone(testCase);
+      // The clone really holds what the case committed: a link is a git symlink entry (mode 120000).
+      if (testCase.name.includes('link')) expect(await git(project, 'ls-files', '-s')).toMatch(/^120000 /m);
+      if (!testCase.name.startsWith('.ae itself')) expect(await git(project, 'ls-files', '.ae/hooks')).toContain('.ae/hooks/post-commit');
       const skip = (path: string) => path.startsWith(join(project, '.ae')) || path.startsWith(join(project, '.git'));
       const before = await listing(parent, skip);
       const snapshotId = facts.tagFile.replace(/\.json$/, '');
