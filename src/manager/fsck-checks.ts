@@ -53,7 +53,7 @@ export function newScan(ctx: StoreContext): FsckScan {
     refObjects: [],
     operations: new Map(),
     refsByPath: new Map(),
-    pending: { live: new Set(), abandoned: new Set() },
+    pending: { live: new Set(), abandoned: new Set(), abandonedRecords: new Map() },
     checked: { objects: 0, refs: 0, commits: 0, tags: 0 },
   };
 }

@@ -21,7 +21,7 @@ import { forEachLimit, WALK_CONCURRENCY } from '../store/map-limit.js';
 import { listFanout, listFanouts } from '../store/object-scan.js';
 import { removeDeadWriterDebris } from '../store/debris.js';
 import { listKeyDirPaths, scanKeyDir, type ScannedRef } from '../store/ref-scan.js';
-import { publishRecordPath, readPendingCommits, readStagingPins, type PendingCommits } from '../store/staging.js';
+import { readPendingCommits, readStagingPins, type PendingCommits } from '../store/staging.js';
 import { TagStore } from '../store/tags.js';
 import type { StoreContext } from './context.js';
 
@@ -68,8 +68,8 @@ export async function runGarbageCollection(ctx: StoreContext, options: GarbageCo
     const pending = await readPendingCommits(ctx.fs, ctx.layout);
     const pins = await readPins(ctx, tally);
     const debrisLeft = await collectVersions(ctx, pins, pending, tally);
-    for (const commit of pending.abandoned) {
-      if (!debrisLeft.has(commit) && (await unlinkIfExists(ctx.fs, publishRecordPath(ctx.layout, commit)))) tally.removedStagingFiles++;
+    for (const [commit, path] of pending.abandonedRecords) {
+      if (!debrisLeft.has(commit) && (await unlinkIfExists(ctx.fs, path))) tally.removedStagingFiles++;
     }
     await sweepObjects(ctx, pins.marked, tally);
     tally.removedTempFiles = await removeDeadWriterDebris(ctx.fs, ctx.layout);

@@ -6,8 +6,8 @@
  *  1. Objects were written (renamed into place) when the saves were staged;
  *     here they and their directories are fsynced, in parallel with writing
  *     the refs, so no published ref can outlive the data it names.
- *  2. A publish record naming the commit is written first (staging.ts),
- *     and fsynced with the refs; then each ref is written atomically, naming the commit
+ *  2. A publish record naming the commit is created first (staging.ts),
+ *     and made durable with the refs; then each ref is written atomically, naming the commit
  *     id. Until step 3 the refs are invisible: readers skip refs whose commit
  *     is in progress. A crash here leaves only invisible refs, which the next
  *     writer removes because the dead writer's publish record names them.
@@ -17,8 +17,15 @@
  */
 import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
-import { FORMAT_VERSION, type CommitRecord, type VersionMetadata, type VersionRecord } from '../model/records.js';
-import { syncDirs, syncFiles } from './atomic-write.js';
+import {
+  commitRecordProblem,
+  FORMAT_VERSION,
+  versionRecordProblem,
+  type CommitRecord,
+  type VersionMetadata,
+  type VersionRecord,
+} from '../model/records.js';
+import { syncDirs } from './atomic-write.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { CommitLog } from './commits.js';
 import type { StoreFs } from './fs.js';
@@ -129,12 +136,20 @@ export async function publishCommit(
   // files, ref files and the commit's temporary file; (b) the directories the
   // objects and refs were renamed into; (c) the commit's rename, the commit
   // point, and the commits directory.
-  const publishRecord = await writePublishRecord(ctx.fs, ctx.layout, id, staged.map((s) => s.checksum));
+  // The validators readers apply, applied before anything is written: the
+  // store never publishes a record it would refuse to read (an import's
+  // metadata, say).
+  for (const record of records) {
+    const problem = versionRecordProblem(record);
+    if (problem !== null) throw new InvalidDataError(`version ${record.fullKey} ${problem}`, { key: record.fullKey });
+  }
+  const commitProblem = commitRecordProblem(commit);
+  if (commitProblem !== null) throw new InvalidDataError(`commit ${id} ${commitProblem}`, { commitId: id });
+  await writePublishRecord(ctx.fs, ctx.layout, id);
   const [refDirs, objects, commitTemp] = await Promise.all([
     mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record)),
     ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)),
     ctx.commits.writeTemp(id, bytes),
-    syncFiles(ctx.fs, [publishRecord]),
   ]);
   try {
     await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs, ctx.layout.staging]);

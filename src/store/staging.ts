@@ -5,8 +5,7 @@
  * belong to transactions that can never commit.
  */
 import { join } from 'node:path';
-import { isChecksum, isCommitId } from '../model/records.js';
-import { writeDurableFile } from './atomic-write.js';
+import { isChecksum } from '../model/records.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import { isProcessAlive } from './process.js';
@@ -23,7 +22,6 @@ export interface StagingPins {
 export async function readStagingPins(fs: StoreFs, layout: StoreLayout): Promise<StagingPins> {
   const pins: StagingPins = { checksums: new Set(), deadFiles: [], invalidFiles: [] };
   const names = (await readdirIfExists(fs, layout.staging)).filter((name) => name.endsWith('.json'));
-  const isPublishRecord = (name: string) => name.endsWith(PUBLISH_SUFFIX);
   for (const name of names) {
     const path = join(layout.staging, name);
     const bytes = await readFileIfExists(fs, path);
@@ -34,8 +32,7 @@ export async function readStagingPins(fs: StoreFs, layout: StoreLayout): Promise
       // nothing by it, but do not delete it either.
       pins.invalidFiles.push(path);
     } else if (!isProcessAlive(index.pid)) {
-      // A dead writer's publish record stays until its refs are gone (see below).
-      if (!isPublishRecord(name)) pins.deadFiles.push(path);
+      pins.deadFiles.push(path);
     } else {
       for (const checksum of index.checksums) pins.checksums.add(checksum);
     }
@@ -62,56 +59,59 @@ function parseStagingIndex(bytes: Buffer): { pid: number; checksums: string[] } 
 }
 
 /**
- * A publish record, `local/staging/<commit id>.publish.json`, is written
- * before a commit writes its refs and removed once the commit
- * is durable. It is what makes an unpublished ref provably debris: a ref
- * whose commit is missing is removed only when a dead writer's publish
- * record names that commit; any other such ref is reported, never deleted.
+ * A publish record, `local/staging/<commit id>.<pid>.publish`, an empty file
+ * whose name says everything, is created before a commit writes its refs
+ * and removed once the commit is durable. It is what makes an unpublished
+ * ref provably debris: a ref whose commit is missing is removed only when a
+ * dead writer's publish record names that commit; any other such ref is
+ * reported, never deleted. Being empty, it needs no fsync of its own: the
+ * fsync of `local/staging/` beside the ref directories makes it durable
+ * before the commit point.
  */
-export function publishRecordPath(layout: StoreLayout, commitId: string): string {
-  return join(layout.staging, `${commitId}${PUBLISH_SUFFIX}`);
-}
+const PUBLISH_NAME = /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z_[0-9a-f]{16})\.([1-9]\d{0,9})\.publish$/;
 
-const PUBLISH_SUFFIX = '.publish.json';
+export function publishRecordPath(layout: StoreLayout, commitId: string, pid = process.pid): string {
+  return join(layout.staging, `${commitId}.${pid}.publish`);
+}
 
 export interface PendingCommits {
   /** Commits a live writer is publishing right now. */
   live: Set<string>;
   /** Commits whose writer died before its commit point: their refs are debris. */
   abandoned: Set<string>;
+  /** The publish records of abandoned commits, by commit id. */
+  abandonedRecords: Map<string, string>;
 }
 
 export async function readPendingCommits(fs: StoreFs, layout: StoreLayout): Promise<PendingCommits> {
-  const pending: PendingCommits = { live: new Set(), abandoned: new Set() };
+  const pending: PendingCommits = { live: new Set(), abandoned: new Set(), abandonedRecords: new Map() };
   for (const name of await readdirIfExists(fs, layout.staging)) {
-    if (!name.endsWith(PUBLISH_SUFFIX)) continue;
-    const commitId = name.slice(0, -PUBLISH_SUFFIX.length);
-    const bytes = await readFileIfExists(fs, join(layout.staging, name));
-    const index = bytes === null ? null : parseStagingIndex(bytes);
-    if (!isCommitId(commitId) || index === null) continue;
-    (isProcessAlive(index.pid) ? pending.live : pending.abandoned).add(commitId);
+    const match = PUBLISH_NAME.exec(name);
+    if (match === null) continue;
+    const [, commitId, pid] = match as unknown as [string, string, string];
+    if (isProcessAlive(Number(pid))) pending.live.add(commitId);
+    else {
+      pending.abandoned.add(commitId);
+      pending.abandonedRecords.set(commitId, join(layout.staging, name));
+    }
   }
   return pending;
 }
 
-/**
- * Writes the publish record of a commit about to write its refs; the caller
- * fsyncs it (and `local/staging/`) together with the refs.
- */
-export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string, checksums: readonly string[]): Promise<string> {
+/** Creates the publish record of a commit about to write its refs; the caller fsyncs `local/staging/` with the ref directories. */
+export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string): Promise<void> {
   const path = publishRecordPath(layout, commitId);
-  const bytes = Buffer.from(`${JSON.stringify({ txId: null, pid: process.pid, commit: commitId, checksums: [...new Set(checksums)] })}\n`);
+  const create = async () => (await fs.open(path, 'wx', 0o644)).close();
   try {
-    await writeDurableFile(fs, path, bytes, false);
+    await create();
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
     await fs.mkdir(layout.staging, { recursive: true });
-    await writeDurableFile(fs, path, bytes, false);
+    await create();
   }
-  return path;
 }
 
-/** Removes a publish record once its commit is durable (or its refs are gone); a leftover only keeps its refs' objects a while longer. */
+/** Removes a publish record once its commit is durable (or its refs are gone). */
 export async function removePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string): Promise<void> {
   await fs.unlink(publishRecordPath(layout, commitId)).catch(() => undefined);
 }

@@ -150,7 +150,7 @@ describe('fsck --repair', () => {
     await unlink(join(store, 'commits', commits[3]!));
     // What a writer killed before its commit point leaves (pid 999999999 does not run).
     const id = commits[3]!.slice(0, -'.json'.length);
-    await writeFile(join(store, 'local', 'staging', `${id}.publish.json`), JSON.stringify({ txId: null, pid: 999_999_999, commit: id, checksums: [] }));
+    await writeFile(join(store, 'local', 'staging', `${id}.999999999.publish`), '');
     const result = await m.fsck({ repair: true });
     expect(result.problems).toMatchObject([{ code: 'unpublished-ref', repaired: 'removed' }]);
     expect((await m.fsck()).problems).toEqual([]);

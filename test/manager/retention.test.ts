@@ -143,7 +143,7 @@ describe('garbage collection of objects', () => {
     const debris = { ...published!.record, timestamp: '2030-01-01T00:00:00.000Z', fullKey: 'spec_2030-01-01T00:00:00.000Z', commit: '2030-01-01T00-00-00.000Z_0123456789abcdef' };
     await ctx.refs.write(debris);
     // The publish record a writer leaves when it is killed before its commit point (pid 999999999 does not run).
-    await writeFile(join(ctx.layout.staging, `${debris.commit}.publish.json`), JSON.stringify({ txId: null, pid: 999_999_999, commit: debris.commit, checksums: [] }));
+    await writeFile(join(ctx.layout.staging, `${debris.commit}.999999999.publish`), '');
     const path = ctx.refs.pathOf('spec', debris.timestamp);
     expect((await m.runGarbageCollection()).removedUnpublishedRefs).toBe(0);
     await utimes(path, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
