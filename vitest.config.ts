@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +10,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Hook approvals of projects outside git go to the per-user config folder:
+    // keep the tests' approvals out of the real one.
+    env: { XDG_CONFIG_HOME: join(tmpdir(), `ae-state-test-config-${process.pid}`) },
   },
 });

@@ -14,7 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Pack } from 'tar-stream';
 import type { SnapshotTree } from '../model/snapshot.js';
 import { syncDirs } from '../store/atomic-write.js';
-import { nodeFs, type StoreFs } from '../store/fs.js';
+import { nodeFs, readdirIfExists, type StoreFs } from '../store/fs.js';
+import { isProcessAlive } from '../store/process.js';
 import type { ObjectStore } from '../store/objects.js';
 import { buildManifest, encodeEntryFile, encodeManifest, MANIFEST_NAME } from './manifest.js';
 
@@ -97,6 +98,7 @@ function addMember(tar: Pack, name: string, body: Buffer, mtime: Date): Promise<
  */
 export async function writeFileStreamAtomic<T>(target: string, produce: (out: Writable) => Promise<T>, fs: StoreFs = nodeFs): Promise<T> {
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await removeDeadExportTemps(fs, target);
   let handle: FileHandle | null = null;
   try {
     handle = await fs.open(temp, 'wx', 0o644);
@@ -111,6 +113,23 @@ export async function writeFileStreamAtomic<T>(target: string, produce: (out: Wr
     await handle?.close().catch(() => undefined);
     await fs.unlink(temp).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Removes the temporary files that killed exports to the same `target` left
+ * beside it: only regular files named exactly `.<target name>.<pid>.<8 hex>.tmp`
+ * whose pid no longer runs, so nothing else in the user's directory is touched.
+ */
+async function removeDeadExportTemps(fs: StoreFs, target: string): Promise<void> {
+  const name = basename(target);
+  const dir = dirname(target);
+  for (const entry of await readdirIfExists(fs, dir)) {
+    if (!entry.startsWith(`.${name}.`) || !entry.endsWith('.tmp')) continue;
+    const match = /^([1-9]\d{0,9})\.[0-9a-f]{8}\.tmp$/.exec(entry.slice(name.length + 2));
+    if (match === null || isProcessAlive(Number(match[1]))) continue;
+    const path = join(dir, entry);
+    if ((await fs.lstat(path).catch(() => null))?.isFile()) await fs.unlink(path).catch(() => undefined);
   }
 }
 

@@ -69,6 +69,10 @@ function contextFor(
       const existing = current();
       if (existing !== null) return existing;
       const created = new EnhancedStateManager(choice.root, { awaitHooks: true, gcInterval: 0, ...options });
+      // An untrusted hook never runs; say so once per hook, with the command that trusts it.
+      created.on('hookSkipped', (e: { reason?: string; message?: string }) => {
+        if (e.reason === 'untrusted' && e.message) process.stderr.write(`ae-state: warning: ${e.message}\n`);
+      });
       keep(created);
       return created;
     },

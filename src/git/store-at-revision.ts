@@ -10,7 +10,8 @@ import { realpath } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { GitError, IntegrityError } from '../errors.js';
 import { keyDirName, refFileTimestamp } from '../model/keys.js';
-import type { VersionRecord } from '../model/records.js';
+import type { CommitOperation, VersionRecord } from '../model/records.js';
+import { operationsByFullKey, parseCommitRecord } from '../store/commits.js';
 import { decodeObject } from '../store/objects.js';
 import { parseVersionRecord } from '../store/refs.js';
 import { VersionIndex, type CommitSource, type RefSource } from '../store/version-index.js';
@@ -60,6 +61,13 @@ export class StoreAtRevision implements RefSource, CommitSource {
       (entries) => new Set(entries.filter((e) => e.type === 'blob').map((e) => e.path)),
     );
     return (await this.commitNames).has(`${commitId}.json`);
+  }
+
+  /** The operations of a commit as committed, by full key; null when it is not in this revision. */
+  async operationsOf(commitId: string): Promise<ReadonlyMap<string, CommitOperation> | null> {
+    const path = `${this.prefix}/commits/${commitId}.json`;
+    const bytes = await this.readBlobIfExists(path);
+    return bytes === null ? null : operationsByFullKey(parseCommitRecord(bytes, commitId, this.describe(path)));
   }
 
   /** The verified serialised bytes of a data object as committed. */

@@ -1,12 +1,13 @@
 /**
  * Finding hook scripts in `.ae/hooks/`, git-style: a hook is an executable
  * file named after the event it handles. Files that are not executable, or
- * end in `.sample`, are installed but inactive.
+ * end in `.sample`, are installed but inactive; so is a symbolic link (a
+ * clone could point one anywhere), which is never followed. Whether an active
+ * hook may run at all is decided by trust.ts.
  */
-import { constants } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { readdirIfExists, type StoreFs } from '../store/fs.js';
 
 /** The hook names the store runs, in the order they are documented. */
 export const HOOK_NAMES = ['failure', 'failure-<type>', 'post-commit', 'post-snapshot', 'post-gc'] as const;
@@ -22,7 +23,7 @@ export interface InstalledHook {
   /** Whether the store would run it: executable, and not a `.sample`. */
   active: boolean;
   /** Why an installed file is inactive. */
-  reason?: 'sample' | 'not executable' | 'not a file';
+  reason?: 'sample' | 'not executable' | 'not a file' | 'symbolic link';
 }
 
 /** Throws unless `name` is a valid hook file name. */
@@ -33,45 +34,32 @@ export function assertHookName(name: string): void {
 }
 
 /** Every file in the hooks directory with whether it is active; [] when there is no directory. */
-export async function listInstalledHooks(hooksDir: string): Promise<InstalledHook[]> {
-  let names: string[];
-  try {
-    names = await readdir(hooksDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw error;
-  }
-  const hooks = await Promise.all(names.sort().map((name) => inspectHook(hooksDir, name)));
+export async function listInstalledHooks(fs: StoreFs, hooksDir: string): Promise<InstalledHook[]> {
+  const names = await readdirIfExists(fs, hooksDir);
+  const hooks = await Promise.all(names.sort().map((name) => inspectHook(fs, hooksDir, name)));
   return hooks.filter((h): h is InstalledHook => h !== null);
 }
 
 /** The active hook called `name`, or null when it is missing, a sample or not executable. */
-export async function findActiveHook(hooksDir: string, name: string): Promise<InstalledHook | null> {
+export async function findActiveHook(fs: StoreFs, hooksDir: string, name: string): Promise<InstalledHook | null> {
   if (!HOOK_NAME.test(name) || name.endsWith(SAMPLE_SUFFIX)) return null;
-  const hook = await inspectHook(hooksDir, name);
+  const hook = await inspectHook(fs, hooksDir, name);
   return hook?.active ? hook : null;
 }
 
-/** Inspects one entry; null when it vanished. */
-export async function inspectHook(hooksDir: string, name: string): Promise<InstalledHook | null> {
+/** Inspects one entry (never following a link); null when it vanished. */
+export async function inspectHook(fs: StoreFs, hooksDir: string, name: string): Promise<InstalledHook | null> {
   const path = join(hooksDir, name);
-  let isFile: boolean;
+  let stats: Awaited<ReturnType<StoreFs['lstat']>>;
   try {
-    isFile = (await stat(path)).isFile();
+    stats = await fs.lstat(path);
   } catch {
     return null;
   }
-  if (!isFile) return { name, path, active: false, reason: 'not a file' };
+  if (stats.isSymbolicLink()) return { name, path, active: false, reason: 'symbolic link' };
+  if (!stats.isFile()) return { name, path, active: false, reason: 'not a file' };
   if (name.endsWith(SAMPLE_SUFFIX)) return { name, path, active: false, reason: 'sample' };
-  if (!(await isExecutable(path))) return { name, path, active: false, reason: 'not executable' };
+  // Any execute bit, as git decides whether a hook is enabled.
+  if ((Number(stats.mode) & 0o111) === 0) return { name, path, active: false, reason: 'not executable' };
   return { name, path, active: true };
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -77,8 +77,12 @@ export class HookDispatcher {
       try {
         // Loaded with the first event, so processes that only read never load it.
         const { findActiveHook } = await import('./discovery.js');
-        const hook = await findActiveHook(this.host.layout.hooks, name);
+        const hook = await findActiveHook(this.host.fs, this.host.layout.hooks, name);
         if (hook === null) continue;
+        if (!(await this.isTrusted(hook.path))) {
+          this.host.events.emit('hookSkipped', { hook: name, event: event.event, reason: 'untrusted', message: untrustedHookMessage(name) });
+          continue;
+        }
         const depth = currentDepth();
         if (depth >= MAX_HOOK_DEPTH) {
           this.host.events.emit('hookSkipped', { hook: name, event: event.event, reason: `hook depth ${depth} reached the limit ${MAX_HOOK_DEPTH}` });
@@ -91,6 +95,12 @@ export class HookDispatcher {
       }
     }
     return runs;
+  }
+
+  /** Whether this machine approved the hook's current content (see trust.ts). */
+  async isTrusted(path: string): Promise<boolean> {
+    const [content, { isHookTrusted }] = await Promise.all([this.host.fs.readFile(path), import('./trust.js')]);
+    return isHookTrusted(this.host.layout.root, path, content);
   }
 
   /** Runs one hook file for an event, records the run and emits `hookCompleted` or `hookFailed`. */
@@ -117,6 +127,11 @@ export class HookDispatcher {
     this.host.events.emit(run.ok ? 'hookCompleted' : 'hookFailed', recordError === undefined ? run : { ...run, recordError });
     return run;
   }
+}
+
+/** What a user reads when a hook was skipped for want of trust: the command that trusts it. */
+export function untrustedHookMessage(name: string): string {
+  return `hook ${JSON.stringify(name)} was skipped: this machine has not trusted its current content (run "ae-state hooks trust ${name}" after reading it)`;
 }
 
 /** The hook's environment: the caller's, minus stale event values, plus this event's. */

@@ -2,7 +2,9 @@
  * Installing the package's sample hooks (`hooks/*.sample`) into a store's
  * `hooks/` directory. Samples are inactive by name; a user activates one by
  * copying it without the `.sample` suffix and making it executable, as with
- * git's own sample hooks. Existing files are never replaced.
+ * git's own sample hooks. Existing files are never replaced. The content
+ * of each installed sample is trusted under any name (see trust.ts), so a
+ * sample copied unchanged runs; an edited copy must be trusted again.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { tempPathFor, writeDurableFile } from '../store/atomic-write.js';
 import { isErrno, type StoreFs } from '../store/fs.js';
 import type { StoreLayout } from '../store/layout.js';
 import { sampleHooksDir } from './package-paths.js';
+import { trustHooks } from './trust.js';
 
 export interface SampleInstallResult {
   /** Samples copied by this call. */
@@ -26,10 +29,14 @@ export async function installSampleHooks(fs: StoreFs, layout: StoreLayout): Prom
   await fs.mkdir(layout.hooks, { recursive: true });
   await fs.mkdir(layout.tmp, { recursive: true });
   const names = (await readdir(source)).filter((name) => name.endsWith('.sample')).sort();
+  const approved: Array<{ name: string; content: Uint8Array }> = [];
   for (const name of names) {
-    const copied = await copyIfAbsent(fs, layout, await readFile(join(source, name)), join(layout.hooks, name));
+    const content = await readFile(join(source, name));
+    const copied = await copyIfAbsent(fs, layout, content, join(layout.hooks, name));
     (copied ? result.installed : result.kept).push(name);
+    if (copied) approved.push({ name, content });
   }
+  if (approved.length > 0) await trustHooks(layout.root, [], approved);
   return result;
 }
 

@@ -34,7 +34,7 @@ import type { HookRun } from '../hooks/runner.js';
 import type { SampleInstallResult } from '../hooks/samples.js';
 import type { FailureArtifact } from '../model/types.js';
 import type { FailureFilter, StoredFailure } from './failures.js';
-import type { HookStatus } from './hooks.js';
+import type { HookStatus, HookTrustResult } from './hooks.js';
 import type { KeySummary } from './key-summaries.js';
 import type { VersionPage } from './version-details.js';
 import type { FsckOptions } from './fsck.js';
@@ -320,6 +320,16 @@ export class EnhancedStateManager extends EventEmitter {
     await this.initialize();
     const { runHookByName } = await import('./hooks.js');
     return runHookByName(this.ctx, this.hooks, name, event);
+  }
+
+  /**
+   * Approves the hook `name` as its file is now, on this machine: only
+   * approved hooks run (a clone's hooks never do until trusted here).
+   */
+  async trustHook(name: string): Promise<HookTrustResult> {
+    await this.initialize();
+    const { trustHook } = await import('./hooks.js');
+    return trustHook(this.ctx, name);
   }
 
   /** Copies the package's sample hooks into the store's hooks directory, never replacing a file. */

@@ -2,7 +2,6 @@
  * Whole-state backups in the original single-file layout (src/model/backup.ts)
  * and the migration of an original database file into the store.
  */
-import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { buildBackup, decodeBackup, type DecodedBackupEntry, type StateBackup } from '../model/backup.js';
@@ -10,7 +9,7 @@ import { timestampToFileStem } from '../model/keys.js';
 import { lastTakenVersion } from '../model/records.js';
 import type { StateEntry } from '../model/types.js';
 import { syncDirs } from '../store/atomic-write.js';
-import { isErrno } from '../store/fs.js';
+import { isErrno, type StoreFs } from '../store/fs.js';
 import type { StagedVersion } from '../store/publish.js';
 import { WritePool } from '../store/write-pool.js';
 import type { StoreContext } from './context.js';
@@ -126,10 +125,10 @@ export function databaseFileOf(ctx: StoreContext): string {
 export async function migrateDatabase(ctx: StoreContext, onlyIntoEmptyStore: boolean): Promise<MigrationResult | null> {
   const path = databaseFileOf(ctx);
   // The common case, a store without a legacy file, costs this one stat.
-  if (!(await fileExists(path))) return null;
+  if (!(await fileExists(ctx.fs, path))) return null;
   const result = await ctx.withWriteLock(async () => {
     // Another process may have migrated, or saved, while this one waited for the lock.
-    if (!(await fileExists(path))) return null;
+    if (!(await fileExists(ctx.fs, path))) return null;
     if (onlyIntoEmptyStore && (await ctx.commits.head()) !== null) return null;
     const decoded = decodeDatabase(parseDatabase(await ctx.fs.readFile(path), path), path);
     const imported = await importDecoded(ctx, decoded, `migrate ${basename(path)}`, true);
@@ -165,9 +164,10 @@ function parseDatabase(bytes: Buffer, path: string): unknown {
   }
 }
 
-async function fileExists(path: string): Promise<boolean> {
+/** Whether `path` is a regular file; a link (a clone may commit one) is not, and fsck reports it. */
+async function fileExists(fs: StoreFs, path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return (await fs.lstat(path)).isFile();
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return false;
     throw error;

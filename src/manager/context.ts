@@ -6,10 +6,12 @@ import { EventEmitter } from 'node:events';
 import type { ResolvedOptions } from '../model/options.js';
 import { CommitLog } from '../store/commits.js';
 import { nodeFs, type StoreFs } from '../store/fs.js';
+import { guardStoreFs } from '../store/guarded-fs.js';
 import { storeLayout, type StoreLayout } from '../store/layout.js';
 import { StoreLock } from '../store/lock.js';
 import { ObjectStore } from '../store/objects.js';
 import { RefStore } from '../store/refs.js';
+import { readPendingCommits } from '../store/staging.js';
 import { VersionIndex } from '../store/version-index.js';
 import { PerformanceRecorder } from './performance-metrics.js';
 
@@ -27,6 +29,8 @@ export class StoreContext {
   readonly commits: CommitLog;
   readonly index: VersionIndex;
   readonly metrics: PerformanceRecorder;
+  /** The only door to the disk: `fs` guarded so that nothing under the store follows a link. */
+  readonly fs: StoreFs;
   private readonly lock: StoreLock;
   private writeQueue: Promise<unknown> = Promise.resolve();
 
@@ -34,14 +38,15 @@ export class StoreContext {
     projectRoot: string,
     readonly options: ResolvedOptions,
     readonly events: EventEmitter,
-    readonly fs: StoreFs = nodeFs,
+    fs: StoreFs = nodeFs,
     readonly clock: () => number = systemClock,
   ) {
     this.layout = storeLayout(projectRoot, options.storePath);
+    this.fs = fs = guardStoreFs(fs, this.layout.store);
     this.objects = new ObjectStore(fs, this.layout);
     this.refs = new RefStore(fs, this.layout);
     this.commits = new CommitLog(fs, this.layout);
-    this.index = new VersionIndex(this.refs, this.commits);
+    this.index = new VersionIndex(this.refs, this.commits, () => readPendingCommits(fs, this.layout));
     this.lock = new StoreLock(fs, this.layout.lock);
     this.metrics = new PerformanceRecorder(options);
   }

@@ -6,9 +6,10 @@
  * no longer a problem.
  */
 import { basename, dirname, join } from 'node:path';
-import { isRefFileNameOf, keyDirName } from '../model/keys.js';
-import { isCommitId } from '../model/records.js';
-import { parseCommitRecord } from '../store/commits.js';
+import { isRefFileNameOf, keyDirName, legacyRefFileName, parseFullKey } from '../model/keys.js';
+import { isCommitId, type CommitOperation } from '../model/records.js';
+import { operationsByFullKey, parseCommitRecord } from '../store/commits.js';
+import type { PendingCommits } from '../store/staging.js';
 import { readdirFast, readFileFast } from '../store/bulk-io.js';
 import { pathExists, readdirIfExists, readFileIfExists } from '../store/fs.js';
 import { forEachLimit, WALK_CONCURRENCY } from '../store/map-limit.js';
@@ -32,6 +33,12 @@ export interface FsckScan {
   readonly marked: Set<string>;
   /** Objects named by published refs, checked once every object is verified. */
   readonly refObjects: Array<{ path: string; key: string; checksum: string }>;
+  /** The operations of every valid commit, by commit id, then full key. */
+  readonly operations: Map<string, ReadonlyMap<string, CommitOperation>>;
+  /** Where each version a valid commit lists has its ref, for `--repair` to rebuild damaged ones. */
+  readonly refsByPath: Map<string, { commit: string; time: string; op: CommitOperation }>;
+  /** Commits being published or abandoned by dead writers (their refs are not yet, or never, published). */
+  pending: PendingCommits;
   readonly checked: FsckResult['checked'];
 }
 
@@ -44,6 +51,9 @@ export function newScan(ctx: StoreContext): FsckScan {
     badObjects: new Set(),
     marked: new Set(),
     refObjects: [],
+    operations: new Map(),
+    refsByPath: new Map(),
+    pending: { live: new Set(), abandoned: new Set(), abandonedRecords: new Map() },
     checked: { objects: 0, refs: 0, commits: 0, tags: 0 },
   };
 }
@@ -73,6 +83,16 @@ export async function checkCommits(scan: FsckScan): Promise<void> {
     try {
       const record = parseCommitRecord(bytes, id, path);
       if (record.parent !== null) parents.push({ id, parent: record.parent });
+      scan.operations.set(id, operationsByFullKey(record));
+      for (const op of record.operations) {
+        const parsed = parseFullKey(op.fullKey);
+        if (parsed === null) continue;
+        const listing = { commit: id, time: record.time, op };
+        // Its ref is at the name this commit gives it, or at the name stores before commit suffixes gave it.
+        const refPath = ctx.refs.pathOf({ logicalKey: op.logicalKey, timestamp: parsed.timestamp, commit: id });
+        scan.refsByPath.set(refPath, listing);
+        scan.refsByPath.set(join(dirname(refPath), legacyRefFileName(parsed.timestamp)), listing);
+      }
     } catch (error) {
       scan.problems.push(problem('invalid-commit', path, (error as Error).message));
     }
@@ -122,7 +142,19 @@ async function checkRef(scan: FsckScan, ref: ScannedRef): Promise<void> {
     return;
   }
   if (!(await isCommitPresent(scan, record.commit))) {
-    scan.problems.push(problem('unpublished-ref', path, `names commit ${record.commit}, which was never published (debris of an interrupted commit)`, { key }));
+    if (scan.pending.live.has(record.commit)) return; // A commit in progress.
+    if (scan.pending.abandoned.has(record.commit)) {
+      scan.problems.push(problem('unpublished-ref', path, `names commit ${record.commit}, which its writer died before publishing (debris)`, { key }));
+    } else {
+      scan.problems.push(problem('missing-commit', path, `names commit ${record.commit}, whose file is missing: the version cannot be read`, { key }));
+    }
+    return;
+  }
+  const listed = scan.operations.get(record.commit)?.get(record.fullKey);
+  // A commit that exists but is damaged is reported as invalid-commit; its refs cannot be cross-checked.
+  if (scan.operations.has(record.commit) && (listed === undefined || listed.logicalKey !== record.logicalKey || record.version < listed.version || listed.checksum !== record.checksum)) {
+    const says = listed === undefined ? 'does not list it' : `lists version ${listed.version} with checksum ${listed.checksum}`;
+    scan.problems.push(problem('ref-mismatch', path, `disagrees with commit ${record.commit}, which ${says}`, { key }));
     return;
   }
   scan.refObjects.push({ path, key, checksum: record.checksum });

@@ -20,6 +20,9 @@ export type FsckProblemCode =
   | 'missing-tree'
   | 'invalid-tree'
   | 'unpublished-ref'
+  | 'missing-commit'
+  | 'ref-mismatch'
+  | 'unsafe-entry'
   | 'unreachable-object'
   | 'stray-file';
 
@@ -33,8 +36,12 @@ export interface FsckProblem {
   message: string;
   checksum?: string;
   key?: string;
-  /** What `--repair` did about it: moved the file to `local/corrupt/`, or removed debris. */
-  repaired?: 'moved-aside' | 'removed';
+  /**
+   * What `--repair` did about it: moved the file to `local/corrupt/`,
+   * removed debris or a link (never its target), or moved a damaged ref
+   * aside and rebuilt it from the commit that lists it.
+   */
+  repaired?: 'moved-aside' | 'removed' | 'restored';
 }
 
 export interface FsckResult {

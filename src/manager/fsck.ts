@@ -3,14 +3,18 @@
  * tags, the format marker) and reports each problem with its path. With
  * `repair`, damaged files are moved aside to `local/corrupt/` (never
  * deleted) and debris of interrupted commits is removed, so that every
- * remaining version reads back intact; commits are only reported, because
- * moving one aside would hide the intact versions it published.
+ * remaining version reads back intact; a damaged ref is then rebuilt from
+ * the commit that lists it, links and special files are removed (never what
+ * they point to), and commits are only reported, because moving one aside
+ * would hide the intact versions it published.
  */
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_GRACE_SECONDS, isPastGrace } from '../model/retention.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { isErrno } from '../store/fs.js';
-import { readStagingPins } from '../store/staging.js';
+import { isAeStateError } from '../errors.js';
+import { readPendingCommits, readStagingPins } from '../store/staging.js';
+import { checkUnsafeEntries, removeUnsafeEntries, restoreRefsFromCommits } from './fsck-integrity.js';
 import type { StoreContext } from './context.js';
 import { verifyAllObjectsInBackground } from '../store/object-verify.js';
 import {
@@ -41,6 +45,7 @@ export async function runFsck(ctx: StoreContext, options: FsckOptions = {}): Pro
       (error: unknown) => ({ error }),
     );
     await checkFormatMarker(scan);
+    scan.pending = await readPendingCommits(ctx.fs, ctx.layout);
     await checkCommits(scan);
     await checkRefs(scan);
     const objects = await verifying;
@@ -52,7 +57,23 @@ export async function runFsck(ctx: StoreContext, options: FsckOptions = {}): Pro
     if (options.repair === true) await repair(scan);
     return scan;
   };
-  const scan = options.repair === true ? await ctx.withWriteLock(check) : await check();
+  // Links and special files first: the other checks refuse to pass through
+  // them. Repair removes them (never their targets) before the rest is checked.
+  const checkAll = async (): Promise<FsckScan> => {
+    const unsafe = newScan(ctx);
+    await checkUnsafeEntries(unsafe);
+    if (unsafe.problems.length > 0 && options.repair === true) await removeUnsafeEntries(unsafe);
+    let scan: FsckScan;
+    try {
+      scan = await check();
+    } catch (error) {
+      if (!isAeStateError(error) || unsafe.problems.length === 0) throw error;
+      scan = newScan(ctx);
+    }
+    scan.problems.push(...unsafe.problems);
+    return scan;
+  };
+  const scan = options.repair === true ? await ctx.withWriteLock(checkAll) : await checkAll();
   const result = summarise(scan.problems.sort(byPath), scan.checked, Date.now() - started);
   ctx.events.emit('fsckCompleted', { ok: result.ok, errors: result.errors, warnings: result.warnings, repaired: result.repaired });
   return result;
@@ -78,6 +99,8 @@ const MOVE_ASIDE = new Set<FsckProblem['code']>([
   'invalid-gzip',
   'invalid-ref',
   'misplaced-ref',
+  'ref-mismatch',
+  'missing-commit',
   'missing-object',
   'ref-to-corrupt-object',
   'invalid-tag',
@@ -107,6 +130,8 @@ async function repair(scan: FsckScan): Promise<void> {
     }
     if (found.repaired !== undefined && found.path.startsWith(ctx.layout.keyRefs)) ctx.index.forget(found.path);
   }
+  await syncDirs(ctx.fs, touched);
+  await restoreRefsFromCommits(scan, new Set([...moved].filter((path) => path.startsWith(ctx.layout.keyRefs))));
   await syncDirs(ctx.fs, touched);
 }
 

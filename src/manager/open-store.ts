@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { UnsupportedFormatError } from '../errors.js';
 import { FORMAT_VERSION } from '../model/records.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
-import { readdirIfExists, readFileIfExists, type StoreFs } from '../store/fs.js';
-import { isProcessAlive } from '../store/process.js';
+import { removeDeadWriterDebris } from '../store/debris.js';
+import { assertUsableProjectRoot } from '../store/project-root.js';
+import { readFileIfExists, type StoreFs } from '../store/fs.js';
 import type { StoreLayout } from '../store/layout.js';
 
 export const FORMAT_MARKER = `ae-state store format ${FORMAT_VERSION}\n`;
@@ -28,6 +29,7 @@ export const STORE_GITATTRIBUTES = `# Written by ae-state: store files are compa
 `;
 
 export async function openStore(fs: StoreFs, layout: StoreLayout): Promise<void> {
+  assertUsableProjectRoot(layout.root);
   await checkFormat(fs, layout);
   await Promise.all(
     [layout.objects, layout.keyRefs, layout.tags, layout.commits, layout.tmp, layout.staging].map((dir) =>
@@ -43,7 +45,7 @@ export async function openStore(fs: StoreFs, layout: StoreLayout): Promise<void>
   ] as const) {
     if ((await readFileIfExists(fs, path)) === null) await writeFileAtomic(fs, layout.tmp, path, Buffer.from(content));
   }
-  await removeDeadWritersLeftovers(fs, layout);
+  await removeDeadWriterDebris(fs, layout);
 }
 
 async function checkFormat(fs: StoreFs, layout: StoreLayout): Promise<void> {
@@ -56,21 +58,4 @@ async function checkFormat(fs: StoreFs, layout: StoreLayout): Promise<void> {
       { path: layout.formatFile },
     );
   }
-}
-
-/**
- * Temp files are named `<pid>.<n>.<name>.tmp`; those of processes that no
- * longer run are debris of a crash between write and rename. Files of live
- * processes are left alone: they belong to a write in progress.
- */
-async function removeDeadWritersLeftovers(fs: StoreFs, layout: StoreLayout): Promise<void> {
-  const leftovers = await readdirIfExists(fs, layout.tmp);
-  await Promise.all(
-    leftovers.map(async (name) => {
-      const pid = Number.parseInt(name, 10);
-      if (Number.isSafeInteger(pid) && pid > 0 && !isProcessAlive(pid)) {
-        await fs.unlink(join(layout.tmp, name)).catch(() => undefined);
-      }
-    }),
-  );
 }

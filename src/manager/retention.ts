@@ -21,9 +21,9 @@ import { settleVersionNumbers } from '../store/settle-numbers.js';
 import { readdirIfExists } from '../store/fs.js';
 import { forEachLimit, WALK_CONCURRENCY } from '../store/map-limit.js';
 import { listFanout, listFanouts } from '../store/object-scan.js';
-import { isProcessAlive } from '../store/process.js';
+import { removeDeadWriterDebris } from '../store/debris.js';
 import { listKeyDirPaths, scanKeyDir, type ScannedRef } from '../store/ref-scan.js';
-import { readStagingPins } from '../store/staging.js';
+import { readPendingCommits, readStagingPins, type PendingCommits } from '../store/staging.js';
 import { TagStore } from '../store/tags.js';
 import type { StoreContext } from './context.js';
 
@@ -66,10 +66,15 @@ export async function runGarbageCollection(ctx: StoreContext, options: GarbageCo
   const started = Date.now();
   const result = await ctx.withWriteLock(async () => {
     const tally = emptyResult(graceSeconds);
+    // Read before readPins removes dead writers' staging files, publish records among them.
+    const pending = await readPendingCommits(ctx.fs, ctx.layout);
     const pins = await readPins(ctx, tally);
-    await collectVersions(ctx, pins, tally);
+    const debrisLeft = await collectVersions(ctx, pins, pending, tally);
+    for (const [commit, path] of pending.abandonedRecords) {
+      if (!debrisLeft.has(commit) && (await unlinkIfExists(ctx.fs, path))) tally.removedStagingFiles++;
+    }
     await sweepObjects(ctx, pins.marked, tally);
-    tally.removedTempFiles = await removeDeadTempFiles(ctx);
+    tally.removedTempFiles = await removeDeadWriterDebris(ctx.fs, ctx.layout);
     return tally;
   });
   result.durationMs = Date.now() - started;
@@ -124,8 +129,10 @@ async function readPins(ctx: StoreContext, tally: GarbageCollectionResult): Prom
   return pins;
 }
 
-/** Removes expired versions and old unpublished refs, one key directory at a time, and marks the rest. */
-async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageCollectionResult): Promise<void> {
+/** Removes expired versions and old refs of abandoned commits, one key directory at a time, and marks the rest. */
+/** Answers the abandoned commits whose refs are still there (within the grace period). */
+async function collectVersions(ctx: StoreContext, pins: Pins, pending: PendingCommits, tally: GarbageCollectionResult): Promise<Set<string>> {
+  const debrisLeft = new Set<string>();
   const nowMs = ctx.clock();
   const wallMs = Date.now();
   // One listing of the log instead of a stat per commit: we hold the lock, so
@@ -138,12 +145,14 @@ async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageColl
     for (const ref of scan.refs) {
       if (commits.has(ref.record.commit)) {
         published.push(ref);
-      } else if (await isOldEnough(ctx, ref.path, wallMs, tally.graceSeconds)) {
-        // We hold the lock, so no commit is in progress: this is a killed writer's debris.
+      } else if (pending.abandoned.has(ref.record.commit) && (await isOldEnough(ctx, ref.path, wallMs, tally.graceSeconds))) {
+        // A dead writer's publish record names its commit: provably debris.
+        // Any other ref without its commit is kept (fsck reports it).
         if (await unlinkIfExists(ctx.fs, ref.path)) tally.removedUnpublishedRefs++;
         touched = true;
       } else {
         pins.marked.add(ref.record.checksum);
+        debrisLeft.add(ref.record.commit);
       }
     }
     const decision = selectExpired(published, nowMs, ctx.options.defaultTTL, pins.fullKeys);
@@ -171,6 +180,7 @@ async function collectVersions(ctx: StoreContext, pins: Pins, tally: GarbageColl
     // synced as soon as it is done, overlapping the scan of the others.
     if (touched) await syncDirs(ctx.fs, [dir]);
   });
+  return debrisLeft;
 }
 
 /** Deletes unmarked objects past the grace period; the disk space is returned at once. */
@@ -192,16 +202,6 @@ async function sweepObjects(ctx: StoreContext, marked: ReadonlySet<string>, tall
     });
   });
   await syncDirs(ctx.fs, touchedDirs);
-}
-
-/** Temp files are named `<pid>.<n>.<name>.tmp`; those of dead processes are debris of a crash. */
-async function removeDeadTempFiles(ctx: StoreContext): Promise<number> {
-  let removed = 0;
-  for (const name of await readdirIfExists(ctx.fs, ctx.layout.tmp)) {
-    const pid = Number.parseInt(name, 10);
-    if (pid > 0 && !isProcessAlive(pid) && (await unlinkIfExists(ctx.fs, join(ctx.layout.tmp, name)))) removed++;
-  }
-  return removed;
 }
 
 async function isOldEnough(ctx: StoreContext, path: string, wallMs: number, graceSeconds: number): Promise<boolean> {

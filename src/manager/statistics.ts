@@ -1,11 +1,11 @@
 /**
  * `getStatistics()` is synchronous in the reference API, so it reads the
- * store with synchronous calls: one pass over the ref directories, one over
- * the object directories and one over the whole store for its size on disk.
- * Only published versions count.
+ * store with the synchronous calls of its `StoreFs`: one pass over the ref
+ * directories, one over the object directories and one over the whole store
+ * for its size on disk. Only published versions count.
  */
-import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
+import type { StoreFs } from '../store/fs.js';
 import type { VersionRecord } from '../model/records.js';
 import type { StateStatistics } from '../model/types.js';
 import { parseVersionRecord } from '../store/refs.js';
@@ -21,7 +21,7 @@ export function readStatistics(ctx: StoreContext, activeTransactions: number): S
     if (newest === null || r.timestamp > newest) newest = r.timestamp;
   }
   const totalSize = records.reduce((sum, r) => sum + r.size, 0);
-  const objects = measureObjectsSync(ctx.layout.objects);
+  const objects = measureObjectsSync(ctx.fs, ctx.layout.objects);
   let objectBytes = 0;
   for (const size of objects.values()) objectBytes += size;
   // Each distinct content once: its serialised size, and its size on disk.
@@ -44,7 +44,7 @@ export function readStatistics(ctx: StoreContext, activeTransactions: number): S
     objectBytes,
     objectCount: objects.size,
     spaceSaving: totalSize === 0 ? 0 : 1 - objectBytes / totalSize,
-    diskBytes: measureTreeSync(ctx.layout.store),
+    diskBytes: measureTreeSync(ctx.fs, ctx.layout.store),
     dedupSavedBytes: totalSize - distinctSize,
     compressionSavedBytes: distinctSize - distinctStored,
   };
@@ -53,20 +53,20 @@ export function readStatistics(ctx: StoreContext, activeTransactions: number): S
 function readPublishedRecordsSync(ctx: StoreContext): VersionRecord[] {
   const records: VersionRecord[] = [];
   const published = new Map<string, boolean>();
-  for (const dir of listSync(ctx.layout.keyRefs)) {
+  for (const dir of listSync(ctx.fs, ctx.layout.keyRefs)) {
     const dirPath = join(ctx.layout.keyRefs, dir);
-    for (const name of listSync(dirPath)) {
+    for (const name of listSync(ctx.fs, dirPath)) {
       if (!name.endsWith('.json')) continue;
       const path = join(dirPath, name);
       let record: VersionRecord;
       try {
-        record = parseVersionRecord(readFileSync(path), path);
+        record = parseVersionRecord(ctx.fs.readFileSync(path), path);
       } catch {
         continue; // Damaged or vanished refs are fsck's business, not a statistic.
       }
       let isPublished = published.get(record.commit);
       if (isPublished === undefined) {
-        isPublished = existsSync(ctx.commits.pathOf(record.commit));
+        isPublished = isRegularFileSync(ctx.fs, ctx.commits.pathOf(record.commit));
         published.set(record.commit, isPublished);
       }
       if (isPublished) records.push(record);
@@ -76,41 +76,43 @@ function readPublishedRecordsSync(ctx: StoreContext): VersionRecord[] {
 }
 
 /** Bytes on disk of every object, by checksum. */
-function measureObjectsSync(objectsDir: string): Map<string, number> {
+function measureObjectsSync(fs: StoreFs, objectsDir: string): Map<string, number> {
   const sizes = new Map<string, number>();
-  for (const fanout of listSync(objectsDir)) {
+  for (const fanout of listSync(fs, objectsDir)) {
     if (!/^[0-9a-f]{2}$/.test(fanout)) continue;
-    for (const name of listSync(join(objectsDir, fanout))) {
-      try {
-        sizes.set(fanout + name, statSync(join(objectsDir, fanout, name)).size);
-      } catch {
-        // Removed by a concurrent GC.
-      }
+    for (const name of listSync(fs, join(objectsDir, fanout))) {
+      // Undefined when removed by a concurrent GC.
+      const stats = fs.lstatSync(join(objectsDir, fanout, name));
+      if (stats?.isFile()) sizes.set(fanout + name, stats.size);
     }
   }
   return sizes;
 }
 
 /** Total bytes of the regular files under `dir` (symbolic links are not followed). */
-function measureTreeSync(dir: string): number {
+function measureTreeSync(fs: StoreFs, dir: string): number {
   let bytes = 0;
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) bytes += measureTreeSync(path);
-    else if (entry.isFile()) bytes += statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  for (const name of listSync(fs, dir)) {
+    const path = join(dir, name);
+    const stats = fs.lstatSync(path);
+    if (stats?.isDirectory()) bytes += measureTreeSync(fs, path);
+    else if (stats?.isFile()) bytes += stats.size;
   }
   return bytes;
 }
 
-function listSync(dir: string): string[] {
+function isRegularFileSync(fs: StoreFs, path: string): boolean {
   try {
-    return readdirSync(dir);
+    return fs.lstatSync(path)?.isFile() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A directory's names; [] when it is missing or cannot be listed (a link, say: fsck reports those). */
+function listSync(fs: StoreFs, dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
   } catch {
     return [];
   }

@@ -16,7 +16,7 @@ import { assertValueDepth, serialize } from './codec.js';
 import { ImportBudget, importedVersionProblem, MAX_IMPORT_ENTRY_BYTES, serializedDataProblem } from './import-check.js';
 import { reviveLegacyValues, toLegacyJson } from './legacy-values.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
-import { isEntryId, type GitProvenance, type VersionMetadata } from './records.js';
+import { isEntryId, isGitProvenance, type GitProvenance, type VersionMetadata } from './records.js';
 import type { StateEntry } from './types.js';
 
 export const BACKUP_VERSION = '1.0.0';

@@ -100,7 +100,12 @@ export function refFileTimestamp(name: string): string | null {
 
 /** Whether `name` is a valid file name for the ref of a version with `timestamp` published by `commitId`. */
 export function isRefFileNameOf(name: string, timestamp: string, commitId: string): boolean {
-  return name === refFileName(timestamp, commitId) || name === `${timestampToFileStem(timestamp)}.json`;
+  return name === refFileName(timestamp, commitId) || name === legacyRefFileName(timestamp);
+}
+
+/** The name of a version's ref in stores written before ref names carried a commit suffix. */
+export function legacyRefFileName(timestamp: string): string {
+  return `${timestampToFileStem(timestamp)}.json`;
 }
 
 const SAFE_NAME_CHAR = /[a-z0-9_-]/;

@@ -79,6 +79,30 @@ export function encodeRecord(record: object): Buffer {
 }
 
 /**
+ * A record's bytes followed by a `digest` field: the sha256 of the record
+ * encoded without it. Refs and tags carry one, so that a flipped bit in a
+ * field no other file checks is refused instead of read as other metadata.
+ */
+export function encodeDigestedRecord(record: object): Buffer {
+  return encodeRecord({ ...record, digest: recordDigest(record) });
+}
+
+function recordDigest(record: object): string {
+  return createHash('sha256').update(encodeRecord(record)).digest('hex');
+}
+
+/**
+ * Splits a parsed record from its digest. `isIntact` is false when the
+ * digest does not match, null when there is none (records written before
+ * digests existed, read as they are).
+ */
+export function splitDigest(parsed: unknown): { record: unknown; isIntact: boolean | null } {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !('digest' in parsed)) return { record: parsed, isIntact: null };
+  const { digest, ...record } = parsed as Record<string, unknown>;
+  return { record, isIntact: digest === recordDigest(record) };
+}
+
+/**
  * A commit id is its time and the first 16 hex digits of the sha256 of its
  * encoded record, so the file name both sorts by time and verifies content.
  */
@@ -99,9 +123,20 @@ export function isChecksum(value: unknown): value is string {
   return typeof value === 'string' && HEX64.test(value);
 }
 
-/** Returns the first problem with a parsed version record, or null when it is valid. */
+const VERSION_RECORD_FIELDS: ReadonlySet<string> = new Set([
+  'format', 'fullKey', 'logicalKey', 'timestamp', 'version', 'checksum', 'compressed', 'size',
+  'tags', 'ttl', 'source', 'phase', 'created', 'git', 'commit', 'entryId', 'reservedThrough',
+]);
+
+/**
+ * Returns the first problem with a parsed version record, or null when it is
+ * valid. Unknown fields are refused: a bit flipped in a field's name must not
+ * turn a damaged record into a valid one with that field missing.
+ */
 export function versionRecordProblem(value: unknown): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'is not a JSON object';
+  const unknown = Object.keys(value).find((field) => !VERSION_RECORD_FIELDS.has(field));
+  if (unknown !== undefined) return `has an unknown field ${JSON.stringify(unknown)}`;
   const r = value as Partial<VersionRecord>;
   if (r.format !== FORMAT_VERSION) return `has unknown format ${JSON.stringify(r.format)}`;
   if (typeof r.logicalKey !== 'string' || r.logicalKey === '') return 'has no logicalKey';
@@ -112,6 +147,7 @@ export function versionRecordProblem(value: unknown): string | null {
   if (typeof r.compressed !== 'boolean') return 'has no compressed flag';
   if (!Number.isSafeInteger(r.size) || r.size! < 0) return 'has no valid size';
   if (r.tags === null || typeof r.tags !== 'object' || Array.isArray(r.tags)) return 'has no tags object';
+  if (Object.values(r.tags).some((tag) => typeof tag !== 'string')) return 'has a tag that is not a string';
   if (r.ttl !== undefined && !(Number.isFinite(r.ttl) && r.ttl >= 0)) return 'has an invalid ttl';
   if (typeof r.source !== 'string') return 'has no source';
   if (r.phase !== undefined && typeof r.phase !== 'string') return 'has an invalid phase';
@@ -135,7 +171,11 @@ export function isEntryId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 200;
 }
 
-function isGitProvenance(value: unknown): value is GitProvenance {
+/**
+ * The one check of git provenance (`{commit, branch}`), for every record
+ * that carries it: refs, commits, and the entries of backups.
+ */
+export function isGitProvenance(value: unknown): value is GitProvenance {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const { commit, branch } = value as Partial<GitProvenance>;
   return typeof commit === 'string' && /^[0-9a-f]{40,64}$/.test(commit) && (branch === null || typeof branch === 'string');

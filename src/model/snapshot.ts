@@ -84,8 +84,12 @@ export function tagFileName(snapshotId: string): string {
   return `${snapshotId.replaceAll(':', '-')}.json`;
 }
 
+const TAG_FIELDS: ReadonlySet<string> = new Set(['format', 'snapshotId', 'tree', 'created']);
+
 export function tagRecordProblem(value: unknown): string | null {
   if (!isPlainObject(value)) return 'is not a JSON object';
+  const unknown = Object.keys(value).find((field) => !TAG_FIELDS.has(field));
+  if (unknown !== undefined) return `has an unknown field ${JSON.stringify(unknown)}`;
   const t = value as Partial<TagRecord>;
   if (t.format !== FORMAT_VERSION) return `has unknown format ${JSON.stringify(t.format)}`;
   if (typeof t.snapshotId !== 'string' || parseSnapshotId(t.snapshotId) === null) return 'has no valid snapshotId';

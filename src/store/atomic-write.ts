@@ -5,17 +5,24 @@
  * fsyncing the target's directory, which callers batch with `syncDirs` so that
  * one commit pays for each directory once.
  */
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, type StoreFs } from './fs.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 
 let tempCounter = 0;
+// Random per process, so a temp name proves it was written by the store (see debris.ts).
+const TEMP_NONCE = randomBytes(8).toString('hex');
 
-/** Temp names carry the pid, so recovery can tell a dead writer's leftovers from a live one's. */
+/**
+ * Temp names are `<pid>.<nonce>.<n>.<target name>.tmp`: the pid lets recovery
+ * tell a dead writer's leftovers from a live one's, and the whole-name
+ * pattern (nonce included) that they were written by the store at all.
+ */
 export function tempPathFor(tmpDir: string, target: string): string {
   tempCounter = (tempCounter + 1) % 1_000_000_000;
-  return join(tmpDir, `${process.pid}.${tempCounter}.${basename(target).slice(0, 60)}.tmp`);
+  return join(tmpDir, `${process.pid}.${TEMP_NONCE}.${tempCounter}.${basename(target).slice(0, 60) || 'file'}.tmp`);
 }
 
 /** Writes `data` to a new file and (unless `sync` is false) fsyncs it; the file must not exist. */

@@ -6,7 +6,15 @@
  */
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { commitContentHash, commitIdOf, commitRecordProblem, encodeRecord, isCommitId, type CommitRecord } from '../model/records.js';
+import {
+  commitContentHash,
+  commitIdOf,
+  commitRecordProblem,
+  encodeRecord,
+  isCommitId,
+  type CommitOperation,
+  type CommitRecord,
+} from '../model/records.js';
 import { tempPathFor, writeDurableFile } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -16,6 +24,8 @@ const SUFFIX = '.json';
 export class CommitLog {
   // Published commits never become unpublished, so a positive answer can be cached.
   private readonly published = new Set<string>();
+  // Commit files are immutable (their id hashes their bytes): parsed operations are cached too.
+  private readonly operations = new Map<string, Map<string, CommitOperation>>();
 
   constructor(
     private readonly fs: StoreFs,
@@ -77,6 +87,22 @@ export class CommitLog {
     }
   }
 
+  /**
+   * The operations of a published commit, by full key; null when its file
+   * does not exist. A damaged commit file is an `IntegrityError`.
+   */
+  async operationsOf(commitId: string): Promise<ReadonlyMap<string, CommitOperation> | null> {
+    const cached = this.operations.get(commitId);
+    if (cached !== undefined) return cached;
+    const path = this.pathOf(commitId);
+    const bytes = await readFileIfExists(this.fs, path);
+    if (bytes === null) return null;
+    const operations = operationsByFullKey(parseCommitRecord(bytes, commitId, path));
+    this.operations.set(commitId, operations);
+    this.published.add(commitId);
+    return operations;
+  }
+
   async read(commitId: string): Promise<CommitRecord> {
     const path = this.pathOf(commitId);
     const bytes = await readFileIfExists(this.fs, path);
@@ -111,6 +137,10 @@ export class CommitLog {
     if (isCurrent && cached && isCommitId(cached) && (await this.isPublished(cached))) return cached;
     return (await this.list())[0] ?? null;
   }
+}
+
+export function operationsByFullKey(record: CommitRecord): Map<string, CommitOperation> {
+  return new Map(record.operations.map((op) => [op.fullKey, op]));
 }
 
 export function parseCommitRecord(bytes: Buffer, commitId: string, path: string): CommitRecord {

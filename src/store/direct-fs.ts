@@ -13,8 +13,13 @@
  * parallel. Tests swap in a faulty `StoreFs` through the same interface.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { StoreFs } from './fs.js';
+
+// Most store files (records, commits, small objects) fit in one read into this
+// buffer, which saves the fstat that readFileSync makes to size its buffer.
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** The part of `FileHandle` the store uses, over a plain file descriptor. */
 class DirectFileHandle {
@@ -42,6 +47,18 @@ class DirectFileHandle {
     return { bytesRead: fs.readSync(this.fd, buffer, offset, length, position), buffer };
   }
 
+  /** The whole file from its start; most store files fit in one read into the scratch buffer. */
+  async readFile(options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<Buffer | string> {
+    const encoding = typeof options === 'string' ? options : (options?.encoding ?? null);
+    const length = fs.readSync(this.fd, scratch, 0, scratch.length, 0);
+    const bytes = length < scratch.length ? Buffer.from(scratch.subarray(0, length)) : fs.readFileSync(this.fd);
+    return encoding === null ? bytes : bytes.toString(encoding);
+  }
+
+  async stat(): Promise<fs.Stats> {
+    return fs.fstatSync(this.fd);
+  }
+
   async utimes(atime: number | Date, mtime: number | Date): Promise<void> {
     fs.futimesSync(this.fd, atime, mtime);
   }
@@ -67,6 +84,10 @@ const direct = {
   unlink: async (path: fs.PathLike) => fs.unlinkSync(path),
   rm: async (path: fs.PathLike, options?: fs.RmOptions) => fs.rmSync(path, options),
   link: async (existing: fs.PathLike, created: fs.PathLike) => fs.linkSync(existing, created),
+  readFileSync: (path: string) => fs.readFileSync(path),
+  readdirSync: (path: string) => fs.readdirSync(path),
+  lstatSync: (path: string) => fs.lstatSync(path, { throwIfNoEntry: false }),
+  unlinkOnPool: (path: string) => fsp.unlink(path),
   writeFile: async (path: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView, options?: fs.WriteFileOptions) =>
     fs.writeFileSync(path, data, options),
 };

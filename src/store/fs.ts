@@ -1,17 +1,36 @@
 /**
- * The file-system surface the store uses. Everything that writes goes through
- * a `StoreFs`, so tests can inject ENOSPC, EIO or a "crash" between two steps
- * without mocking the whole `fs` module. The default, `nodeFs`, is Node's file
- * system making its small calls directly and fsync on the thread pool (see
- * direct-fs.ts); `fs/promises` itself fits the interface too.
+ * The file-system surface the store uses. Every access to the store
+ * directory goes through a `StoreFs` (the synchronous reads of
+ * `getStatistics` included), so tests can inject ENOSPC, EIO or a "crash"
+ * between two steps without mocking the whole `fs` module, and so that
+ * `guardStoreFs` (guarded-fs.ts) can refuse every symbolic link a cloned
+ * store may contain. The default, `nodeFs`, is Node's file system making its
+ * small calls directly and fsync on the thread pool (see direct-fs.ts).
  */
+import type { Stats } from 'node:fs';
 import type * as fsp from 'node:fs/promises';
 import { directFs } from './direct-fs.js';
+
+/** The synchronous reads, for the one synchronous API (`getStatistics`). */
+export interface StoreFsSync {
+  readFileSync(path: string): Buffer;
+  readdirSync(path: string): string[];
+  /** `lstat`; undefined when the path does not exist. */
+  lstatSync(path: string): Stats | undefined;
+}
 
 export type StoreFs = Pick<
   typeof fsp,
   'readFile' | 'readdir' | 'stat' | 'lstat' | 'mkdir' | 'open' | 'rename' | 'unlink' | 'rm' | 'link' | 'writeFile'
->;
+> &
+  StoreFsSync & {
+    /**
+     * `unlink` on the thread pool, for walks that delete many files: unlinks
+     * wait on the file system's journal, and several in flight finish about
+     * twice as fast as one at a time. Absent: `unlink` is used.
+     */
+    unlinkOnPool?(path: string): Promise<void>;
+  };
 
 export const nodeFs: StoreFs = directFs;
 

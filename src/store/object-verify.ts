@@ -1,6 +1,6 @@
 /**
  * Verifying object files in bulk, for fsck. On Node's own file system the
- * work runs in a worker thread with synchronous reads, so that it overlaps
+ * work runs in a worker thread (through a guarded `StoreFs` of its own), so that it overlaps
  * the checks of version records and commits on the main thread (the two
  * together take about as long as verifying the objects alone); an injected
  * `StoreFs` is used in this thread instead, so its faults reach fsck.
@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { readFileFast } from './bulk-io.js';
 import { nodeFs, type StoreFs } from './fs.js';
+import { baseFsOf } from './guarded-fs.js';
 import type { StoreLayout } from './layout.js';
 import { forEachLimit } from './map-limit.js';
 import { isGzip, sha256Hex } from './objects.js';
@@ -64,7 +65,7 @@ export async function verifyAllObjects(fs: StoreFs, layout: StoreLayout): Promis
 /** `verifyAllObjects`, in a worker thread when the store is on Node's own file system. */
 export function verifyAllObjectsInBackground(fs: StoreFs, layout: StoreLayout): Promise<ObjectVerification> {
   // From TypeScript sources (the test runner) there is no compiled worker module to start.
-  if (fs !== nodeFs || import.meta.url.endsWith('.ts')) return verifyAllObjects(fs, layout);
+  if (baseFsOf(fs) !== nodeFs || import.meta.url.endsWith('.ts')) return verifyAllObjects(fs, layout);
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./object-verify-worker.js', import.meta.url), { workerData: { layout } });
     worker.once('message', (message: ObjectVerification | { error: string }) => {

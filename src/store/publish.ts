@@ -6,16 +6,26 @@
  *  1. Objects were written (renamed into place) when the saves were staged;
  *     here they and their directories are fsynced, in parallel with writing
  *     the refs, so no published ref can outlive the data it names.
- *  2. Each ref is written atomically, naming the commit id. Until step 3 the
- *     refs are invisible: readers skip refs whose commit file does not exist.
- *     A crash here leaves only invisible refs, removed by the next writer.
+ *  2. A publish record naming the commit is created first (staging.ts),
+ *     and made durable with the refs; then each ref is written atomically, naming the commit
+ *     id. Until step 3 the refs are invisible: readers skip refs whose commit
+ *     is in progress. A crash here leaves only invisible refs, which the next
+ *     writer removes because the dead writer's publish record names them.
  *  3. The commit file is renamed into `commits/` and that directory fsynced:
  *     the commit point. Before it, none of the commit is visible; after it,
  *     all of it is, and it survives a crash of the machine.
  */
 import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
-import { FORMAT_VERSION, lastTakenVersion, type CommitRecord, type VersionMetadata, type VersionRecord } from '../model/records.js';
+import {
+  commitRecordProblem,
+  FORMAT_VERSION,
+  lastTakenVersion,
+  versionRecordProblem,
+  type CommitRecord,
+  type VersionMetadata,
+  type VersionRecord,
+} from '../model/records.js';
 import { syncDirs } from './atomic-write.js';
 import { settleVersionNumbers } from './settle-numbers.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
@@ -25,6 +35,7 @@ import type { StoreLayout } from './layout.js';
 import type { ObjectStore } from './objects.js';
 import type { RefStore } from './refs.js';
 import type { VersionIndex } from './version-index.js';
+import { removePublishRecord, writePublishRecord } from './staging.js';
 
 /** A save whose object is written and which waits for a commit to publish it. */
 export interface StagedVersion extends VersionMetadata {
@@ -139,17 +150,28 @@ export async function publishCommit(
   // files, ref files and the commit's temporary file; (b) the directories the
   // objects and refs were renamed into; (c) the commit's rename, the commit
   // point, and the commits directory.
+  // The validators readers apply, applied before anything is written: the
+  // store never publishes a record it would refuse to read (an import's
+  // metadata, say).
+  for (const record of records) {
+    const problem = versionRecordProblem(record);
+    if (problem !== null) throw new InvalidDataError(`version ${record.fullKey} ${problem}`, { key: record.fullKey });
+  }
+  const commitProblem = commitRecordProblem(commit);
+  if (commitProblem !== null) throw new InvalidDataError(`commit ${id} ${commitProblem}`, { commitId: id });
+  await writePublishRecord(ctx.fs, ctx.layout, id);
   const [refDirs, objects, commitTemp] = await Promise.all([
     mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record)),
     ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)),
     ctx.commits.writeTemp(id, bytes),
   ]);
   try {
-    await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs, ...settledDirs]);
+    await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs, ...settledDirs, ctx.layout.staging]);
     objects.markDurable();
     await ctx.commits.publishTemp(id, commitTemp);
   } catch (error) {
     await ctx.fs.unlink(commitTemp).catch(() => undefined);
+    await removeUnpublishedRefs(ctx, id, records);
     throw error;
   }
   for (const record of records) ctx.index.remember(ctx.refs.pathOf(record), record);
@@ -157,10 +179,25 @@ export async function publishCommit(
   try {
     await ctx.commits.writeHead(id);
     await syncDirs(ctx.fs, [ctx.layout.commits, ...changedDirs]);
+    await removePublishRecord(ctx.fs, ctx.layout, id);
   } catch (error) {
     // Past the commit point the commit is visible and cannot be taken back
     // (readers may have seen it); say exactly that instead of "failed".
     throw new CommitNotDurableError(id, error);
   }
   return { id, commit, records };
+}
+
+/**
+ * After a failure before the commit point: removes the refs this commit
+ * wrote, then its publish record. If a ref cannot be removed the record
+ * stays, so the refs are removed as debris once this process has ended.
+ */
+async function removeUnpublishedRefs(ctx: PublishContext, id: string, records: readonly VersionRecord[]): Promise<void> {
+  try {
+    await Promise.all(records.map((record) => ctx.refs.remove(ctx.refs.pathOf(record))));
+    await removePublishRecord(ctx.fs, ctx.layout, id);
+  } catch {
+    // Left to the next writer after this process ends (see above).
+  }
 }

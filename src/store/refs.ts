@@ -6,11 +6,18 @@
  * commit is published; only its version number may be settled once (see
  * version-index.ts). The files of one key sort by time because their names
  * start with timestamps.
+ *
+ * Every ref written ends with a `digest` field: the sha256 of the ref
+ * encoded without it. Fields no other file checks (`created`, `ttl`, `tags`,
+ * `phase`, `source`, the commit id) are covered by it, so a flipped bit
+ * anywhere in a ref is refused instead of read back as other metadata; the
+ * commit that lists the ref covers its key and checksum again. Refs of older
+ * stores carry no digest and are read as before.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
-import { encodeRecord, versionRecordProblem, type VersionRecord } from '../model/records.js';
+import { isRefFileNameOf, keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
+import { encodeDigestedRecord, splitDigest, versionRecordProblem, type VersionRecord } from '../model/records.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -57,7 +64,7 @@ export class RefStore {
    */
   async write(record: VersionRecord, target = this.pathOf(record)): Promise<string[]> {
     const dir = this.dirOf(record.logicalKey);
-    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeRecord(record), { createDir: true });
+    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeVersionRecord(record), { createDir: true });
     return createdDir ? [dir, this.layout.keyRefs] : [dir];
   }
 
@@ -95,7 +102,16 @@ export class RefStore {
   }
 }
 
-/** Parses and validates a ref file; a torn or foreign file is an integrity error. */
+/** A ref's bytes: the record, then its digest (see the module comment). */
+export function encodeVersionRecord(record: VersionRecord): Buffer {
+  return encodeDigestedRecord(record);
+}
+
+/**
+ * Parses and validates a ref file: a torn, edited or misplaced file (one
+ * whose name is not its timestamp's, say a sibling copied over it) is an
+ * integrity error.
+ */
 export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
   let parsed: unknown;
   try {
@@ -103,7 +119,16 @@ export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
   } catch {
     throw new IntegrityError(`ref ${path} is not valid JSON (torn or edited file)`, { path });
   }
-  const problem = versionRecordProblem(parsed);
+  const { record, isIntact } = splitDigest(parsed);
+  if (isIntact === false) throw new IntegrityError(`ref ${path} does not match its digest (damaged or edited file)`, { path });
+  const problem = versionRecordProblem(record);
   if (problem !== null) throw new IntegrityError(`ref ${path} ${problem}`, { path });
-  return parsed as VersionRecord;
+  const valid = record as VersionRecord;
+  if (!isRefFileNameOf(basename(path), valid.timestamp, valid.commit)) {
+    throw new IntegrityError(`ref ${path} holds ${JSON.stringify(valid.fullKey)}, whose file has another name (a ref copied over another?)`, {
+      path,
+      key: valid.fullKey,
+    });
+  }
+  return valid;
 }

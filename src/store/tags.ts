@@ -7,10 +7,10 @@
  * Writers call `write` and `remove` holding the store's write lock; both are
  * atomic and durable (the tags directory is fsynced) when they resolve.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { deserialize } from '../model/codec.js';
-import { encodeRecord } from '../model/records.js';
+import { encodeDigestedRecord, splitDigest } from '../model/records.js';
 import {
   assertSnapshotId,
   tagFileName,
@@ -100,7 +100,7 @@ export class TagStore {
     const problem = tagRecordProblem(tag);
     if (problem !== null) throw new IntegrityError(`tag ${tag.snapshotId} ${problem}`, { path: this.layout.tags });
     await this.fs.mkdir(this.layout.tags, { recursive: true });
-    await writeFileAtomic(this.fs, this.layout.tmp, this.pathOf(tag.snapshotId), encodeRecord(tag));
+    await writeFileAtomic(this.fs, this.layout.tmp, this.pathOf(tag.snapshotId), encodeDigestedRecord(tag));
     await syncDirs(this.fs, [this.layout.tags]);
   }
 
@@ -118,7 +118,11 @@ export class TagStore {
   }
 }
 
-/** Parses and validates a tag file; a torn or foreign file is an integrity error. */
+/**
+ * Parses and validates a tag file; a torn, edited or foreign file (one whose
+ * name is not its snapshot id's, or whose digest does not match) is an
+ * integrity error. Tags written before digests existed carry none.
+ */
 export function parseTagRecord(bytes: Buffer, path: string): TagRecord {
   let parsed: unknown;
   try {
@@ -126,7 +130,14 @@ export function parseTagRecord(bytes: Buffer, path: string): TagRecord {
   } catch {
     throw new IntegrityError(`tag ${path} is not valid JSON (torn or edited file)`, { path });
   }
-  const problem = tagRecordProblem(parsed);
+  const { record, isIntact } = splitDigest(parsed);
+  if (isIntact === false) throw new IntegrityError(`tag ${path} does not match its digest (damaged or edited file)`, { path });
+  const problem = tagRecordProblem(record);
   if (problem !== null) throw new IntegrityError(`tag ${path} ${problem}`, { path });
-  return parsed as TagRecord;
+  const tag = record as TagRecord;
+  // Compared without case: on a case-insensitive file system another id's file can answer (see read).
+  if (tagFileName(tag.snapshotId).toLowerCase() !== basename(path).toLowerCase()) {
+    throw new IntegrityError(`tag ${path} holds ${tag.snapshotId}, whose file has another name`, { path });
+  }
+  return tag;
 }

@@ -19,11 +19,20 @@
  * one are rewritten with the derived number. That changes nothing a reader
  * sees (the derivation gives the same numbers before, during and after), and
  * from then on stored and derived numbers agree, so no later removal moves them.
+ *
+ * Every published ref is checked against the commit that lists it (full key,
+ * logical key, checksum, and a version number no lower than the one the
+ * commit wrote: settling only ever raises it): a ref that disagrees is an
+ * `IntegrityError`, never another version's data. A ref whose commit file is
+ * missing is skipped only when a publish record proves it belongs to a commit
+ * in progress or to a dead writer's (see staging.ts); otherwise the commit
+ * file was lost, and reading the key is an `IntegrityError` too.
  */
 import { IntegrityError } from '../errors.js';
 import { lastTakenVersion, type VersionRecord } from '../model/records.js';
 import type { CommitLog } from './commits.js';
 import type { RefStore } from './refs.js';
+import type { PendingCommits } from './staging.js';
 
 export interface CommittedVersion {
   /** The version number readers see (see the module comment). */
@@ -35,7 +44,7 @@ export interface CommittedVersion {
 export interface KeyListing {
   /** Visible versions, oldest first. */
   versions: CommittedVersion[];
-  /** Refs whose commit is not published: a commit in progress, or debris of a killed one. */
+  /** Refs of commits whose writer died before the commit point (debris a writer may remove). */
   unpublished: string[];
 }
 
@@ -45,7 +54,11 @@ export interface KeyListing {
  * history, so both apply one visibility and numbering rule.
  */
 export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<Pick<RefStore, 'settleEpoch'>>;
-export type CommitSource = Pick<CommitLog, 'isPublished'>;
+export type CommitSource = Pick<CommitLog, 'operationsOf'>;
+/** The commits being published, or abandoned by dead writers; absent for git history (nothing is in progress there). */
+export type PendingSource = () => Promise<PendingCommits>;
+
+type RecordState = { record: VersionRecord } | { unpublished: string } | 'missing';
 
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
@@ -55,6 +68,7 @@ export class VersionIndex {
   constructor(
     private readonly refs: RefSource,
     private readonly commits: CommitSource,
+    private readonly pending?: PendingSource,
   ) {}
 
   async list(logicalKey: string): Promise<KeyListing> {
@@ -69,17 +83,25 @@ export class VersionIndex {
     const paths = await this.refs.listPaths(logicalKey);
     const versions: CommittedVersion[] = [];
     const unpublished: string[] = [];
+    let pending: PendingCommits | null = null;
     let lastTaken = 0;
     for (const path of paths) {
-      const record = await this.readRecord(path, logicalKey);
-      if (record === 'missing') continue;
-      if (record === 'unpublished') {
-        unpublished.push(path);
-        continue;
+      let state = await this.readRecord(path, logicalKey);
+      if (state !== 'missing' && 'unpublished' in state && this.pending !== undefined) {
+        pending ??= await this.pending();
+        if (pending.abandoned.has(state.unpublished)) unpublished.push(path);
+        else if (!pending.live.has(state.unpublished)) {
+          // Its writer may have published and removed its publish record between our two reads.
+          state = await this.readRecord(path, logicalKey);
+          if (state !== 'missing' && 'unpublished' in state) {
+            throw new IntegrityError(`ref ${path} names commit ${state.unpublished}, whose file is missing (run fsck)`, { path });
+          }
+        }
       }
-      const version = nextVersionNumber(lastTaken, record.version);
-      versions.push({ version, record, path });
-      lastTaken = lastTakenVersion({ version, record });
+      if (state === 'missing' || 'unpublished' in state) continue;
+      const version = nextVersionNumber(lastTaken, state.record.version);
+      versions.push({ version, record: state.record, path });
+      lastTaken = lastTakenVersion({ version, record: state.record });
     }
     return { versions, unpublished };
   }
@@ -98,18 +120,26 @@ export class VersionIndex {
     this.records.delete(path);
   }
 
-  private async readRecord(path: string, logicalKey: string): Promise<VersionRecord | 'missing' | 'unpublished'> {
+  private async readRecord(path: string, logicalKey: string): Promise<RecordState> {
     const cached = this.records.get(path);
-    if (cached) return cached;
+    if (cached) return { record: cached };
     // Null when removed between listing and reading (cleanup or GC in another process).
     const record = await this.refs.readIfExists(path);
     if (record === null) return 'missing';
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
     }
-    if (!(await this.commits.isPublished(record.commit))) return 'unpublished';
+    const operations = await this.commits.operationsOf(record.commit);
+    if (operations === null) return { unpublished: record.commit };
+    const listed = operations.get(record.fullKey);
+    if (listed === undefined || listed.logicalKey !== record.logicalKey || record.version < listed.version || listed.checksum !== record.checksum) {
+      throw new IntegrityError(`ref ${path} disagrees with commit ${record.commit}, which lists ${describeListed(listed, record.fullKey)}`, {
+        path,
+        key: record.fullKey,
+      });
+    }
     this.records.set(path, record);
-    return record;
+    return { record };
   }
 }
 
@@ -119,4 +149,8 @@ export class VersionIndex {
  */
 export function nextVersionNumber(lastTaken: number, stored: number): number {
   return Math.max(stored, lastTaken + 1);
+}
+
+function describeListed(listed: { version: number; checksum: string } | undefined, fullKey: string): string {
+  return listed === undefined ? `no version ${JSON.stringify(fullKey)}` : `version ${listed.version} with checksum ${listed.checksum}`;
 }

@@ -2,15 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { trustHooks } from '../../src/hooks/trust.js';
 import type { FailureArtifact } from '../../src/model/types.js';
 
-/** Writes `.ae/hooks/<name>` with `body`, executable unless told otherwise. */
-export async function writeHook(root: string, name: string, body: string, executable = true): Promise<string> {
+/** Writes `.ae/hooks/<name>` with `body`, executable unless told otherwise, and trusted on this machine unless told otherwise. */
+export async function writeHook(root: string, name: string, body: string, executable = true, trusted = true): Promise<string> {
   const dir = join(root, '.ae', 'hooks');
   await mkdir(dir, { recursive: true });
   const path = join(dir, name);
   await writeFile(path, body);
   await chmod(path, executable ? 0o755 : 0o644);
+  if (trusted) await trustHooks(root, [{ path, content: Buffer.from(body) }]);
   return path;
 }
 

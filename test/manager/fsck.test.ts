@@ -100,12 +100,12 @@ describe('fsck', () => {
     await m.shutdown();
   });
 
-  it('reports a commit whose parent is gone, and the refs it no longer publishes as debris', async () => {
+  it('reports a commit whose parent is gone, and the refs that name the missing commit, as errors', async () => {
     const { m, store } = await populatedStore();
     const commits = (await readdir(join(store, 'commits'))).sort();
     await unlink(join(store, 'commits', commits[1]!));
     const result = await m.fsck();
-    expect(result.problems.map((p) => p.code).sort()).toEqual(['missing-parent', 'unpublished-ref']);
+    expect(result.problems.map((p) => [p.code, p.severity]).sort()).toEqual([['missing-commit', 'error'], ['missing-parent', 'error']]);
     expect(result.problems.find((p) => p.code === 'missing-parent')!.path).toBe(join(store, 'commits', commits[2]!));
     await m.shutdown();
   });
@@ -122,7 +122,12 @@ describe('fsck --repair', () => {
     const before = await snapshotFiles(store);
     const result = await m.fsck({ repair: true });
     expect(result.ok).toBe(true);
-    expect(result.problems.every((p) => p.repaired === 'moved-aside')).toBe(true);
+    // The torn ref is rebuilt from its commit; the ref to the corrupt object cannot be.
+    expect(result.problems.map((p) => [p.code, p.repaired]).sort()).toEqual([
+      ['invalid-gzip', 'moved-aside'],
+      ['invalid-ref', 'restored'],
+      ['ref-to-corrupt-object', 'moved-aside'],
+    ]);
     const after = await snapshotFiles(store);
     for (const [path, content] of before) {
       if (damaged.has(path) || path.includes(`${join('.ae', 'local')}`)) continue;
@@ -133,15 +138,19 @@ describe('fsck --repair', () => {
     expect((await readdir(join(corruptDir, 'refs'))).length).toBe(2);
     expect(await m.loadSSOT('spec')).toEqual(aeir);
     expect(await m.loadSSOT('other')).toEqual({ n: 2 });
-    expect(await m.loadSSOT('small')).toBeNull();
+    expect(await m.loadSSOT('small')).toEqual({ n: 1 });
+    expect((await m.getVersions('small'))[0]).toMatchObject({ version: 1, source: 'fsck-restored' });
     expect((await m.fsck()).ok).toBe(true);
     await m.shutdown();
   });
 
-  it('removes refs of interrupted commits', async () => {
+  it('removes refs of commits whose writer died before publishing them', async () => {
     const { m, store } = await populatedStore();
     const commits = (await readdir(join(store, 'commits'))).sort();
     await unlink(join(store, 'commits', commits[3]!));
+    // What a writer killed before its commit point leaves (pid 999999999 does not run).
+    const id = commits[3]!.slice(0, -'.json'.length);
+    await writeFile(join(store, 'local', 'staging', `${id}.999999999.publish`), '');
     const result = await m.fsck({ repair: true });
     expect(result.problems).toMatchObject([{ code: 'unpublished-ref', repaired: 'removed' }]);
     expect((await m.fsck()).problems).toEqual([]);

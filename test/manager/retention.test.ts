@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { StoreContext } from '../../src/manager/context.js';
@@ -135,18 +135,36 @@ describe('garbage collection of objects', () => {
     await m.shutdown();
   });
 
-  it('removes refs of commits that were never published once they are past the grace period', async () => {
+  it('removes refs of commits a dead writer never published once they are past the grace period', async () => {
     const { m, root } = await setup();
     await m.saveSSOT('spec', { n: 1 });
     const ctx = new StoreContext(root, resolveOptions({}), new EventEmitter());
     const [published] = (await ctx.index.list('spec')).versions;
     const debris = { ...published!.record, timestamp: '2030-01-01T00:00:00.000Z', fullKey: 'spec_2030-01-01T00:00:00.000Z', commit: '2030-01-01T00-00-00.000Z_0123456789abcdef' };
     await ctx.refs.write(debris);
+    // The publish record a writer leaves when it is killed before its commit point (pid 999999999 does not run).
+    await writeFile(join(ctx.layout.staging, `${debris.commit}.999999999.publish`), '');
     const path = ctx.refs.pathOf(debris);
     expect((await m.runGarbageCollection()).removedUnpublishedRefs).toBe(0);
     await utimes(path, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
     expect((await m.runGarbageCollection()).removedUnpublishedRefs).toBe(1);
     expect(await m.loadSSOT('spec')).toEqual({ n: 1 });
+    await m.shutdown();
+  });
+
+  it('never removes a ref whose commit file is missing without a dead writer\'s publish record, and reads refuse the key', async () => {
+    const { m, root } = await setup();
+    await m.saveSSOT('spec', { n: 1 });
+    const ctx = new StoreContext(root, resolveOptions({}), new EventEmitter());
+    const [published] = (await ctx.index.list('spec')).versions;
+    const orphan = { ...published!.record, timestamp: '2030-01-01T00:00:00.000Z', fullKey: 'spec_2030-01-01T00:00:00.000Z', commit: '2030-01-01T00-00-00.000Z_0123456789abcdef' };
+    await ctx.refs.write(orphan);
+    const path = ctx.refs.pathOf(orphan);
+    await utimes(path, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    expect((await m.runGarbageCollection({ prune: 'now' })).removedUnpublishedRefs).toBe(0);
+    await expect(m.loadSSOT('spec')).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await expect(m.saveSSOT('spec', { n: 2 })).rejects.toMatchObject({ code: 'INTEGRITY' });
+    expect((await readdir(dirname(path))).length).toBe(2);
     await m.shutdown();
   });
 

@@ -6,8 +6,13 @@ import { createActivity } from '../progress.js';
 export function registerFsck(program: Command): void {
   program
     .command('fsck')
-    .description('verify every object, version record, commit and tag; exit 1 when something is damaged')
-    .option('--repair', 'move damaged files to .ae/local/corrupt/ and remove debris (never deletes intact data)')
+    .description(
+      'verify every object, version record, commit and tag, each record against the commit that lists it, and that nothing under .ae/ is a link or special file; exit 1 when something is damaged',
+    )
+    .option(
+      '--repair',
+      'move damaged files to .ae/local/corrupt/, rebuild damaged version records from their commits, remove links (never their targets) and debris of dead writers (never deletes intact data)',
+    )
     .option('--json', 'machine-readable output')
     .action((flags: { repair?: boolean }, command: Command) =>
       runCommand(command, async ({ manager, out }) => {

@@ -9,7 +9,9 @@ import { table, type Output } from '../output.js';
 export function registerHooks(program: Command): void {
   const hooks = program
     .command('hooks')
-    .description('list the hook scripts in .ae/hooks/ and their last runs; "hooks run NAME" runs one')
+    .description(
+      'list the hook scripts in .ae/hooks/, whether each is trusted on this machine, and their last runs; "hooks trust NAME" approves one, "hooks run NAME" runs one',
+    )
     .option('--json', 'machine-readable output')
     .action((_flags, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
@@ -27,7 +29,7 @@ export function registerHooks(program: Command): void {
           ['HOOK', 'STATUS', 'LAST RUN', 'RESULT'],
           list.map((h) => [
             h.name,
-            h.active ? out.green('active') : out.dim(h.reason ?? 'inactive'),
+            !h.active ? out.dim(h.reason ?? 'inactive') : h.trusted ? out.green('active') : out.red('untrusted'),
             h.lastRun?.startedAt ?? '-',
             h.lastRun ? resultOf(h.lastRun) : '-',
           ]),
@@ -35,8 +37,22 @@ export function registerHooks(program: Command): void {
       }),
     );
   hooks
+    .command('trust')
+    .description(
+      'approve a hook as its file is now, on this machine only (recorded in .git/ or the per-user config folder, never in the store); only trusted hooks run, and a changed hook must be trusted again',
+    )
+    .argument('<name>', 'hook file name in .ae/hooks/, e.g. post-commit')
+    .option('--json', 'machine-readable output')
+    .action((name: string, _flags, command: Command) =>
+      runCommand(command, async ({ manager, out }) => {
+        const result = await manager().trustHook(name);
+        if (out.json) out.data(result);
+        else out.line(`trusted hook ${result.hook} (sha256 ${result.sha256.slice(0, 12)}…), recorded in ${result.trustFile}`);
+      }),
+    );
+  hooks
     .command('run')
-    .description('run one hook now with an event read from a JSON file, and record the run')
+    .description('run one trusted hook now with an event read from a JSON file, and record the run')
     .argument('<name>', 'hook file name in .ae/hooks/, e.g. failure or post-commit')
     .option('--event <file>', "event JSON given to the hook on stdin ('-' reads standard input)")
     .option('--json', 'machine-readable output')
