@@ -2,11 +2,12 @@
  * Reading and writing the store's config file, `<store>/config.json`: the
  * settings a team commits with its store (see README, "Configuration").
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkConfig, CONFIG_KEYS, parseConfigFile, type ConfigKey, type ConfigOptions } from '../model/config.js';
 import { syncDirs, writeFileAtomic } from '../store/atomic-write.js';
 import { readFileIfExists, type StoreFs } from '../store/fs.js';
+import { unsafeEntryError } from '../store/guarded-fs.js';
 import type { StoreLayout } from '../store/layout.js';
 import type { StoreContext } from './context.js';
 
@@ -19,18 +20,28 @@ export function configFilePath(layout: Pick<StoreLayout, 'store'>): string {
 /**
  * Read synchronously because the manager's options are settled in its
  * constructor; the file is a few hundred bytes. A missing file (or store) is
- * an empty config; a damaged one is refused, naming the file.
+ * an empty config; a damaged one is refused, naming the file. A clone may
+ * bring a link in place of the store directory or of the file: as everywhere
+ * in the store (see store/guarded-fs.ts), it is refused, never followed.
  */
 export function readConfigFileSync(storeDir: string): ConfigOptions {
   const path = join(storeDir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return {};
-    throw error;
+  for (const entry of [storeDir, path]) {
+    let stats;
+    try {
+      stats = lstatSync(entry);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return {};
+      throw error;
+    }
+    if (!(entry === storeDir ? stats.isDirectory() : stats.isFile())) throw unsafeEntryError(entry, stats);
   }
-  return parseConfigFile(text, path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return parseConfigFile(readFileSync(fd, 'utf8'), path);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function readConfigFile(fs: StoreFs, layout: StoreLayout): Promise<ConfigOptions> {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -27,6 +27,18 @@ describe('the store config file', () => {
     expect(manager.options.lockTimeout).toBe(1);
     expect(manager.options.defaultTTL).toBe(604800);
     await manager.shutdown();
+  });
+
+  it('refuses a config file or store directory that is a link, and never reads what it points to', async () => {
+    const outside = await tempProject();
+    await writeFile(join(outside, 'config.json'), JSON.stringify({ maxVersions: 1 }));
+    const linkedFile = await tempProject();
+    await mkdir(join(linkedFile, '.ae'));
+    await symlink(join(outside, 'config.json'), join(linkedFile, '.ae', 'config.json'));
+    expect(() => new EnhancedStateManager(linkedFile, { gcInterval: 0 })).toThrow(expect.objectContaining({ code: 'INTEGRITY' }));
+    const linkedStore = await tempProject();
+    await symlink(outside, join(linkedStore, '.ae'));
+    expect(() => new EnhancedStateManager(linkedStore, { gcInterval: 0 })).toThrow(/symbolic link/);
   });
 
   it('keeps the number of versions the file asks for', async () => {
