@@ -42,16 +42,36 @@ export interface ImportedVersion extends VersionMetadata {
 // Stands in for the commit id a record gets when it is published.
 const PLACEHOLDER_COMMIT = '2000-01-01T00-00-00.000Z_0000000000000000';
 
-/** The first reason an imported version cannot be stored as it is, or null. */
-export function importedVersionProblem(version: ImportedVersion): string | null {
+/**
+ * The ref record an imported version becomes: exactly the record's fields
+ * (the caller's object may carry more, such as its data), so the readers'
+ * validator, which refuses unknown fields, judges what will be written.
+ */
+function recordOf(version: ImportedVersion): VersionRecord {
+  const { logicalKey, timestamp, checksum, size, tags, source, created } = version;
   const record: VersionRecord = {
-    ...version,
     format: FORMAT_VERSION,
-    fullKey: makeFullKey(version.logicalKey, version.timestamp),
+    fullKey: makeFullKey(logicalKey, timestamp),
+    logicalKey,
+    timestamp,
+    version: version.version,
+    checksum,
     compressed: false,
+    size,
+    tags,
+    source,
+    created,
     commit: PLACEHOLDER_COMMIT,
   };
-  const problem = versionRecordProblem(record);
+  for (const field of ['ttl', 'phase', 'git', 'entryId', 'reservedThrough'] as const) {
+    if (version[field] !== undefined) Object.assign(record, { [field]: version[field] });
+  }
+  return record;
+}
+
+/** The first reason an imported version cannot be stored as it is, or null. */
+export function importedVersionProblem(version: ImportedVersion): string | null {
+  const problem = versionRecordProblem(recordOf(version));
   if (problem !== null) return problem;
   if (!(version.timestamp < MAX_IMPORT_TIMESTAMP)) return `has a timestamp ${version.timestamp} at or after ${MAX_IMPORT_TIMESTAMP}, which leaves no room for later saves`;
   if (version.version > MAX_IMPORT_VERSION) return `has version ${version.version}, above the limit of ${MAX_IMPORT_VERSION}`;
