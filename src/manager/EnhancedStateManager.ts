@@ -9,6 +9,7 @@ import { readConfigFile, readConfigFileSync, writeConfigSetting } from './config
 import type { SaveOptions, StateEntry, StateStatistics, TransactionRef, VersionInfo } from '../model/types.js';
 import { makeFullKey } from '../model/keys.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
+import { assertUsableProjectRoot } from '../store/project-root.js';
 import { resolve } from 'node:path';
 import { StoreContext } from './context.js';
 import type { CommitInfo } from './history.js';
@@ -595,6 +596,8 @@ export class EnhancedStateManager extends EventEmitter {
    */
   private async openForReading(): Promise<void> {
     if (this.opening !== null || this.closed) return this.initialize();
+    // A root that could never hold a store (a file, /proc) is refused on the first read too, not answered as empty.
+    assertUsableProjectRoot(this.projectRoot);
     const { store } = this.ctx.layout;
     const database = resolve(this.projectRoot, this.options.databasePath);
     if ((await pathExists(this.ctx.fs, store)) || (await pathExists(this.ctx.fs, database))) return this.initialize();

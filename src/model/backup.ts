@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { InvalidBackupError, InvalidDataError, UnsupportedFormatError } from '../errors.js';
 import { assertValueDepth, serialize } from './codec.js';
-import { ImportBudget, importedVersionProblem, MAX_IMPORT_ENTRY_BYTES, serializedDataProblem } from './import-check.js';
+import { ImportBudget, importedVersionProblem, MAX_IMPORT_ENTRY_BYTES, MAX_IMPORT_VERSION, serializedDataProblem } from './import-check.js';
 import { reviveLegacyValues, toLegacyJson } from './legacy-values.js';
 import { assertLogicalKey, isIsoTimestamp, makeFullKey } from './keys.js';
 import { isEntryId, isGitProvenance, type GitProvenance, type VersionMetadata } from './records.js';
@@ -112,6 +112,10 @@ function reserveIndexedVersions(entries: DecodedBackupEntry[], versionIndex: unk
   for (const [logicalKey, value] of Object.entries(versionIndex)) {
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
       throw new InvalidBackupError(`backup indices.versionIndex[${JSON.stringify(logicalKey)}] is not a version number`, { key: logicalKey });
+    }
+    // A reservation counts like a version number: past the limit, the key's later saves would have no number left.
+    if ((value as number) > MAX_IMPORT_VERSION) {
+      throw new InvalidBackupError(`backup indices.versionIndex[${JSON.stringify(logicalKey)}] is ${String(value)}, above the limit of ${MAX_IMPORT_VERSION}`, { key: logicalKey });
     }
     const entry = newest.get(logicalKey);
     if (entry !== undefined && (value as number) > entry.version) entry.reservedThrough = value as number;

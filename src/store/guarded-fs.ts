@@ -21,6 +21,7 @@ import { constants, type Stats } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { isErrno, type StoreFs } from './fs.js';
+import { withDescriptor } from './descriptor-pool.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = constants;
 
@@ -126,14 +127,17 @@ class GuardedFs {
   private async readFile(path: unknown, options?: unknown): Promise<Buffer | string> {
     const full = this.checkParents(path);
     if (!this.isInside(full)) return (this.base.readFile as (...a: unknown[]) => Promise<Buffer>)(full, options);
-    const handle = await this.openChecked(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    try {
-      const stats = await handle.stat();
-      if (!stats.isFile()) throw unsafeEntryError(full, stats);
-      return await (handle.readFile as (o?: unknown) => Promise<Buffer | string>)(options);
-    } finally {
-      await handle.close();
-    }
+    // The descriptor stays open across awaits: it takes a permit, so thousands of concurrent reads stay within the limit.
+    return withDescriptor(async () => {
+      const handle = await this.openChecked(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+      try {
+        const stats = await handle.stat();
+        if (!stats.isFile()) throw unsafeEntryError(full, stats);
+        return await (handle.readFile as (o?: unknown) => Promise<Buffer | string>)(options);
+      } finally {
+        await handle.close();
+      }
+    });
   }
 
   private async openChecked(full: string, flags: number | string, mode?: unknown): Promise<Awaited<ReturnType<StoreFs['open']>>> {

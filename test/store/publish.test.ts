@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
+import { MAX_IMPORT_VERSION } from '../../src/model/import-check.js';
 import { tempProject } from '../helpers.js';
 
 const opened: EnhancedStateManager[] = [];
@@ -26,14 +27,25 @@ describe('version numbers', () => {
   it.each([
     ['its newest version', backup(Number.MAX_SAFE_INTEGER)],
     ['its versionIndex', backup(1, Number.MAX_SAFE_INTEGER)],
-  ])('refuses a save when %s has taken the last safe number, and the key stays readable', async (_, state) => {
+  ])('refuses a backup when %s is past the import limit, so the key keeps numbers for later saves', async (_, state) => {
     const root = await tempProject();
     const m = open(root);
-    await m.importState(state);
-    await expect(m.saveSSOT('spec', { v: 'next' })).rejects.toMatchObject({ code: 'INVALID_DATA' });
+    await expect(m.importState(state)).rejects.toMatchObject({ code: 'INVALID_BACKUP' });
+    await m.saveSSOT('spec', { v: 'next' });
+    expect((await m.getVersions('spec')).map((v) => v.version)).toEqual([1]);
+    expect((await m.fsck()).ok).toBe(true);
+  });
+
+  it.each([
+    ['its newest version', backup(MAX_IMPORT_VERSION), MAX_IMPORT_VERSION + 1],
+    ['its versionIndex', backup(1, MAX_IMPORT_VERSION), MAX_IMPORT_VERSION + 1],
+  ])('numbers the next save after %s at the import limit, in a fresh process too', async (_, state, next) => {
+    const root = await tempProject();
+    await open(root).importState(state);
     const fresh = open(root);
-    expect(await fresh.loadSSOT('spec')).toEqual({ v: 'imported' });
-    expect(await fresh.getVersions('spec')).toHaveLength(1);
+    await fresh.saveSSOT('spec', { v: 'next' });
+    expect((await fresh.getVersions('spec')).map((v) => v.version)).toEqual([next, state.entries[0]!.version]);
+    expect(await fresh.loadSSOT('spec')).toEqual({ v: 'next' });
     expect((await fresh.fsck()).ok).toBe(true);
   });
 });
