@@ -4,8 +4,8 @@
 import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
 import { DEFAULT_OPTIONS, resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
-import { layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
-import { readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
+import { checkDatabasePathInStore, layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
+import { configFilePath, readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
 import type { SaveOptions, StateEntry, StateStatistics, VersionInfo } from '../model/types.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
 import { resolve } from 'node:path';
@@ -46,7 +46,9 @@ import type { GarbageCollectionOptions, GarbageCollectionResult } from './retent
 function withSettings(projectRoot: string, options: StorageOptions): StorageOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) return options;
   const storeDir = resolve(projectRoot, options.storePath ?? DEFAULT_OPTIONS.storePath);
-  return layerOptions(options, optionsFromEnvironment(process.env), readConfigFileSync(storeDir));
+  const file = readConfigFileSync(storeDir);
+  if (typeof file.databasePath === 'string') checkDatabasePathInStore(file.databasePath, resolve(projectRoot), storeDir, configFilePath({ store: storeDir }));
+  return layerOptions(options, optionsFromEnvironment(process.env), file);
 }
 
 /** Test seams: an injectable file system and clock. */

@@ -3,6 +3,7 @@
  * through the environment (`AE_STATE_<OPTION>`). Pure: parsing and checking
  * only; every value is checked by the one options validator, `resolveOptions`.
  */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { AeStateError, InvalidOptionError } from '../errors.js';
 import { resolveOptions, type StorageOptions } from './options.js';
 
@@ -59,6 +60,22 @@ export function checkConfig(values: Record<string, unknown>, source: string, nam
     options[name] = value;
   }
   return options as ConfigOptions;
+}
+
+/** The rule `checkDatabasePathInStore` enforces, as messages quote it. */
+export const DATABASE_PATH_IN_STORE_RULE = 'must be a relative path to a file inside the store directory';
+
+/**
+ * A config file travels with every clone, and `databasePath` names a file that
+ * opening the store reads and renames (the automatic migration): a clone's
+ * config must not reach a file outside the store. Constructor options and the
+ * environment are the user's own and may point anywhere.
+ */
+export function checkDatabasePathInStore(databasePath: string, root: string, storeDir: string, source: string): void {
+  const rel = relative(storeDir, resolve(root, databasePath));
+  if (!isAbsolute(databasePath) && rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return;
+  const rule = `${DATABASE_PATH_IN_STORE_RULE} (${relative(root, storeDir) || '.'}${sep})`;
+  throw configError(source, `: option databasePath ${rule} (got ${JSON.stringify(databasePath)})`, { option: 'databasePath', rule });
 }
 
 /**

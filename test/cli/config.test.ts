@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempProject } from '../helpers.js';
@@ -39,6 +40,28 @@ describe('CLI: config', () => {
     const result = await runCli(['load', '-k', 'x'], { cwd: root });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('config.json has no setting "maxVersion"');
+  });
+
+  it('refuses a databasePath that leaves the store, so a cloned config cannot make a save rename a file outside it', async () => {
+    const parent = await tempProject();
+    const root = join(parent, 'clone');
+    await mkdir(root);
+    await runCli(['init'], { cwd: root });
+    await runCli(['save', '-k', 'spec', '-i', '-'], { cwd: root, input: '{"a":1}' });
+    const backup = join(parent, 'victim.db');
+    expect((await runCli(['export', '-o', backup], { cwd: root })).code).toBe(0);
+    for (const path of ['../victim.db', backup, '.ae/../../victim.db']) {
+      await writeFile(join(root, '.ae', 'config.json'), JSON.stringify({ databasePath: path }));
+      const save = await runCli(['save', '-k', 'other', '-i', '-'], { cwd: root, input: '{"b":1}' });
+      expect(save.code, path).toBe(1);
+      expect(save.stderr, path).toContain('config.json: option databasePath must be a relative path to a file inside the store directory');
+      expect(existsSync(backup), path).toBe(true);
+    }
+    await writeFile(join(root, '.ae', 'config.json'), '{}');
+    const set = await runCli(['config', 'set', 'databasePath', '../victim.db'], { cwd: root });
+    expect(set.code).toBe(2);
+    expect(set.stderr).toMatch(/^ae-state: error: databasePath must be a relative path to a file inside the store directory/);
+    expect((await runCli(['config', 'set', 'databasePath', '.ae/old.db'], { cwd: root })).code).toBe(0);
   });
 
   it('get and list need a store, like every read', async () => {
