@@ -5,6 +5,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { AeStateError, InvalidOptionError } from '../errors.js';
+import { parseJsonText } from './json-document.js';
 import { resolveOptions, type StorageOptions } from './options.js';
 
 /** The options a config file or the environment may set, in the order `config list` prints them. */
@@ -35,9 +36,11 @@ export function envNameOf(key: ConfigKey): string {
 export function parseConfigFile(text: string, file: string): ConfigOptions {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+    parsed = parseJsonText(text, file);
   } catch (error) {
-    throw configError(file, `is not valid JSON: ${(error as Error).message.split('\n')[0]}`, {});
+    // The same words, position and excerpt as any document's, under the code of a bad setting.
+    if (error instanceof AeStateError) throw new AeStateError('INVALID_OPTION', error.message, { source: file, ...error.data });
+    throw error;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw configError(file, 'must hold a JSON object', {});
   return checkConfig(parsed as Record<string, unknown>, file);

@@ -64,6 +64,19 @@ describe('CLI: config', () => {
     expect((await runCli(['config', 'set', 'databasePath', '.ae/old.db'], { cwd: root })).code).toBe(0);
   });
 
+  it('names the line and column of a syntax error in the config file, with the line quoted', async () => {
+    const root = await tempProject();
+    await runCli(['init'], { cwd: root });
+    await writeFile(join(root, '.ae', 'config.json'), '{\n  "maxVersions": 3,\n}\n');
+    const result = await runCli(['load', '-k', 'x'], { cwd: root });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `ae-state: error: ${join(root, '.ae', 'config.json')} is not valid JSON at line 3, column 1: expected double-quoted property name\n  }\n  ^\n`,
+    );
+    const json = JSON.parse((await runCli(['load', '-k', 'x', '--json'], { cwd: root })).stderr);
+    expect(json.error).toMatchObject({ code: 'INVALID_OPTION', data: { line: 3, column: 1 } });
+  });
+
   it('get and list need a store, like every read', async () => {
     const root = await tempProject();
     expect((await runCli(['config', 'list'], { cwd: root })).code).toBe(4);
