@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, runCli, tempProject } from '../helpers.js';
@@ -39,6 +39,20 @@ describe('CLI: finding the store as git finds .git', () => {
     await runCli(['save', '-k', 'spec', '-i', '-'], { cwd: repo, input: '{"v":1}' });
     await mkdir(join(repo, 'a', 'b'), { recursive: true });
     expect((await runCli(['load', '-k', 'spec'], { cwd: join(repo, 'a', 'b') })).code).toBe(0);
+  });
+
+  it('creates the first store at the top of the git work tree when the first write runs in a subdirectory', async () => {
+    const repo = await tempProject();
+    await run('git', ['init', '-q'], repo);
+    const sub = join(repo, 'specs', 'domain');
+    await mkdir(sub, { recursive: true });
+    await writeFile(join(sub, 'user.json'), '{"entity":"User"}');
+    expect((await runCli(['save', '-k', 'spec', '-i', '-'], { cwd: sub, input: '{"v":1}' })).code).toBe(0);
+    expect((await runCli(['add', '*.json'], { cwd: sub })).code).toBe(0);
+    expect(existsSync(join(sub, '.ae'))).toBe(false);
+    expect(existsSync(join(repo, '.ae'))).toBe(true);
+    expect((await runCli(['load', '-k', 'spec'], { cwd: repo })).code).toBe(0);
+    expect((await runCli(['load', '-k', 'specs.domain.user'], { cwd: repo })).code).toBe(0);
   });
 
   it('takes --root and AE_STATE_ROOT over discovery, --root first', async () => {
