@@ -391,7 +391,8 @@ export class EnhancedStateManager extends EventEmitter {
    * empty store does this automatically.
    */
   async migrate(): Promise<MigrationResult | null> {
-    await this.initialize();
+    // With neither a store nor a file to migrate, there is nothing to do and no store to create.
+    await this.openForReading();
     const { migrateDatabase } = await import('./backup.js');
     return migrateDatabase(this.ctx, false);
   }
