@@ -27,6 +27,32 @@ export function isConfigKey(name: string): name is ConfigKey {
   return (CONFIG_KEYS as readonly string[]).includes(name);
 }
 
+/**
+ * The setting `name` was probably meant to be (`maxVerions` → `maxVersions`):
+ * the known key closest by edit distance, ignoring case, if it is close enough
+ * to be a typo; undefined otherwise.
+ */
+export function suggestConfigKey(name: string): ConfigKey | undefined {
+  let best: { key: ConfigKey; distance: number } | undefined;
+  for (const key of CONFIG_KEYS) {
+    const distance = editDistance(name.toLowerCase(), key.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { key, distance };
+  }
+  return best !== undefined && best.distance <= Math.max(1, Math.floor(name.length / 4)) ? best.key : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 /** `maxVersions` → `AE_STATE_MAX_VERSIONS`, `defaultTTL` → `AE_STATE_DEFAULT_TTL`. */
 export function envNameOf(key: ConfigKey): string {
   return `AE_STATE_${key.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`;
@@ -51,7 +77,9 @@ export function checkConfig(values: Record<string, unknown>, source: string, nam
   const options: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(values)) {
     if (!isConfigKey(name)) {
-      throw configError(source, `has no setting "${name}" (settings: ${CONFIG_KEYS.join(', ')})`, { option: name });
+      const suggestion = suggestConfigKey(name);
+      const help = suggestion === undefined ? `settings: ${CONFIG_KEYS.join(', ')}` : `did you mean ${suggestion}?`;
+      throw configError(source, `has no setting "${name}" (${help})`, { option: name });
     }
     if (namesOnly) continue;
     try {

@@ -27,7 +27,9 @@ describe('CLI: config', () => {
     const root = await tempProject();
     const unknown = await runCli(['config', 'set', 'maxVerions', '3'], { cwd: root });
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^ae-state: error: unknown setting "maxVerions"\nhint: settings: maxVersions, /);
+    expect(unknown.stderr).toMatch(/^ae-state: error: unknown setting "maxVerions" \(did you mean maxVersions\?\)\nhint: settings: maxVersions, /);
+    const far = await runCli(['config', 'set', 'colour', '1'], { cwd: root });
+    expect(far.stderr).toMatch(/^ae-state: error: unknown setting "colour"\nhint: settings: /);
     const bad = await runCli(['config', 'set', 'maxVersions', 'ten'], { cwd: root });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('ae-state: error: maxVersions must be an integer >= 1 (got "ten")\n');
@@ -39,7 +41,7 @@ describe('CLI: config', () => {
     await writeFile(join(root, '.ae', 'config.json'), '{"maxVersion": 3}');
     const result = await runCli(['load', '-k', 'x'], { cwd: root });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('config.json has no setting "maxVersion"');
+    expect(result.stderr).toContain('config.json has no setting "maxVersion" (did you mean maxVersions?)');
   });
 
   it('refuses a databasePath that leaves the store, so a cloned config cannot make a save rename a file outside it', async () => {

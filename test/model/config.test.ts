@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkDatabasePathInStore, describeSettings, envNameOf, layerOptions, optionsFromEnvironment, parseConfigFile } from '../../src/model/config.js';
+import { checkDatabasePathInStore, describeSettings, suggestConfigKey, envNameOf, layerOptions, optionsFromEnvironment, parseConfigFile } from '../../src/model/config.js';
 
 describe('config settings', () => {
   it('names environment variables AE_STATE_<OPTION> in upper snake case', () => {
@@ -47,5 +47,13 @@ describe('config settings', () => {
     for (const path of ['../x.db', '/p/.ae/x.db', '.ae/../x.db', 'x.db', '.ae', '.ae/../../etc/passwd']) {
       expect(ok(path), path).toThrow(/\/p\/\.ae\/config\.json: option databasePath must be a relative path to a file inside the store directory/);
     }
+  });
+
+  it('suggests the setting a typo was meant to be, and nothing for an unrelated word', () => {
+    expect(suggestConfigKey('maxVerions')).toBe('maxVersions');
+    expect(suggestConfigKey('defaultttl')).toBe('defaultTTL');
+    expect(suggestConfigKey('hookTimeOut')).toBe('hookTimeout');
+    expect(suggestConfigKey('colour')).toBeUndefined();
+    expect(suggestConfigKey('x')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configFilePath } from '../../manager/config-file.js';
-import { checkConfig, checkDatabasePathInStore, CONFIG_KEYS, describeSettings, envNameOf, isConfigKey, optionsFromEnvironment, parseConfigValue, type ConfigKey, type ConfigOptions, type SettingRow } from '../../model/config.js';
+import { checkConfig, checkDatabasePathInStore, CONFIG_KEYS, describeSettings, envNameOf, isConfigKey, optionsFromEnvironment, parseConfigValue, suggestConfigKey, type ConfigKey, type ConfigOptions, type SettingRow } from '../../model/config.js';
 import { runCommand } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { table } from '../output.js';
@@ -71,7 +71,10 @@ async function settings(file: Promise<ConfigOptions>): Promise<SettingRow[]> {
 }
 
 function checkKey(key: string): ConfigKey {
-  if (!isConfigKey(key)) throw new UsageError(`unknown setting "${key}"`, `settings: ${CONFIG_KEYS.join(', ')}`);
+  if (!isConfigKey(key)) {
+    const suggestion = suggestConfigKey(key);
+    throw new UsageError(`unknown setting "${key}"${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`, `settings: ${CONFIG_KEYS.join(', ')}`);
+  }
   return key;
 }
 
