@@ -83,6 +83,20 @@ describe('CLI: finding the store as git finds .git', () => {
     expect(existsSync(join(root, '.ae'))).toBe(false);
   });
 
+  it('refuses to write into a --root or AE_STATE_ROOT that does not exist, rather than create it', async () => {
+    const parent = await tempProject();
+    const missing = join(parent, 'typo');
+    const byOption = await runCli(['--root', missing, 'save', '-k', 'k', '-i', '-'], { cwd: parent, input: '{}' });
+    expect(byOption.code).toBe(2);
+    expect(byOption.stderr).toBe(`ae-state: error: --root ${missing} is not a directory\n`);
+    const byEnv = await runCli(['config', 'set', 'maxVersions', '3'], { cwd: parent, env: { AE_STATE_ROOT: missing } });
+    expect(byEnv.code).toBe(2);
+    expect(byEnv.stderr).toBe(`ae-state: error: AE_STATE_ROOT ${missing} is not a directory\n`);
+    expect(existsSync(missing)).toBe(false);
+    expect((await runCli(['--root', missing, 'init'], { cwd: parent })).code).toBe(0);
+    expect(existsSync(join(missing, '.ae'))).toBe(true);
+  });
+
   it('names the --root directory alone when it has no store', async () => {
     const root = await tempProject();
     const result = await runCli(['--root', root, 'log'], {});
