@@ -2,10 +2,11 @@
  * What every command gets: the project root, output for people or scripts,
  * and a manager opened on demand and always shut down.
  */
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import type { StorageOptions } from '../model/options.js';
-import { exitCodeFor } from './exit-codes.js';
+import { exitCodeFor, UsageError } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 import { describeFailure, writeError } from './report-error.js';
 import { chooseRoot, noStoreError, type RootChoice } from './store-root.js';
@@ -45,6 +46,10 @@ export async function runCommand(command: Command, work: CommandAction, mode: Co
     // As `git init`, init makes its store where it is run, not in a project above.
     const choice = chooseRoot(globals.root, process.env, process.cwd(), path !== 'init');
     if (COMMANDS_NEEDING_A_STORE.has(path) && !choice.hasStore) throw noStoreError(choice);
+    // A mistyped --root must not become a new directory holding a new store; only init creates one, as git init does.
+    if (path !== 'init' && !choice.hasStore && (choice.source === 'option' || choice.source === 'environment') && !isDirectory(choice.root)) {
+      throw new UsageError(`${choice.source === 'option' ? '--root' : 'AE_STATE_ROOT'} ${choice.root} is not a directory`);
+    }
     exitCode = (await work(contextFor(choice, out, (m) => (manager = m), () => manager))) ?? 0;
   } catch (error) {
     writeError(programName(command), describeFailure(error), out.json);
@@ -53,6 +58,14 @@ export async function runCommand(command: Command, work: CommandAction, mode: Co
   }
   if (manager !== null) await (manager as EnhancedStateManager).shutdown().catch(() => undefined);
   process.exitCode = exitCode;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function contextFor(

@@ -16,9 +16,14 @@ export async function readInput(file: string): Promise<Buffer> {
   }
 }
 
+/** How messages name an input: its file name, or `standard input` for `-`. */
+export function inputName(file: string): string {
+  return file === '-' ? 'standard input' : file;
+}
+
 /** Parses JSON input; a syntax error names the file, line and column, and quotes the line. */
 export function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
-  return parseJsonDocument(bytes, file);
+  return parseJsonDocument(bytes, inputName(file));
 }
 
 /** Writes an output file atomically ('-' writes to stdout). */

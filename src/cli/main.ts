@@ -17,7 +17,7 @@ import { packageVersion } from './version.js';
 export async function buildProgram(name: string, argv: string[] = []): Promise<Command> {
   const program = new Command(name)
     .description('A content-addressed, versioned store for specification state (AE-IR) in <root>/.ae/')
-    .option('--root <dir>', 'project root that holds the .ae/ store (default: $AE_STATE_ROOT, else the nearest directory with .ae/ from here up to the top of the git work tree, else the current directory)')
+    .option('--root <dir>', 'project root that holds the .ae/ store (default: $AE_STATE_ROOT, else the nearest directory with .ae/ from here up to the top of the git work tree, else that top, else the current directory)')
     // The version is read from package.json only when it is asked for.
     .version(argv.includes('-V') || argv.includes('--version') ? packageVersion() : '', '-V, --version', 'print the version of ae-state')
     .addHelpText(

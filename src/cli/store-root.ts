@@ -4,7 +4,9 @@
  * current one upwards, that holds a store. The walk stops at the top of the
  * enclosing git work tree (the first directory with a `.git` entry), or at
  * the file-system root outside git, so a project never picks up a store of
- * the repository or home directory around it.
+ * the repository or home directory around it. A write that finds no store
+ * creates one at the top of that work tree, where the next search from
+ * anywhere in it finds it, or outside git in the current directory.
  */
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +20,9 @@ export interface RootChoice {
   /** Whether a store exists there. */
   hasStore: boolean;
   /** How the root was chosen, for messages. */
-  source: 'option' | 'environment' | 'discovered' | 'cwd';
+  source: 'option' | 'environment' | 'discovered' | 'work-tree' | 'cwd';
+  /** Where a search that found no store started, for the message that says so. */
+  searchedFrom?: string;
 }
 
 /** `discover: false` (for `init`, as `git init`) uses the current directory instead of searching upwards. */
@@ -29,25 +33,33 @@ export function chooseRoot(rootOption: string | undefined, env: NodeJS.ProcessEn
     return { root, hasStore: hasStoreAt(root), source: rootOption === undefined ? 'environment' : 'option' };
   }
   if (!discover) return { root: resolve(cwd), hasStore: hasStoreAt(resolve(cwd)), source: 'cwd' };
-  const found = findStoreRoot(cwd);
-  return found === null ? { root: resolve(cwd), hasStore: false, source: 'cwd' } : { root: found, hasStore: true, source: 'discovered' };
+  const searchedFrom = resolve(cwd);
+  const found = searchUpwards(searchedFrom);
+  if (found.store !== null) return { root: found.store, hasStore: true, source: 'discovered' };
+  if (found.workTree !== null) return { root: found.workTree, hasStore: false, source: 'work-tree', searchedFrom };
+  return { root: searchedFrom, hasStore: false, source: 'cwd', searchedFrom };
 }
 
 /** The nearest directory from `start` upwards holding `.ae/`, within the git work tree; null when none. */
 export function findStoreRoot(start: string): string | null {
-  let dir = resolve(start);
+  return searchUpwards(resolve(start)).store;
+}
+
+/** The store found, or else the top of the git work tree where the search stopped (null outside git). */
+function searchUpwards(start: string): { store: string | null; workTree: string | null } {
+  let dir = start;
   for (;;) {
-    if (hasStoreAt(dir)) return dir;
-    if (exists(join(dir, '.git'))) return null;
+    if (hasStoreAt(dir)) return { store: dir, workTree: null };
+    if (exists(join(dir, '.git'))) return { store: null, workTree: dir };
     const parent = dirname(dir);
-    if (parent === dir) return null;
+    if (parent === dir) return { store: null, workTree: null };
     dir = parent;
   }
 }
 
 /** The error a read-only command reports when `choice` has no store. */
 export function noStoreError(choice: RootChoice): NoStoreError {
-  return new NoStoreError(choice.root, choice.source === 'cwd');
+  return new NoStoreError(choice.searchedFrom ?? choice.root, choice.searchedFrom !== undefined);
 }
 
 function hasStoreAt(dir: string): boolean {

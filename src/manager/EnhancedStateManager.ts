@@ -4,8 +4,8 @@
 import { EventEmitter } from 'node:events';
 import { StoreClosedError } from '../errors.js';
 import { DEFAULT_OPTIONS, resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
-import { layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
-import { readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
+import { checkDatabasePathInStore, layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
+import { configFilePath, readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
 import type { SaveOptions, StateEntry, StateStatistics, TransactionRef, VersionInfo } from '../model/types.js';
 import { makeFullKey } from '../model/keys.js';
 import { pathExists, type StoreFs } from '../store/fs.js';
@@ -52,7 +52,9 @@ import type { PerformanceMetrics } from './performance-metrics.js';
 function withSettings(projectRoot: string, options: StorageOptions): StorageOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) return options;
   const storeDir = resolve(projectRoot, options.storePath ?? DEFAULT_OPTIONS.storePath);
-  return layerOptions(options, optionsFromEnvironment(process.env), readConfigFileSync(storeDir));
+  const file = readConfigFileSync(storeDir);
+  if (typeof file.databasePath === 'string') checkDatabasePathInStore(file.databasePath, resolve(projectRoot), storeDir, configFilePath({ store: storeDir }));
+  return layerOptions(options, optionsFromEnvironment(process.env), file);
 }
 
 /** Test seams: an injectable file system and clock. */
@@ -471,7 +473,8 @@ export class EnhancedStateManager extends EventEmitter {
    * empty store does this automatically.
    */
   async migrate(): Promise<MigrationResult | null> {
-    await this.initialize();
+    // With neither a store nor a file to migrate, there is nothing to do and no store to create.
+    await this.openForReading();
     const { migrateDatabase } = await import('./backup.js');
     return migrateDatabase(this.ctx, false);
   }

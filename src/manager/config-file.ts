@@ -4,7 +4,7 @@
  */
 import { closeSync, constants, lstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkConfig, CONFIG_KEYS, parseConfigFile, type ConfigKey, type ConfigOptions } from '../model/config.js';
+import { checkConfig, checkDatabasePathInStore, CONFIG_KEYS, parseConfigFile, type ConfigKey, type ConfigOptions } from '../model/config.js';
 import { syncDirs, writeFileAtomic } from '../store/atomic-write.js';
 import { readFileIfExists, type StoreFs } from '../store/fs.js';
 import { unsafeEntryError } from '../store/guarded-fs.js';
@@ -57,6 +57,7 @@ export async function readConfigFile(fs: StoreFs, layout: StoreLayout): Promise<
  */
 export function writeConfigSetting(ctx: StoreContext, key: ConfigKey, value: unknown): Promise<ConfigOptions> {
   checkConfig({ [key]: value ?? null }, 'config', value === undefined);
+  if (key === 'databasePath' && typeof value === 'string') checkDatabasePathInStore(value, ctx.layout.root, ctx.layout.store, 'config');
   return ctx.withWriteLock(async () => {
     const current: Record<string, unknown> = { ...(await readConfigFile(ctx.fs, ctx.layout)) };
     if (value === undefined) delete current[key];

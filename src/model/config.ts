@@ -3,7 +3,9 @@
  * through the environment (`AE_STATE_<OPTION>`). Pure: parsing and checking
  * only; every value is checked by the one options validator, `resolveOptions`.
  */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { AeStateError, InvalidOptionError } from '../errors.js';
+import { parseJsonText } from './json-document.js';
 import { resolveOptions, type StorageOptions } from './options.js';
 
 /** The options a config file or the environment may set, in the order `config list` prints them. */
@@ -25,6 +27,32 @@ export function isConfigKey(name: string): name is ConfigKey {
   return (CONFIG_KEYS as readonly string[]).includes(name);
 }
 
+/**
+ * The setting `name` was probably meant to be (`maxVerions` → `maxVersions`):
+ * the known key closest by edit distance, ignoring case, if it is close enough
+ * to be a typo; undefined otherwise.
+ */
+export function suggestConfigKey(name: string): ConfigKey | undefined {
+  let best: { key: ConfigKey; distance: number } | undefined;
+  for (const key of CONFIG_KEYS) {
+    const distance = editDistance(name.toLowerCase(), key.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { key, distance };
+  }
+  return best !== undefined && best.distance <= Math.max(1, Math.floor(name.length / 4)) ? best.key : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 /** `maxVersions` → `AE_STATE_MAX_VERSIONS`, `defaultTTL` → `AE_STATE_DEFAULT_TTL`. */
 export function envNameOf(key: ConfigKey): string {
   return `AE_STATE_${key.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`;
@@ -34,9 +62,11 @@ export function envNameOf(key: ConfigKey): string {
 export function parseConfigFile(text: string, file: string): ConfigOptions {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+    parsed = parseJsonText(text, file);
   } catch (error) {
-    throw configError(file, `is not valid JSON: ${(error as Error).message.split('\n')[0]}`, {});
+    // The same words, position and excerpt as any document's, under the code of a bad setting.
+    if (error instanceof AeStateError) throw new AeStateError('INVALID_OPTION', error.message, { source: file, ...error.data });
+    throw error;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw configError(file, 'must hold a JSON object', {});
   return checkConfig(parsed as Record<string, unknown>, file);
@@ -47,7 +77,9 @@ export function checkConfig(values: Record<string, unknown>, source: string, nam
   const options: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(values)) {
     if (!isConfigKey(name)) {
-      throw configError(source, `has no setting "${name}" (settings: ${CONFIG_KEYS.join(', ')})`, { option: name });
+      const suggestion = suggestConfigKey(name);
+      const help = suggestion === undefined ? `settings: ${CONFIG_KEYS.join(', ')}` : `did you mean ${suggestion}?`;
+      throw configError(source, `has no setting "${name}" (${help})`, { option: name });
     }
     if (namesOnly) continue;
     try {
@@ -59,6 +91,22 @@ export function checkConfig(values: Record<string, unknown>, source: string, nam
     options[name] = value;
   }
   return options as ConfigOptions;
+}
+
+/** The rule `checkDatabasePathInStore` enforces, as messages quote it. */
+export const DATABASE_PATH_IN_STORE_RULE = 'must be a relative path to a file inside the store directory';
+
+/**
+ * A config file travels with every clone, and `databasePath` names a file that
+ * opening the store reads and renames (the automatic migration): a clone's
+ * config must not reach a file outside the store. Constructor options and the
+ * environment are the user's own and may point anywhere.
+ */
+export function checkDatabasePathInStore(databasePath: string, root: string, storeDir: string, source: string): void {
+  const rel = relative(storeDir, resolve(root, databasePath));
+  if (!isAbsolute(databasePath) && rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)) return;
+  const rule = `${DATABASE_PATH_IN_STORE_RULE} (${relative(root, storeDir) || '.'}${sep})`;
+  throw configError(source, `: option databasePath ${rule} (got ${JSON.stringify(databasePath)})`, { option: 'databasePath', rule });
 }
 
 /**

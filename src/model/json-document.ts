@@ -1,17 +1,22 @@
 /**
  * Parsing a JSON document a user gave by file name. A syntax error names the
  * file, line and column, and carries an excerpt of the line for a caret
- * (`data.excerpt`); the scanner that finds the position loads only then.
+ * (`data.excerpt`). Synchronous too, for the config file a manager's
+ * constructor reads.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { excerptAt, findJsonSyntaxError } from './json-syntax.js';
 
 export async function parseJsonDocument(bytes: Buffer, file: string): Promise<unknown> {
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  return parseJsonText(bytes.toString('utf8'), file);
+}
+
+export function parseJsonText(source: string, file: string): unknown {
+  const text = source.replace(/^\uFEFF/, '');
   try {
     return JSON.parse(text);
   } catch (error) {
     if (text.trim() === '') throw new InvalidArgumentError(`${file} is not valid JSON: the file is empty`, { file });
-    const { excerptAt, findJsonSyntaxError } = await import('./json-syntax.js');
     const problem = findJsonSyntaxError(text);
     const where = problem === null ? '' : ` at line ${problem.line}, column ${problem.column}`;
     const excerpt = problem === null ? {} : { excerpt: excerptAt(text, problem) };

@@ -14,7 +14,9 @@ export interface SyntaxProblem {
 /** The offset of the first syntax error in `text`, or null when it is valid JSON. */
 export function findJsonSyntaxError(text: string): SyntaxProblem | null {
   let i = 0;
-  const fail = (): SyntaxProblem => locate(text, i);
+  // A text that stops short is located just after its last character, where
+  // the user would type what is missing, not on the empty line after it.
+  const fail = (): SyntaxProblem => locate(text, Math.min(i, text.replace(/[ \t\n\r]+$/, '').length));
   const skipSpace = () => {
     while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
   };

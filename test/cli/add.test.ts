@@ -112,6 +112,14 @@ describe('CLI: add', () => {
     expect(human.stdout).toContain('skipped   specs/linked-dir (a symbolic link; add does not follow links)');
   });
 
+  it('refuses a mistyped --key-from as a usage error, before reading any file', async () => {
+    const root = await projectWithSpecs();
+    const result = await runCli(['add', 'specs/**/*.json', '--key-from', 'feild:id'], { cwd: root });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^ae-state: error: option '--key-from <source>' argument 'feild:id' is invalid\. must be "path" or "field:NAME"\n/);
+    expect(existsSync(join(root, '.ae'))).toBe(false);
+  });
+
   it('says when a pattern matches nothing', async () => {
     const root = await projectWithSpecs();
     const result = await runCli(['add', 'nothing/*.json'], { cwd: root });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, runCli, tempProject } from '../helpers.js';
@@ -41,6 +41,20 @@ describe('CLI: finding the store as git finds .git', () => {
     expect((await runCli(['load', '-k', 'spec'], { cwd: join(repo, 'a', 'b') })).code).toBe(0);
   });
 
+  it('creates the first store at the top of the git work tree when the first write runs in a subdirectory', async () => {
+    const repo = await tempProject();
+    await run('git', ['init', '-q'], repo);
+    const sub = join(repo, 'specs', 'domain');
+    await mkdir(sub, { recursive: true });
+    await writeFile(join(sub, 'user.json'), '{"entity":"User"}');
+    expect((await runCli(['save', '-k', 'spec', '-i', '-'], { cwd: sub, input: '{"v":1}' })).code).toBe(0);
+    expect((await runCli(['add', '*.json'], { cwd: sub })).code).toBe(0);
+    expect(existsSync(join(sub, '.ae'))).toBe(false);
+    expect(existsSync(join(repo, '.ae'))).toBe(true);
+    expect((await runCli(['load', '-k', 'spec'], { cwd: repo })).code).toBe(0);
+    expect((await runCli(['load', '-k', 'specs.domain.user'], { cwd: repo })).code).toBe(0);
+  });
+
   it('takes --root and AE_STATE_ROOT over discovery, --root first', async () => {
     const a = await tempProject();
     const b = await tempProject();
@@ -67,6 +81,20 @@ describe('CLI: finding the store as git finds .git', () => {
     const json = await runCli(['load', '-k', 'x', '--json'], { cwd: root });
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'NO_STORE', message: expect.stringContaining('no ae-state store in'), data: { path: real } } });
     expect(existsSync(join(root, '.ae'))).toBe(false);
+  });
+
+  it('refuses to write into a --root or AE_STATE_ROOT that does not exist, rather than create it', async () => {
+    const parent = await tempProject();
+    const missing = join(parent, 'typo');
+    const byOption = await runCli(['--root', missing, 'save', '-k', 'k', '-i', '-'], { cwd: parent, input: '{}' });
+    expect(byOption.code).toBe(2);
+    expect(byOption.stderr).toBe(`ae-state: error: --root ${missing} is not a directory\n`);
+    const byEnv = await runCli(['config', 'set', 'maxVersions', '3'], { cwd: parent, env: { AE_STATE_ROOT: missing } });
+    expect(byEnv.code).toBe(2);
+    expect(byEnv.stderr).toBe(`ae-state: error: AE_STATE_ROOT ${missing} is not a directory\n`);
+    expect(existsSync(missing)).toBe(false);
+    expect((await runCli(['--root', missing, 'init'], { cwd: parent })).code).toBe(0);
+    expect(existsSync(join(missing, '.ae'))).toBe(true);
   });
 
   it('names the --root directory alone when it has no store', async () => {

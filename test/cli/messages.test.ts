@@ -49,6 +49,14 @@ describe('CLI: one error style', () => {
     expect(result.stderr).toBe('ae-state: error: bad.json is not valid JSON at line 3, column 8: unexpected token \'}\'\n    "b": }\n         ^\n');
   });
 
+  it('names standard input in words when the input is "-"', async () => {
+    const root = await tempProject();
+    const save = await runCli(['save', '-k', 'k', '-i', '-'], { cwd: root, input: '{"a": }' });
+    expect(save.stderr).toMatch(/^ae-state: error: standard input is not valid JSON at line 1, column 7: /);
+    const junk = await runCli(['import', '-i', '-'], { cwd: root, input: 'hello' });
+    expect(junk.stderr).toMatch(/^ae-state: error: standard input is neither a JSON backup/);
+  });
+
   it('validates a phase as a phase for save, snapshot and simulate-failure (usage, exit 2)', async () => {
     const root = await tempProject();
     for (const args of [['save', '-k', 'k', '-i', '-', '-p', 'a/b'], ['snapshot', '-p', 'a/b'], ['simulate-failure', '-p', 'a/b', '-t', 'validation']]) {

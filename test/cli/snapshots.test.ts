@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +83,14 @@ describe('CLI: export, import', () => {
 });
 
 describe('CLI: migrate', () => {
+  it('creates no store when there is nothing to migrate', async () => {
+    const root = await tempProject();
+    const result = await runCli(['migrate'], { cwd: root });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('nothing to migrate (no file at .ae/enhanced-state.db)\n');
+    expect(existsSync(join(root, '.ae'))).toBe(false);
+  });
+
   it('migrates the original database on demand, and on open of an empty store', async () => {
     const root = await tempProject();
     await mkdir(join(root, '.ae'));

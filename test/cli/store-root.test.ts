@@ -36,7 +36,9 @@ describe('store discovery', () => {
     await mkdir(join(root, '.git'));
     expect(chooseRoot('x', { AE_STATE_ROOT: '/y' }, root)).toEqual({ root: join(root, 'x'), hasStore: false, source: 'option' });
     expect(chooseRoot(undefined, { AE_STATE_ROOT: '/y' }, root)).toMatchObject({ root: '/y', source: 'environment' });
-    expect(chooseRoot(undefined, { AE_STATE_ROOT: '' }, root)).toEqual({ root, hasStore: false, source: 'cwd' });
+    expect(chooseRoot(undefined, { AE_STATE_ROOT: '' }, root)).toEqual({ root, hasStore: false, source: 'work-tree', searchedFrom: root });
+    await mkdir(join(root, 'fresh'));
+    expect(chooseRoot(undefined, {}, join(root, 'fresh'))).toEqual({ root, hasStore: false, source: 'work-tree', searchedFrom: join(root, 'fresh') });
     await mkdir(join(root, '.ae'));
     await mkdir(join(root, 'sub'));
     expect(chooseRoot(undefined, {}, join(root, 'sub'))).toEqual({ root, hasStore: true, source: 'discovered' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeSettings, envNameOf, layerOptions, optionsFromEnvironment, parseConfigFile } from '../../src/model/config.js';
+import { checkDatabasePathInStore, describeSettings, suggestConfigKey, envNameOf, layerOptions, optionsFromEnvironment, parseConfigFile } from '../../src/model/config.js';
 
 describe('config settings', () => {
   it('names environment variables AE_STATE_<OPTION> in upper snake case', () => {
@@ -38,5 +38,22 @@ describe('config settings', () => {
     expect(rows.find((r) => r.key === 'maxVersions')).toEqual({ key: 'maxVersions', value: 3, source: 'config' });
     expect(rows.find((r) => r.key === 'hookTimeout')).toEqual({ key: 'hookTimeout', value: 2, source: 'environment' });
     expect(rows.find((r) => r.key === 'lockTimeout')).toEqual({ key: 'lockTimeout', value: 30, source: 'default' });
+  });
+
+  it('keeps a config file\'s databasePath inside the store directory', () => {
+    const ok = (path: string) => () => checkDatabasePathInStore(path, '/p', '/p/.ae', '/p/.ae/config.json');
+    expect(ok('.ae/enhanced-state.db')).not.toThrow();
+    expect(ok('.ae/old/db.json')).not.toThrow();
+    for (const path of ['../x.db', '/p/.ae/x.db', '.ae/../x.db', 'x.db', '.ae', '.ae/../../etc/passwd']) {
+      expect(ok(path), path).toThrow(/\/p\/\.ae\/config\.json: option databasePath must be a relative path to a file inside the store directory/);
+    }
+  });
+
+  it('suggests the setting a typo was meant to be, and nothing for an unrelated word', () => {
+    expect(suggestConfigKey('maxVerions')).toBe('maxVersions');
+    expect(suggestConfigKey('defaultttl')).toBe('defaultTTL');
+    expect(suggestConfigKey('hookTimeOut')).toBe('hookTimeout');
+    expect(suggestConfigKey('colour')).toBeUndefined();
+    expect(suggestConfigKey('x')).toBeUndefined();
   });
 });

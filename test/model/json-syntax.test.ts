@@ -20,6 +20,8 @@ describe('JSON syntax error location', () => {
     ['{"a": tru}', 1, 7],
     ['{} extra', 1, 4],
     ["{'a': 1}", 1, 2],
+    ['[1, 2\n\n', 1, 6],
+    ['{\n  "a": 1\n', 2, 9],
   ])('locates the error in %j at line %i, column %i', (text, line, column) => {
     expect(findJsonSyntaxError(text)).toMatchObject({ line, column });
   });

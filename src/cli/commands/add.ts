@@ -1,6 +1,7 @@
 import { isAbsolute, relative, sep } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { AddFilesResult } from '../../manager/add-files.js';
+import { parseKeySource } from '../../model/file-keys.js';
 import { runCommand } from '../context.js';
 import type { Output } from '../output.js';
 import { parsePhase } from './options.js';
@@ -16,7 +17,7 @@ export function registerAdd(program: Command): void {
     .command('add')
     .description('save JSON files found by glob patterns as the next versions of their keys, in one commit; unchanged files are not saved again')
     .argument('<patterns...>', 'glob patterns relative to the current directory, e.g. "specs/**/*.json" (quote them)')
-    .option('--key-from <source>', '"path": specs/domain/user.json is the key specs.domain.user; "field:NAME": the string field NAME of each document', 'path')
+    .option('--key-from <source>', '"path": specs/domain/user.json is the key specs.domain.user; "field:NAME": the string field NAME of each document', parseKeyFrom, 'path')
     .option('-p, --phase <phase>', 'phase recorded with every saved version', parsePhase)
     .option('-n, --dry-run', 'show what would be saved, and save nothing')
     .option('--json', 'machine-readable output')
@@ -34,6 +35,16 @@ export function registerAdd(program: Command): void {
         else printAdd(out, result, flags.dryRun === true);
       }),
     );
+}
+
+/** Checked while parsing, so a mistyped `--key-from` is a usage error like any bad flag value. */
+function parseKeyFrom(value: string): string {
+  try {
+    parseKeySource(value);
+  } catch {
+    throw new InvalidArgumentError('must be "path" or "field:NAME"');
+  }
+  return value;
 }
 
 function isInside(root: string, dir: string): boolean {

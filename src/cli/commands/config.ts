@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { configFilePath } from '../../manager/config-file.js';
-import { checkConfig, CONFIG_KEYS, describeSettings, envNameOf, isConfigKey, optionsFromEnvironment, parseConfigValue, type ConfigKey, type ConfigOptions, type SettingRow } from '../../model/config.js';
+import { checkConfig, checkDatabasePathInStore, CONFIG_KEYS, describeSettings, envNameOf, isConfigKey, optionsFromEnvironment, parseConfigValue, suggestConfigKey, type ConfigKey, type ConfigOptions, type SettingRow } from '../../model/config.js';
 import { runCommand } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { table } from '../output.js';
@@ -37,13 +37,13 @@ export function registerConfig(program: Command): void {
     .command('set')
     .description('write one setting to .ae/config.json, atomically (creates the store if there is none)')
     .argument('<key>', 'setting name, e.g. maxVersions')
-    .argument('<value>', 'its value: a number, true/false, or a path for databasePath')
+    .argument('<value>', 'its value: a number, true/false, or a path inside .ae/ for databasePath')
     .option('--json', 'machine-readable output')
     .action((key: string, value: string, _flags, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
         const name = checkKey(key);
         const m = manager();
-        const written = await m.writeConfig(name, checkValue(name, value));
+        const written = await m.writeConfig(name, checkValue(name, value, m));
         if (out.json) out.data({ key: name, value: written[name], file: configFilePath({ store: m.storeDirectory }) });
         else out.line(`set ${name} = ${String(written[name])} in ${configFilePath({ store: m.storeDirectory })}`);
         warnIfOverridden(name);
@@ -71,15 +71,19 @@ async function settings(file: Promise<ConfigOptions>): Promise<SettingRow[]> {
 }
 
 function checkKey(key: string): ConfigKey {
-  if (!isConfigKey(key)) throw new UsageError(`unknown setting "${key}"`, `settings: ${CONFIG_KEYS.join(', ')}`);
+  if (!isConfigKey(key)) {
+    const suggestion = suggestConfigKey(key);
+    throw new UsageError(`unknown setting "${key}"${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`, `settings: ${CONFIG_KEYS.join(', ')}`);
+  }
   return key;
 }
 
 /** A value the option's rule refuses is a usage error, shown as the user typed it. */
-function checkValue(key: ConfigKey, text: string): unknown {
+function checkValue(key: ConfigKey, text: string, m: { projectRoot: string; storeDirectory: string }): unknown {
   const value = parseConfigValue(key, text);
   try {
     checkConfig({ [key]: value }, 'config');
+    if (key === 'databasePath') checkDatabasePathInStore(text, m.projectRoot, m.storeDirectory, 'config');
   } catch (error) {
     const rule = (error as { data?: { rule?: unknown } }).data?.rule;
     if (typeof rule === 'string') throw new UsageError(`${key} ${rule} (got ${JSON.stringify(text)})`);

@@ -22,7 +22,7 @@ const EXIT_DIFFERENT = 1;
 export function registerDiff(program: Command): void {
   program
     .command('diff')
-    .description('compare two versions of a key (or two snapshots); exit 0 when equal, 1 when different, 2 on errors, 3 when not found')
+    .description('compare two versions of a key (or two snapshots); exit 0 when equal, 1 when different, 2 on errors, 3 when not found, 4 when there is no store')
     .argument('[versions...]', 'FROM and TO versions (numbers or full keys), as -a and -b; with --snapshots the two snapshot ids')
     .option('-k, --key <key>', 'logical key')
     .option('-a, --from <version>', 'version number or full key to compare from (default: the version before --to)')

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import { runCommand, type CommandContext } from '../context.js';
-import { parseJsonInput, readFailure, readInput } from '../io.js';
+import { inputName, parseJsonInput, readFailure, readInput } from '../io.js';
 import { createActivity, createProgress } from '../progress.js';
 
 interface ImportFlags {
@@ -58,7 +58,7 @@ async function importBackup({ manager, out }: CommandContext, file: string, byte
     activity.finish();
   }
   if (out.json) out.data({ format: 'json', commit: result.commit, published: result.published, present: result.present, older: result.older, skipped: result.skipped });
-  else out.line(`${out.green('imported')} ${file} ${out.dim(`(${describeCounts(result)})`)}`);
+  else out.line(`${out.green('imported')} ${inputName(file)} ${out.dim(`(${describeCounts(result)})`)}`);
 }
 
 /** JSON backups and database files start with an object, perhaps after a BOM and spaces. */
@@ -67,7 +67,7 @@ function looksLikeJson(head: Buffer): boolean {
 }
 
 function notImportable(file: string, head: Buffer): Error {
-  const error = new InvalidArgumentError(`${file} is neither a JSON backup, an original database file nor a snapshot tar: it looks like ${describeContent(head)}`, { file });
+  const error = new InvalidArgumentError(`${inputName(file)} is neither a JSON backup, an original database file nor a snapshot tar: it looks like ${describeContent(head)}`, { file });
   return Object.assign(error, { hint: 'import reads files written by "ae-state export -o FILE.json", "ae-state export --snapshot ID -o FILE.tar", or an enhanced-state.db' });
 }
 
