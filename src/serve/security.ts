@@ -37,6 +37,16 @@ export function tokenCookieName(port: number): string {
   return `ae_state_token_${port}`;
 }
 
+/**
+ * The spelling of a bind address that `Host` headers use: names in lower
+ * case, IPv6 addresses compressed (`0:0:0:0:0:0:0:1` is `::1`), so the Host
+ * check compares like with like.
+ */
+export function canonicalHost(host: string): string {
+  const lower = host.toLowerCase();
+  return isIP(lower) === 6 ? new URL(`http://[${lower}]/`).hostname.slice(1, -1) : lower;
+}
+
 export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
@@ -116,7 +126,7 @@ export function tokenCheck(options: SecurityOptions): MiddlewareHandler {
       setCookie(c, cookieName, options.token, { httpOnly: true, sameSite: 'Strict', path: '/' });
       // The token leaves the address bar (and the history) at once.
       url.searchParams.delete('token');
-      return c.redirect(`${url.pathname}${url.search}`, 303);
+      return c.redirect(`${ownPath(url.pathname)}${url.search}`, 303);
     }
     const bearer = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
     if (!isSameToken(getCookie(c, cookieName), options.token) && !isSameToken(bearer, options.token)) {
@@ -138,6 +148,11 @@ export function originCheck(options: SecurityOptions): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/** A path of this server: `//evil.example/` would be read as another host by the browser. */
+function ownPath(pathname: string): string {
+  return `/${pathname.replace(/^[/\\]+/, '')}`;
 }
 
 function safeHostOf(origin: string): string | undefined {

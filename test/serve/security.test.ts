@@ -4,7 +4,7 @@
  * escaping of keys and data that hold markup.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +26,7 @@ afterEach(async () => {
 async function serveStore(setup?: (manager: EnhancedStateManager) => Promise<void>): Promise<{ server: RunningServer; root: string }> {
   const root = await tempProject();
   const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+  await manager.initialize();
   await setup?.(manager);
   const server = await startServer({ manager });
   running.push({ server, manager });
@@ -43,6 +44,18 @@ function getWithHost(server: RunningServer, path: string, host: string): Promise
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The `Location` of a request sent with its path exactly as given (fetch would normalise it). */
+function redirectOf(server: RunningServer, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: server.host, port: server.port, path, headers: { host: `${server.host}:${server.port}` } }, (res) => {
+      res.resume();
+      resolve(res.headers.location ?? '');
     });
     req.on('error', reject);
     req.end();
@@ -68,6 +81,16 @@ describe('serve: security', () => {
     const withCookie = await fetch(`${server.origin}/?sort=recent`, { headers: { cookie: cookie.split(';')[0]! } });
     expect(withCookie.status).toBe(200);
     expect((await authed(server, '/')).status).toBe(200);
+  });
+
+  it('redirects a token URL only to a path of its own, never to a host a doubled slash names', async () => {
+    const { server } = await serveStore();
+    for (const path of ['//evil.example/', '///evil.example/x', '//evil.example']) {
+      const location = await redirectOf(server, `${path}?token=${server.token}&sort=recent`);
+      expect(location).toMatch(/^\/[^/\\]/);
+      // Resolved the way a browser does, the target stays on this server.
+      expect(new URL(location, server.origin).origin).toBe(server.origin);
+    }
   });
 
   it('refuses a Host header that is not the bound address (DNS rebinding)', async () => {
@@ -157,6 +180,30 @@ describe('serve: security', () => {
     await reader.cancel();
   });
 
+  it('answers to a bind address however it is spelled (upper case names, uncompressed IPv6)', async () => {
+    const root = await tempProject();
+    const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+    await manager.initialize();
+    for (const host of ['LOCALHOST', '0:0:0:0:0:0:0:1']) {
+      const server = await startServer({ manager, host });
+      running.push({ server, manager });
+      expect(isLoopbackHost(server.host)).toBe(true);
+      const response = await fetch(`${server.origin}/`, { headers: { authorization: `Bearer ${server.token}` } });
+      expect(response.status).toBe(200);
+    }
+  });
+
+  it('refuses to serve a directory without a store, and creates none there', async () => {
+    const root = await tempProject();
+    const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+    await expect(startServer({ manager })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await manager.shutdown();
+    const cli = await runCli(['--root', root, 'serve']);
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toMatch(/ae-state store .* not found/);
+    expect(await readdir(root)).toEqual([]);
+  });
+
   it('tells loopback addresses from others', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].map(isLoopbackHost)).toEqual([true, true, true, true]);
     expect(['0.0.0.0', '192.168.1.4', '::', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false, false]);
@@ -174,6 +221,7 @@ describe('CLI: serve', () => {
     expect(help.stdout).toMatch(/--open/);
     const { startServe } = await import('./support.js');
     const root = await tempProject();
+    expect((await runCli(['--root', root, 'init'])).code).toBe(0);
     const serve = await startServe(root, ['--host', '0.0.0.0']);
     try {
       expect(serve.origin).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);

@@ -22,8 +22,8 @@ export function registerServe(program: Command): void {
       runCommand(command, async ({ manager, out }) => {
         const port = parsePort(flags.port);
         // Loaded only here: no other command pays for the web framework.
-        const [{ startServer }, { isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
-        if (!isLoopbackHost(flags.host)) {
+        const [{ startServer }, { canonicalHost, isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
+        if (!isLoopbackHost(canonicalHost(flags.host))) {
           process.stderr.write(
             `ae-state serve: warning: binding ${flags.host}, which is not a loopback address: anyone who can reach it and learns the URL can read the store\n`,
           );
