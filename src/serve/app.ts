@@ -75,7 +75,12 @@ function asset(c: Context, text: string, type: string): Response {
 /** `Content-Disposition` for any full key: an ASCII fallback plus the exact name (RFC 6266, 5987). */
 function attachment(fileName: string): string {
   const fallback = fileName.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${extValue(fileName)}`;
+}
+
+/** RFC 5987 `value-chars`: encodeURIComponent leaves `'`, `(`, `)` and `*` bare, which are not `attr-char`s. */
+function extValue(text: string): string {
+  return encodeURIComponent(text).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The snapshot's tar, streamed: the same bytes as `ae-state export --snapshot`. */

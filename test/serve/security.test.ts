@@ -158,6 +158,16 @@ describe('serve: security', () => {
     expect(await raw.json()).toEqual(HTML_DATA);
   });
 
+  it('names a raw download by its full key in a Content-Disposition that only attr-chars spell (RFC 5987)', async () => {
+    const key = `it's (a*b)! "q" é`;
+    const { server } = await serveStore((m) => m.saveSSOT(key, { a: 1 }).then(() => undefined));
+    const disposition = (await authed(server, `/key/raw?key=${encodeURIComponent(key)}`)).headers.get('content-disposition') ?? '';
+    const ext = /; filename\*=UTF-8''(.*)$/.exec(disposition)?.[1] ?? '';
+    expect(ext).toMatch(/^[A-Za-z0-9!#$&+.^_`|~%-]+$/);
+    expect(decodeURIComponent(ext)).toMatch(new RegExp(`^${key.replace(/[()*]/g, '\\$&')}_\\d{4}-.*\\.json$`));
+    expect(disposition).toMatch(/^attachment; filename="it_s__a_b____q____[^"]+\.json"; /);
+  });
+
   it('refuses bad parameters with a 400 page, and takes no file-system path', async () => {
     const { server } = await serveStore((m) => m.saveSSOT('k', { a: 1 }).then(() => undefined));
     expect((await authed(server, '/key?key=..%2F..%2Fetc%2Fpasswd')).status).toBe(400);
