@@ -4,9 +4,10 @@
  * escaping of keys and data that hold markup.
  */
 import { execFile } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -240,6 +241,31 @@ describe('CLI: serve', () => {
     } finally {
       await serve.stop();
     }
+  });
+
+  it.runIf(process.platform === 'linux')('--open gives the opener a private page that leads to the URL, never the token itself', async () => {
+    const { startServe } = await import('./support.js');
+    const root = await tempProject();
+    expect((await runCli(['--root', root, 'init'])).code).toBe(0);
+    // A stand-in for xdg-open that records the arguments every local user could read.
+    const bin = await tempProject();
+    const seen = join(bin, 'argv.txt');
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(seen)}\n`, { mode: 0o755 });
+    const serve = await startServe(root, ['--open'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+    let page = '';
+    try {
+      let argv = '';
+      for (let i = 0; i < 200 && argv === ''; i++) argv = await readFile(seen, 'utf8').catch(() => sleep(25).then(() => ''));
+      expect(argv).not.toContain(serve.token);
+      page = argv.trim();
+      expect((await stat(page)).mode & 0o077).toBe(0);
+      expect((await stat(dirname(page))).mode & 0o077).toBe(0);
+      expect(await readFile(page, 'utf8')).toContain(`url=${serve.url}`);
+    } finally {
+      await serve.stop();
+    }
+    // Gone with the server.
+    await expect(stat(dirname(page))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('is loaded only for serve: other commands load none of the web view or its framework', async () => {
