@@ -169,6 +169,33 @@ describe('serve: security', () => {
     expect(disposition).toMatch(/^attachment; filename="it_s__a_b____q____[^"]+\.json"; /);
   });
 
+  it('shows direction overrides in failures, artifacts, phases, tags and patches as escapes, never applies them', async () => {
+    const rlo = '\u202E';
+    const { server } = await serveStore(async (m) => {
+      await m.saveSSOT('spec', { a: 1 }, { phase: `p${rlo}1`, tags: { [`t${rlo}`]: `v${rlo}` } });
+      await m.saveSSOT('spec', { a: 2, [`x${rlo}y`]: `z${rlo}` }, { source: `s${rlo}` });
+      await m.persistFailureArtifact({
+        id: 'f1',
+        timestamp: new Date().toISOString(),
+        phase: "phase-4",
+        type: 'validation',
+        error: new Error(`bad ${rlo}gpj.exe`),
+        context: { specKey: 'spec' },
+        artifacts: [`report${rlo}txt.exe`],
+        retryable: false,
+        severity: 'high',
+      });
+    });
+    const failures = await (await authed(server, '/failures')).text();
+    const link = /href="(\/failure\?[^"]+)"/.exec(failures)![1]!.replace(/&amp;/g, '&');
+    const pages = [failures, ...(await Promise.all(['/key?key=spec', '/key?key=spec&v=1', '/diff?key=spec', link].map(async (path) => (await authed(server, path)).text())))];
+    // Attributes (a member's JSON Pointer) are not shown, so they may keep the character.
+    const shown = (page: string) => page.replace(/ data-(pointer|path)="[^"]*"/g, '');
+    for (const page of pages) expect(shown(page)).not.toContain(rlo);
+    expect(pages.at(-1)).toContain('report\\u202etxt.exe');
+    expect(pages.at(-1)).toContain('bad \\u202egpj.exe');
+  });
+
   it('refuses bad parameters with a 400 page, and takes no file-system path', async () => {
     const { server } = await serveStore((m) => m.saveSSOT('k', { a: 1 }).then(() => undefined));
     expect((await authed(server, '/key?key=..%2F..%2Fetc%2Fpasswd')).status).toBe(400);
