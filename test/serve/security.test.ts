@@ -10,8 +10,9 @@ import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnhancedStateManager } from '../../src/index.js';
+import { EnhancedStateManager, type StorageOptions } from '../../src/index.js';
 import { allowedHostHeaders, CONTENT_SECURITY_POLICY, isLoopbackHost } from '../../src/serve/security.js';
+import { VERSIONS_PER_PAGE } from '../../src/serve/pages/key.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { CLI, runCli, tempProject } from '../helpers.js';
 import { HTML_DATA, SCRIPT_KEY } from './support.js';
@@ -24,9 +25,9 @@ afterEach(async () => {
   }
 });
 
-async function serveStore(setup?: (manager: EnhancedStateManager) => Promise<void>): Promise<{ server: RunningServer; root: string }> {
+async function serveStore(setup?: (manager: EnhancedStateManager) => Promise<void>, options: StorageOptions = {}): Promise<{ server: RunningServer; root: string }> {
   const root = await tempProject();
-  const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+  const manager = new EnhancedStateManager(root, { gcInterval: 0, ...options });
   await manager.initialize();
   await setup?.(manager);
   const server = await startServer({ manager });
@@ -194,6 +195,18 @@ describe('serve: security', () => {
     for (const page of pages) expect(shown(page)).not.toContain(rlo);
     expect(pages.at(-1)).toContain('report\\u202etxt.exe');
     expect(pages.at(-1)).toContain('bad \\u202egpj.exe');
+  });
+
+  it('shows the last page of a timeline for a page number past its end, and refuses negative or absurd ones', async () => {
+    const { server } = await serveStore(async (m) => {
+      for (let i = 1; i <= VERSIONS_PER_PAGE + 1; i++) await m.saveSSOT('k', { i });
+    }, { maxVersions: VERSIONS_PER_PAGE + 1 });
+    const page = await (await authed(server, '/key?key=k&page=999999999')).text();
+    expect(page).toContain(`page 2 of 2`);
+    expect(page).toMatch(/<td class="num">1<\/td>/);
+    expect((await authed(server, '/key?key=k&page=-1')).status).toBe(400);
+    expect((await authed(server, '/key?key=k&page=1e3')).status).toBe(400);
+    expect((await authed(server, '/key?key=k&page=99999999999999999999')).status).toBe(400);
   });
 
   it('refuses bad parameters with a 400 page, and takes no file-system path', async () => {
