@@ -69,12 +69,10 @@ export function hostHeaderOf(host: string, port: number): string {
  */
 export function allowedHostHeaders(host: string, port: number): Set<string> | null {
   if (isWildcardHost(host)) return null;
-  const allowed = new Set([hostHeaderOf(host, port)]);
-  if (isLoopbackHost(host)) {
-    allowed.add(`localhost:${port}`);
-    allowed.add(`127.0.0.1:${port}`);
-    allowed.add(`[::1]:${port}`);
-  }
+  const names = isLoopbackHost(host) ? [host, 'localhost', '127.0.0.1', '::1'] : [host];
+  const allowed = new Set(names.map((name) => hostHeaderOf(name, port)));
+  // Browsers leave the default port out of `Host` and `Origin`.
+  if (port === 80) for (const name of names) allowed.add(hostHeaderOf(name, port).replace(/:80$/, ''));
   return allowed;
 }
 

@@ -260,6 +260,9 @@ describe('serve: security', () => {
     expect(['0.0.0.0', '192.168.1.4', '::', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false, false]);
     expect(allowedHostHeaders('0.0.0.0', 80)).toBeNull();
     expect([...allowedHostHeaders('192.168.1.4', 8080)!]).toEqual(['192.168.1.4:8080']);
+    // On port 80 browsers send `Host: 127.0.0.1` and `Origin: http://127.0.0.1`.
+    expect(allowedHostHeaders('127.0.0.1', 80)).toEqual(new Set(['127.0.0.1:80', 'localhost:80', '[::1]:80', '127.0.0.1', 'localhost', '[::1]']));
+    expect(allowedHostHeaders('192.168.1.4', 80)).toEqual(new Set(['192.168.1.4:80', '192.168.1.4']));
   });
 });
 
