@@ -94,14 +94,21 @@ async function snapshotTar(c: Context, manager: EnhancedStateManager): Promise<R
   });
 }
 
-/** Server-Sent Events: one `commit` event per commit (or burst of commits) by any process. */
+/**
+ * Server-Sent Events: one `commit` event per commit (or burst of commits) by
+ * any process, and a `write` event when a writer takes or lets go of the
+ * write lock, which is all that snapshots, their deletion and gc show.
+ */
 function liveEvents(c: Context, watcher: CommitWatcher): Response {
   return streamSSE(c, async (stream) => {
     const send = (notice: CommitNotice) => void stream.writeSSE({ event: 'commit', data: JSON.stringify(notice) }).catch(() => undefined);
+    const sendWrite = () => void stream.writeSSE({ event: 'write', data: '{}' }).catch(() => undefined);
     watcher.on('commit', send);
+    watcher.on('write', sendWrite);
     await stream.writeSSE({ event: 'ready', data: '{}' });
     await new Promise<void>((resolve) => stream.onAbort(resolve));
     watcher.off('commit', send);
+    watcher.off('write', sendWrite);
   });
 }
 

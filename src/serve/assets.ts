@@ -75,6 +75,8 @@ export const APP_JS = `
       marker.dataset.lastCommit = JSON.parse(event.data).commitId;
       refreshSoon();
     });
+    // Snapshots and gc commit nothing; they show only as a write.
+    events.addEventListener('write', refreshSoon);
   }
   // A browser opens only a few connections to one server (6 in Chromium), and
   // each listening tab holds one: hidden tabs let go of theirs, and catch up

@@ -255,6 +255,18 @@ describe('serve: security', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it('streams a write event when another process makes a snapshot, which commits nothing', async () => {
+    const { server, root } = await serveStore((m) => m.saveSSOT('k', { a: 1 }, { phase: 'p1' }).then(() => undefined));
+    const response = await authed(server, '/events');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = '';
+    while (!received.includes('event: ready')) received += (await reader.read()).value ?? '';
+    expect((await runCli(['--root', root, 'snapshot', '-p', 'p1'])).code).toBe(0);
+    while (!received.includes('event: write')) received += (await reader.read()).value ?? '';
+    expect(received).not.toContain('event: commit');
+    await reader.cancel();
+  });
+
   it('tells loopback addresses from others', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].map(isLoopbackHost)).toEqual([true, true, true, true]);
     expect(['0.0.0.0', '192.168.1.4', '::', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false, false]);
