@@ -3,18 +3,14 @@
  * Origin check on the one action, the headers on every response, and
  * escaping of keys and data that hold markup.
  */
-import { execFile } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnhancedStateManager, type StorageOptions } from '../../src/index.js';
 import { allowedHostHeaders, CONTENT_SECURITY_POLICY, isLoopbackHost } from '../../src/serve/security.js';
 import { VERSIONS_PER_PAGE } from '../../src/serve/pages/key.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
-import { CLI, runCli, tempProject } from '../helpers.js';
+import { runCli, tempProject } from '../helpers.js';
 import { HTML_DATA, SCRIPT_KEY } from './support.js';
 
 const running: Array<{ server: RunningServer; manager: EnhancedStateManager }> = [];
@@ -275,76 +271,5 @@ describe('serve: security', () => {
     // On port 80 browsers send `Host: 127.0.0.1` and `Origin: http://127.0.0.1`.
     expect(allowedHostHeaders('127.0.0.1', 80)).toEqual(new Set(['127.0.0.1:80', 'localhost:80', '[::1]:80', '127.0.0.1', 'localhost', '[::1]']));
     expect(allowedHostHeaders('192.168.1.4', 80)).toEqual(new Set(['192.168.1.4:80', '192.168.1.4']));
-  });
-});
-
-describe('CLI: serve', () => {
-  it('describes itself in --help and warns when bound to a non-loopback address', async () => {
-    const help = await runCli(['serve', '--help']);
-    expect(help.stdout).toMatch(/web view of the store/);
-    expect(help.stdout).toMatch(/--port <n>/);
-    expect(help.stdout).toMatch(/--host <host>/);
-    expect(help.stdout).toMatch(/--open/);
-    const { startServe } = await import('./support.js');
-    const root = await tempProject();
-    expect((await runCli(['--root', root, 'init'])).code).toBe(0);
-    const serve = await startServe(root, ['--host', '0.0.0.0']);
-    try {
-      expect(serve.origin).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
-      expect(serve.stderr()).toMatch(/warning: binding 0\.0\.0\.0, which is not a loopback address/);
-      expect((await fetch(`http://127.0.0.1:${new URL(serve.origin).port}/`)).status).toBe(403);
-    } finally {
-      await serve.stop();
-    }
-  });
-
-  it.runIf(process.platform === 'linux')('--open gives the opener a private page that leads to the URL, never the token itself', async () => {
-    const { startServe } = await import('./support.js');
-    const root = await tempProject();
-    expect((await runCli(['--root', root, 'init'])).code).toBe(0);
-    // A stand-in for xdg-open that records the arguments every local user could read.
-    const bin = await tempProject();
-    const seen = join(bin, 'argv.txt');
-    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${JSON.stringify(seen)}\n`, { mode: 0o755 });
-    const serve = await startServe(root, ['--open'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
-    let page = '';
-    try {
-      let argv = '';
-      for (let i = 0; i < 200 && argv === ''; i++) argv = await readFile(seen, 'utf8').catch(() => sleep(25).then(() => ''));
-      expect(argv).not.toContain(serve.token);
-      page = argv.trim();
-      expect((await stat(page)).mode & 0o077).toBe(0);
-      expect((await stat(dirname(page))).mode & 0o077).toBe(0);
-      expect(await readFile(page, 'utf8')).toContain(`url=${serve.url}`);
-    } finally {
-      await serve.stop();
-    }
-    // Gone with the server.
-    await expect(stat(dirname(page))).rejects.toMatchObject({ code: 'ENOENT' });
-  });
-
-  it('is loaded only for serve: other commands load none of the web view or its framework', async () => {
-    const root = await tempProject();
-    // A module-resolution hook that prints every module the CLI loads.
-    const hooks = join(root, 'trace-hooks.mjs');
-    await writeFile(hooks, 'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; }\n');
-    const register = join(root, 'trace.mjs');
-    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-    const loaded = async (...args: string[]) => {
-      return new Promise<string>((resolve) => execFile(process.execPath, ['--import', register, CLI, '--root', root, ...args], (_e, _out, err) => resolve(err)));
-    };
-    await writeFile(join(root, 'data.json'), '{"a":1}');
-    for (const args of [['save', '-k', 'k', '-i', join(root, 'data.json')], ['versions', '-k', 'k'], ['--help']]) {
-      const trace = await loaded(...args);
-      expect(trace).toMatch(/LOADED .*cli\/commands\/(save|versions|serve)\.js/);
-      expect(trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
-    }
-    expect(await loaded('serve', '--help')).not.toMatch(/LOADED .*(\/serve\/|hono)/);
-  });
-
-  it('refuses a bad port as a usage error', async () => {
-    const bad = await runCli(['serve', '--port', '70000']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--port must be a number from 0 to 65535/);
   });
 });
