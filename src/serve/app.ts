@@ -75,7 +75,12 @@ function asset(c: Context, text: string, type: string): Response {
 /** `Content-Disposition` for any full key: an ASCII fallback plus the exact name (RFC 6266, 5987). */
 function attachment(fileName: string): string {
   const fallback = fileName.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${extValue(fileName)}`;
+}
+
+/** RFC 5987 `value-chars`: encodeURIComponent leaves `'`, `(`, `)` and `*` bare, which are not `attr-char`s. */
+function extValue(text: string): string {
+  return encodeURIComponent(text).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The snapshot's tar, streamed: the same bytes as `ae-state export --snapshot`. */
@@ -89,14 +94,21 @@ async function snapshotTar(c: Context, manager: EnhancedStateManager): Promise<R
   });
 }
 
-/** Server-Sent Events: one `commit` event per commit (or burst of commits) by any process. */
+/**
+ * Server-Sent Events: one `commit` event per commit (or burst of commits) by
+ * any process, and a `write` event when a writer takes or lets go of the
+ * write lock, which is all that snapshots, their deletion and gc show.
+ */
 function liveEvents(c: Context, watcher: CommitWatcher): Response {
   return streamSSE(c, async (stream) => {
     const send = (notice: CommitNotice) => void stream.writeSSE({ event: 'commit', data: JSON.stringify(notice) }).catch(() => undefined);
+    const sendWrite = () => void stream.writeSSE({ event: 'write', data: '{}' }).catch(() => undefined);
     watcher.on('commit', send);
+    watcher.on('write', sendWrite);
     await stream.writeSSE({ event: 'ready', data: '{}' });
     await new Promise<void>((resolve) => stream.onAbort(resolve));
     watcher.off('commit', send);
+    watcher.off('write', sendWrite);
   });
 }
 

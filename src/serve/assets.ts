@@ -60,16 +60,38 @@ export const APP_JS = `
 (() => {
   const marker = document.getElementById('live');
   if (!window.EventSource || !marker) return;
-  const events = new EventSource('/events');
+  let events = null;
   let pending = null;
-  events.addEventListener('open', () => marker.classList.add('connected'));
-  events.addEventListener('error', () => marker.classList.remove('connected'));
-  events.addEventListener('commit', (event) => {
-    marker.dataset.lastCommit = JSON.parse(event.data).commitId;
+  const refreshSoon = () => {
     if (document.body.dataset.live !== 'on') return;
     clearTimeout(pending);
     pending = setTimeout(refresh, 100);
+  };
+  function listen() {
+    events = new EventSource('/events');
+    events.addEventListener('open', () => marker.classList.add('connected'));
+    events.addEventListener('error', () => marker.classList.remove('connected'));
+    events.addEventListener('commit', (event) => {
+      marker.dataset.lastCommit = JSON.parse(event.data).commitId;
+      refreshSoon();
+    });
+    // Snapshots and gc commit nothing; they show only as a write.
+    events.addEventListener('write', refreshSoon);
+  }
+  // A browser opens only a few connections to one server (6 in Chromium), and
+  // each listening tab holds one: hidden tabs let go of theirs, and catch up
+  // once when shown again.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') {
+      events?.close();
+      events = null;
+      marker.classList.remove('connected');
+    } else if (events === null) {
+      listen();
+      refreshSoon();
+    }
   });
+  if (document.visibilityState !== 'hidden') listen();
   async function refresh() {
     const response = await fetch(location.href, { credentials: 'same-origin' });
     if (!response.ok) return;

@@ -16,9 +16,13 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
   return honoHtml(strings, ...values) as Html;
 }
 
-/** A name (key, phase, snapshot id) isolated from the text direction around it. */
+/**
+ * A name (key, phase, source, tag, artifact) isolated from the text
+ * direction around it. Keys cannot hold invisible characters, but phases,
+ * sources, tags and artifact names can: those are shown, not applied.
+ */
 export function name(value: string): Html {
-  return html`<bdi>${value}</bdi>`;
+  return html`<bdi>${visibleText(value)}</bdi>`;
 }
 
 // Controls, bidi overrides and isolates, zero-width characters: shown, never applied.

@@ -37,6 +37,16 @@ export function tokenCookieName(port: number): string {
   return `ae_state_token_${port}`;
 }
 
+/**
+ * The spelling of a bind address that `Host` headers use: names in lower
+ * case, IPv6 addresses compressed (`0:0:0:0:0:0:0:1` is `::1`), so the Host
+ * check compares like with like.
+ */
+export function canonicalHost(host: string): string {
+  const lower = host.toLowerCase();
+  return isIP(lower) === 6 ? new URL(`http://[${lower}]/`).hostname.slice(1, -1) : lower;
+}
+
 export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
@@ -59,12 +69,10 @@ export function hostHeaderOf(host: string, port: number): string {
  */
 export function allowedHostHeaders(host: string, port: number): Set<string> | null {
   if (isWildcardHost(host)) return null;
-  const allowed = new Set([hostHeaderOf(host, port)]);
-  if (isLoopbackHost(host)) {
-    allowed.add(`localhost:${port}`);
-    allowed.add(`127.0.0.1:${port}`);
-    allowed.add(`[::1]:${port}`);
-  }
+  const names = isLoopbackHost(host) ? [host, 'localhost', '127.0.0.1', '::1'] : [host];
+  const allowed = new Set(names.map((name) => hostHeaderOf(name, port)));
+  // Browsers leave the default port out of `Host` and `Origin`.
+  if (port === 80) for (const name of names) allowed.add(hostHeaderOf(name, port).replace(/:80$/, ''));
   return allowed;
 }
 
@@ -116,7 +124,7 @@ export function tokenCheck(options: SecurityOptions): MiddlewareHandler {
       setCookie(c, cookieName, options.token, { httpOnly: true, sameSite: 'Strict', path: '/' });
       // The token leaves the address bar (and the history) at once.
       url.searchParams.delete('token');
-      return c.redirect(`${url.pathname}${url.search}`, 303);
+      return c.redirect(`${ownPath(url.pathname)}${url.search}`, 303);
     }
     const bearer = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
     if (!isSameToken(getCookie(c, cookieName), options.token) && !isSameToken(bearer, options.token)) {
@@ -138,6 +146,11 @@ export function originCheck(options: SecurityOptions): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/** A path of this server: `//evil.example/` would be read as another host by the browser. */
+function ownPath(pathname: string): string {
+  return `/${pathname.replace(/^[/\\]+/, '')}`;
 }
 
 function safeHostOf(origin: string): string | undefined {

@@ -2,13 +2,15 @@
  * Starting and stopping the web view on a store: the HTTP server (hono on
  * Node's http module), the commit watcher behind live updates, and the token.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { NotFoundError } from '../errors.js';
 import type { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import { createApp } from './app.js';
 import { CommitWatcher } from './commit-watcher.js';
-import { createToken, hostHeaderOf } from './security.js';
+import { canonicalHost, createToken, hostHeaderOf } from './security.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -33,9 +35,11 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const host = options.host ?? DEFAULT_HOST;
+  const host = canonicalHost(options.host ?? DEFAULT_HOST);
   const token = options.token ?? createToken();
   const { manager } = options;
+  // A read-only view makes no store: opening would create `.ae/` where there is none.
+  if (!(await isDirectory(manager.storeDirectory))) throw new NotFoundError(`ae-state store ${manager.storeDirectory}`, { path: manager.storeDirectory });
   await manager.initialize();
   const watcher = new CommitWatcher(join(manager.storeDirectory, 'commits'), join(manager.storeDirectory, 'local', 'lock'));
   watcher.on('error', (error) => process.stderr.write(`ae-state serve: live updates stopped: ${error.message}\n`));
@@ -64,4 +68,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         if ('closeAllConnections' in server) server.closeAllConnections();
       }),
   };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() === true;
 }

@@ -235,6 +235,33 @@ describe('serve: pages in a real browser', () => {
     await expect(page.locator('#version-data .json > details > .member').first().isVisible()).resolves.toBe(false);
   });
 
+  it('lets go of the live connection while a tab is hidden, so many open tabs never use up the browser\'s connections', async () => {
+    // Chromium opens at most 6 connections to one host; each live page holds one while it listens.
+    const tabs = await Promise.all(Array.from({ length: 6 }, () => context.newPage()));
+    for (const tab of tabs) {
+      await tab.goto(`${serve.origin}/snapshots`);
+      await tab.waitForSelector('#live.connected');
+      await tab.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+    }
+    const more = await context.newPage();
+    const response = await more.goto(`${serve.origin}/health`, { timeout: 10_000 });
+    expect(response?.status()).toBe(200);
+    await more.waitForSelector('#live.connected');
+    // Shown again, a tab listens again and catches up on what it missed.
+    const back = tabs[0]!;
+    expect((await runCli(['--root', root, 'snapshot', '-p', 'phase-4'])).code).toBe(0);
+    await back.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await back.waitForSelector('#live.connected');
+    await back.waitForSelector('#live.updated');
+    await Promise.all([...tabs, more].map((tab) => tab.close()));
+  });
+
   it('never logged a script error or a Content-Security-Policy violation', () => {
     expect(consoleProblems).toEqual([]);
   });

@@ -3,16 +3,14 @@
  * Origin check on the one action, the headers on every response, and
  * escaping of keys and data that hold markup.
  */
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnhancedStateManager } from '../../src/index.js';
+import { EnhancedStateManager, type StorageOptions } from '../../src/index.js';
 import { allowedHostHeaders, CONTENT_SECURITY_POLICY, isLoopbackHost } from '../../src/serve/security.js';
+import { VERSIONS_PER_PAGE } from '../../src/serve/pages/key.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
-import { CLI, runCli, tempProject } from '../helpers.js';
+import { runCli, tempProject } from '../helpers.js';
 import { HTML_DATA, SCRIPT_KEY } from './support.js';
 
 const running: Array<{ server: RunningServer; manager: EnhancedStateManager }> = [];
@@ -23,9 +21,10 @@ afterEach(async () => {
   }
 });
 
-async function serveStore(setup?: (manager: EnhancedStateManager) => Promise<void>): Promise<{ server: RunningServer; root: string }> {
+async function serveStore(setup?: (manager: EnhancedStateManager) => Promise<void>, options: StorageOptions = {}): Promise<{ server: RunningServer; root: string }> {
   const root = await tempProject();
-  const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+  const manager = new EnhancedStateManager(root, { gcInterval: 0, ...options });
+  await manager.initialize();
   await setup?.(manager);
   const server = await startServer({ manager });
   running.push({ server, manager });
@@ -43,6 +42,18 @@ function getWithHost(server: RunningServer, path: string, host: string): Promise
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The `Location` of a request sent with its path exactly as given (fetch would normalise it). */
+function redirectOf(server: RunningServer, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: server.host, port: server.port, path, headers: { host: `${server.host}:${server.port}` } }, (res) => {
+      res.resume();
+      resolve(res.headers.location ?? '');
     });
     req.on('error', reject);
     req.end();
@@ -68,6 +79,16 @@ describe('serve: security', () => {
     const withCookie = await fetch(`${server.origin}/?sort=recent`, { headers: { cookie: cookie.split(';')[0]! } });
     expect(withCookie.status).toBe(200);
     expect((await authed(server, '/')).status).toBe(200);
+  });
+
+  it('redirects a token URL only to a path of its own, never to a host a doubled slash names', async () => {
+    const { server } = await serveStore();
+    for (const path of ['//evil.example/', '///evil.example/x', '//evil.example']) {
+      const location = await redirectOf(server, `${path}?token=${server.token}&sort=recent`);
+      expect(location).toMatch(/^\/[^/\\]/);
+      // Resolved the way a browser does, the target stays on this server.
+      expect(new URL(location, server.origin).origin).toBe(server.origin);
+    }
   });
 
   it('refuses a Host header that is not the bound address (DNS rebinding)', async () => {
@@ -135,6 +156,55 @@ describe('serve: security', () => {
     expect(await raw.json()).toEqual(HTML_DATA);
   });
 
+  it('names a raw download by its full key in a Content-Disposition that only attr-chars spell (RFC 5987)', async () => {
+    const key = `it's (a*b)! "q" é`;
+    const { server } = await serveStore((m) => m.saveSSOT(key, { a: 1 }).then(() => undefined));
+    const disposition = (await authed(server, `/key/raw?key=${encodeURIComponent(key)}`)).headers.get('content-disposition') ?? '';
+    const ext = /; filename\*=UTF-8''(.*)$/.exec(disposition)?.[1] ?? '';
+    expect(ext).toMatch(/^[A-Za-z0-9!#$&+.^_`|~%-]+$/);
+    expect(decodeURIComponent(ext)).toMatch(new RegExp(`^${key.replace(/[()*]/g, '\\$&')}_\\d{4}-.*\\.json$`));
+    expect(disposition).toMatch(/^attachment; filename="it_s__a_b____q____[^"]+\.json"; /);
+  });
+
+  it('shows direction overrides in failures, artifacts, phases, tags and patches as escapes, never applies them', async () => {
+    const rlo = '\u202E';
+    const { server } = await serveStore(async (m) => {
+      await m.saveSSOT('spec', { a: 1 }, { phase: `p${rlo}1`, tags: { [`t${rlo}`]: `v${rlo}` } });
+      await m.saveSSOT('spec', { a: 2, [`x${rlo}y`]: `z${rlo}` }, { source: `s${rlo}` });
+      await m.persistFailureArtifact({
+        id: 'f1',
+        timestamp: new Date().toISOString(),
+        phase: "phase-4",
+        type: 'validation',
+        error: new Error(`bad ${rlo}gpj.exe`),
+        context: { specKey: 'spec' },
+        artifacts: [`report${rlo}txt.exe`],
+        retryable: false,
+        severity: 'high',
+      });
+    });
+    const failures = await (await authed(server, '/failures')).text();
+    const link = /href="(\/failure\?[^"]+)"/.exec(failures)![1]!.replace(/&amp;/g, '&');
+    const pages = [failures, ...(await Promise.all(['/key?key=spec', '/key?key=spec&v=1', '/diff?key=spec', link].map(async (path) => (await authed(server, path)).text())))];
+    // Attributes (a member's JSON Pointer) are not shown, so they may keep the character.
+    const shown = (page: string) => page.replace(/ data-(pointer|path)="[^"]*"/g, '');
+    for (const page of pages) expect(shown(page)).not.toContain(rlo);
+    expect(pages.at(-1)).toContain('report\\u202etxt.exe');
+    expect(pages.at(-1)).toContain('bad \\u202egpj.exe');
+  });
+
+  it('shows the last page of a timeline for a page number past its end, and refuses negative or absurd ones', async () => {
+    const { server } = await serveStore(async (m) => {
+      for (let i = 1; i <= VERSIONS_PER_PAGE + 1; i++) await m.saveSSOT('k', { i });
+    }, { maxVersions: VERSIONS_PER_PAGE + 1 });
+    const page = await (await authed(server, '/key?key=k&page=999999999')).text();
+    expect(page).toContain(`page 2 of 2`);
+    expect(page).toMatch(/<td class="num">1<\/td>/);
+    expect((await authed(server, '/key?key=k&page=-1')).status).toBe(400);
+    expect((await authed(server, '/key?key=k&page=1e3')).status).toBe(400);
+    expect((await authed(server, '/key?key=k&page=99999999999999999999')).status).toBe(400);
+  });
+
   it('refuses bad parameters with a 400 page, and takes no file-system path', async () => {
     const { server } = await serveStore((m) => m.saveSSOT('k', { a: 1 }).then(() => undefined));
     expect((await authed(server, '/key?key=..%2F..%2Fetc%2Fpasswd')).status).toBe(400);
@@ -157,55 +227,49 @@ describe('serve: security', () => {
     await reader.cancel();
   });
 
+  it('answers to a bind address however it is spelled (upper case names, uncompressed IPv6)', async () => {
+    const root = await tempProject();
+    const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+    await manager.initialize();
+    for (const host of ['LOCALHOST', '0:0:0:0:0:0:0:1']) {
+      const server = await startServer({ manager, host });
+      running.push({ server, manager });
+      expect(isLoopbackHost(server.host)).toBe(true);
+      const response = await fetch(`${server.origin}/`, { headers: { authorization: `Bearer ${server.token}` } });
+      expect(response.status).toBe(200);
+    }
+  });
+
+  it('refuses to serve a directory without a store, and creates none there', async () => {
+    const root = await tempProject();
+    const manager = new EnhancedStateManager(root, { gcInterval: 0 });
+    await expect(startServer({ manager })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await manager.shutdown();
+    const cli = await runCli(['--root', root, 'serve']);
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toMatch(/ae-state store .* not found/);
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('streams a write event when another process makes a snapshot, which commits nothing', async () => {
+    const { server, root } = await serveStore((m) => m.saveSSOT('k', { a: 1 }, { phase: 'p1' }).then(() => undefined));
+    const response = await authed(server, '/events');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = '';
+    while (!received.includes('event: ready')) received += (await reader.read()).value ?? '';
+    expect((await runCli(['--root', root, 'snapshot', '-p', 'p1'])).code).toBe(0);
+    while (!received.includes('event: write')) received += (await reader.read()).value ?? '';
+    expect(received).not.toContain('event: commit');
+    await reader.cancel();
+  });
+
   it('tells loopback addresses from others', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].map(isLoopbackHost)).toEqual([true, true, true, true]);
     expect(['0.0.0.0', '192.168.1.4', '::', 'example.com'].map(isLoopbackHost)).toEqual([false, false, false, false]);
     expect(allowedHostHeaders('0.0.0.0', 80)).toBeNull();
     expect([...allowedHostHeaders('192.168.1.4', 8080)!]).toEqual(['192.168.1.4:8080']);
-  });
-});
-
-describe('CLI: serve', () => {
-  it('describes itself in --help and warns when bound to a non-loopback address', async () => {
-    const help = await runCli(['serve', '--help']);
-    expect(help.stdout).toMatch(/web view of the store/);
-    expect(help.stdout).toMatch(/--port <n>/);
-    expect(help.stdout).toMatch(/--host <host>/);
-    expect(help.stdout).toMatch(/--open/);
-    const { startServe } = await import('./support.js');
-    const root = await tempProject();
-    const serve = await startServe(root, ['--host', '0.0.0.0']);
-    try {
-      expect(serve.origin).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
-      expect(serve.stderr()).toMatch(/warning: binding 0\.0\.0\.0, which is not a loopback address/);
-      expect((await fetch(`http://127.0.0.1:${new URL(serve.origin).port}/`)).status).toBe(403);
-    } finally {
-      await serve.stop();
-    }
-  });
-
-  it('is loaded only for serve: other commands load none of the web view or its framework', async () => {
-    const root = await tempProject();
-    // A module-resolution hook that prints every module the CLI loads.
-    const hooks = join(root, 'trace-hooks.mjs');
-    await writeFile(hooks, 'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write(`LOADED ${r.url}\\n`); return r; }\n');
-    const register = join(root, 'trace.mjs');
-    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
-    const loaded = async (...args: string[]) => {
-      return new Promise<string>((resolve) => execFile(process.execPath, ['--import', register, CLI, '--root', root, ...args], (_e, _out, err) => resolve(err)));
-    };
-    await writeFile(join(root, 'data.json'), '{"a":1}');
-    for (const args of [['save', '-k', 'k', '-i', join(root, 'data.json')], ['versions', '-k', 'k'], ['--help']]) {
-      const trace = await loaded(...args);
-      expect(trace).toMatch(/LOADED .*cli\/commands\/(save|versions|serve)\.js/);
-      expect(trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
-    }
-    expect(await loaded('serve', '--help')).not.toMatch(/LOADED .*(\/serve\/|hono)/);
-  });
-
-  it('refuses a bad port as a usage error', async () => {
-    const bad = await runCli(['serve', '--port', '70000']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--port must be a number from 0 to 65535/);
+    // On port 80 browsers send `Host: 127.0.0.1` and `Origin: http://127.0.0.1`.
+    expect(allowedHostHeaders('127.0.0.1', 80)).toEqual(new Set(['127.0.0.1:80', 'localhost:80', '[::1]:80', '127.0.0.1', 'localhost', '[::1]']));
+    expect(allowedHostHeaders('192.168.1.4', 80)).toEqual(new Set(['192.168.1.4:80', '192.168.1.4']));
   });
 });

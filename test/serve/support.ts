@@ -69,9 +69,9 @@ export interface ServeProcess {
 }
 
 /** Starts `ae-state serve` on `root` and resolves once it printed its URL. */
-export function startServe(root: string, extraArgs: string[] = []): Promise<ServeProcess> {
+export function startServe(root: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child: ChildProcess = spawn(process.execPath, [CLI, '--root', root, 'serve', '--port', '0', ...extraArgs], {
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

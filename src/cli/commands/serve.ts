@@ -22,8 +22,8 @@ export function registerServe(program: Command): void {
       runCommand(command, async ({ manager, out }) => {
         const port = parsePort(flags.port);
         // Loaded only here: no other command pays for the web framework.
-        const [{ startServer }, { isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
-        if (!isLoopbackHost(flags.host)) {
+        const [{ startServer }, { canonicalHost, isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
+        if (!isLoopbackHost(canonicalHost(flags.host))) {
           process.stderr.write(
             `ae-state serve: warning: binding ${flags.host}, which is not a loopback address: anyone who can reach it and learns the URL can read the store\n`,
           );
@@ -31,9 +31,10 @@ export function registerServe(program: Command): void {
         const server = await startServer({ manager: manager(), host: flags.host, port });
         out.line(`ae-state serve: ${server.url}`);
         out.line('(read-only; the token in the URL is needed for every page; press Ctrl+C to stop)');
-        if (flags.open) openInBrowser(server.url);
+        const launch = flags.open ? await openInBrowser(server.url) : null;
         await untilInterrupted();
         await server.close();
+        await launch?.remove();
       }),
     );
 }
@@ -55,11 +56,21 @@ function untilInterrupted(): Promise<void> {
   });
 }
 
-/** The platform's opener, started without a shell so the URL is one argument. */
-function openInBrowser(url: string): void {
+/**
+ * The platform's opener on a page that leads to the URL (never the URL
+ * itself: arguments are public, the token is not), started without a shell.
+ */
+async function openInBrowser(url: string): Promise<{ remove(): Promise<void> }> {
+  const { writeLaunchPage } = await import('../../serve/launch-page.js');
+  const page = await writeLaunchPage(url);
   const [command, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [page.path]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', page.path]]
+        : ['xdg-open', [page.path]];
   const child = spawn(command, args as string[], { stdio: 'ignore', detached: true });
-  child.on('error', () => process.stderr.write(`ae-state serve: could not open a browser; open ${url}\n`));
+  child.on('error', () => process.stderr.write(`ae-state serve: could not open a browser; open the URL above\n`));
   child.unref();
+  return page;
 }

@@ -9,7 +9,7 @@ import type { DiffSide, VersionDiff } from '../../diff/diff-versions.js';
 import type { EnhancedStateManager } from '../../manager/EnhancedStateManager.js';
 import { notFound } from '../../manager/versions.js';
 import { serialize } from '../../model/codec.js';
-import { href, html, name, type Html } from '../html.js';
+import { href, html, name, visibleText, type Html } from '../html.js';
 import { renderJson, type PathClass } from '../json-view.js';
 import { renderPage } from '../layout.js';
 import { required, versionSelector, type Query } from '../query.js';
@@ -35,7 +35,7 @@ ${renderDiffForm(key, query)}
 <h2>Changes</h2>
 <ul class="change-list" id="changes">${diff.changes.map(renderChange)}</ul>
 <h2>RFC 6902 patch</h2>
-<pre id="patch">${JSON.stringify(diff.patch, null, 2)}</pre>`;
+<pre id="patch">${visibleText(JSON.stringify(diff.patch, null, 2))}</pre>`;
   return renderPage({ title: `diff ${key}`, section: 'keys', body });
 }
 
@@ -81,8 +81,8 @@ function beforeMoves(path: string, moves: readonly Change[]): string {
 
 function renderChange(change: Change): Html {
   const where = change.path === '' ? '(whole document)' : change.path;
-  const what = change.kind === 'moved' ? html`moved from <code>${change.from ?? ''}</code>` : change.kind;
-  return html`<li class="kind-${change.kind}"><code>${where}</code> ${what}</li>`;
+  const what = change.kind === 'moved' ? html`moved from <code>${visibleText(change.from ?? '')}</code>` : change.kind;
+  return html`<li class="kind-${change.kind}"><code>${visibleText(where)}</code> ${what}</li>`;
 }
 
 function summaryText(diff: VersionDiff): string {

@@ -12,7 +12,7 @@ import { notFound } from '../../manager/versions.js';
 import { OUTPUT_TAIL_BYTES, type HookRun } from '../../hooks/runner.js';
 import type { VersionInfo } from '../../model/types.js';
 import { isAeStateError, NotFoundError } from '../../errors.js';
-import { href, html, name, type Html } from '../html.js';
+import { href, html, name, visibleText, type Html } from '../html.js';
 import { renderJson } from '../json-view.js';
 import { renderPage } from '../layout.js';
 import { positiveInteger, required, type Query } from '../query.js';
@@ -35,7 +35,7 @@ export async function renderFailurePage(manager: EnhancedStateManager, query: Qu
 <p>${name(failure.artifact.phase)} · ${failure.artifact.type} · <span class="sev-${failure.artifact.severity}">${failure.artifact.severity}</span> ·
   ${failure.artifact.retryable ? 'retryable' : 'not retryable'} · stored ${failure.storedAt} as
   <a href="${href('/key', { key: failure.logicalKey, v: failure.version })}">${name(failure.key)}</a></p>
-<h2>Error</h2><pre id="failure-error">${errorText(error)}</pre>
+<h2>Error</h2><pre id="failure-error">${visibleText(errorText(error))}</pre>
 <h2>Refinement</h2>${renderRefinement(specKey, refinement)}
 <h2>Hook runs</h2>${renderRuns(runs)}
 <h2>Context</h2>${renderJson(failure.document.context)}
@@ -86,7 +86,7 @@ function renderRuns(runs: readonly HookRun[]): Html {
 ${runs.map(
   (run) => html`<tr><td><a href="${href('/hook-run', { hook: run.hook, started: run.startedAt })}" class="hook-run-link">${name(run.hook)}</a></td>
 <td class="mono">${run.startedAt}</td><td class="${run.ok ? 'closed' : 'open'}">${describeStatus(run)}</td><td class="num">${run.durationMs} ms</td>
-<td><code>${lastLine(run.stdoutTail || run.stderrTail)}</code></td></tr>`,
+<td><code>${visibleText(lastLine(run.stdoutTail || run.stderrTail))}</code></td></tr>`,
 )}</tbody></table>`;
 }
 
@@ -118,7 +118,7 @@ export async function renderHookRunPage(manager: EnhancedStateManager, query: Qu
 <tr><th>Event</th><td>${run.event}</td></tr><tr><th>Started</th><td class="mono">${run.startedAt}</td></tr>
 <tr><th>Status</th><td class="${run.ok ? 'closed' : 'open'}" id="hook-status">${describeStatus(run)}</td></tr>
 <tr><th>Duration</th><td>${run.durationMs} ms</td></tr><tr><th>Process</th><td>${run.pid ?? '-'}</td></tr></tbody></table>
-<h2>Standard output (at most the last ${OUTPUT_TAIL_BYTES} bytes)</h2><pre id="hook-stdout">${run.stdoutTail}</pre>
-<h2>Standard error (at most the last ${OUTPUT_TAIL_BYTES} bytes)</h2><pre id="hook-stderr">${run.stderrTail}</pre>`;
+<h2>Standard output (at most the last ${OUTPUT_TAIL_BYTES} bytes)</h2><pre id="hook-stdout">${visibleText(run.stdoutTail)}</pre>
+<h2>Standard error (at most the last ${OUTPUT_TAIL_BYTES} bytes)</h2><pre id="hook-stderr">${visibleText(run.stderrTail)}</pre>`;
   return renderPage({ title: `hook ${run.hook}`, section: 'failures', body });
 }

@@ -9,7 +9,7 @@ import type { EnhancedStateManager } from '../../manager/EnhancedStateManager.js
 import type { FailureFilter, StoredFailure } from '../../manager/failures.js';
 import { FAILURE_SEVERITIES, FAILURE_TYPES } from '../../model/failures.js';
 import type { FailureSeverity, FailureType } from '../../model/types.js';
-import { href, html, name, type Html } from '../html.js';
+import { href, html, name, visibleText, type Html } from '../html.js';
 import { renderPage } from '../layout.js';
 import { pageNumber, paginate, type Query } from '../query.js';
 import { renderPager } from './pager.js';
@@ -35,7 +35,7 @@ ${renderCounts('By type', failures, (f) => f.artifact.type)}${renderCounts('By s
 ${paged.items.map(
   (f) => html`<tr><td class="mono"><a href="${href('/failure', { key: f.logicalKey, v: f.version })}" class="failure-link">${f.storedAt}</a></td>
 <td>${name(f.artifact.phase)}</td><td>${f.artifact.type}</td><td class="sev-${f.artifact.severity}">${f.artifact.severity}</td>
-<td>${f.document.error.message}</td><td>${name(specKeyOf(f) ?? '-')}</td></tr>`,
+<td>${visibleText(f.document.error.message)}</td><td>${name(specKeyOf(f) ?? '-')}</td></tr>`,
 )}</tbody></table>
 ${failures.length === 0 ? html`<p class="muted">No failures stored.</p>` : ''}
 ${renderPager('/failures', { phase: query.phase, type: query.type, severity: query.severity }, paged.page, paged.pages, paged.total, 'failures')}`;

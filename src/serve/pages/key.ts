@@ -5,7 +5,7 @@
  */
 import type { EnhancedStateManager } from '../../manager/EnhancedStateManager.js';
 import { notFound } from '../../manager/versions.js';
-import type { VersionDetails } from '../../manager/version-details.js';
+import type { VersionDetails, VersionPage } from '../../manager/version-details.js';
 import { serialize } from '../../model/codec.js';
 import { formatBytes, href, html, name, shortId, type Html } from '../html.js';
 import { renderJson } from '../json-view.js';
@@ -17,8 +17,7 @@ export const VERSIONS_PER_PAGE = 100;
 
 export async function renderKeyPage(manager: EnhancedStateManager, query: Query): Promise<string> {
   const key = required(query, 'key');
-  const page = pageNumber(query);
-  const { total, versions } = await manager.getVersionPage(key, (page - 1) * VERSIONS_PER_PAGE, VERSIONS_PER_PAGE);
+  const { page, total, versions } = await readTimeline(manager, key, pageNumber(query));
   if (total === 0) throw notFound(key);
   const selected = positiveInteger(query, 'v');
   const entry = await manager.loadEntry(key, selected);
@@ -33,12 +32,20 @@ export async function renderKeyPage(manager: EnhancedStateManager, query: Query)
 <table id="versions"><thead><tr><th class="num">Version</th><th>Time</th><th>Phase</th><th>Source</th><th>Tags</th><th>Git</th><th>Commit</th><th class="num">Stored</th><th></th></tr></thead><tbody>
 ${versions.map((v) => renderVersionRow(key, v, entry.version))}
 </tbody></table>
-${renderPager('/key', { key, v: query.v }, Math.min(page, pages), pages, total, 'versions')}
+${renderPager('/key', { key, v: query.v }, page, pages, total, 'versions')}
 <h2 id="version-heading">Version ${entry.version} <span class="muted mono">${entry.id}</span></h2>
 <p><a href="${href('/key/raw', { key, v: entry.version })}" download id="raw-download">download raw JSON</a>
   · checksum <span class="mono">${entry.checksum}</span> · ${formatBytes(entry.metadata.size)}</p>
 <section id="version-data">${renderJson(stored)}</section>`;
   return renderPage({ title: key, section: 'keys', body });
+}
+
+/** One page of the timeline; a page past the end is the last one, as on the other paged lists. */
+async function readTimeline(manager: EnhancedStateManager, key: string, page: number): Promise<VersionPage & { page: number }> {
+  const read = (n: number) => manager.getVersionPage(key, (n - 1) * VERSIONS_PER_PAGE, VERSIONS_PER_PAGE);
+  const first = await read(page);
+  const pages = Math.max(1, Math.ceil(first.total / VERSIONS_PER_PAGE));
+  return page <= pages ? { ...first, page } : { ...(await read(pages)), page: pages };
 }
 
 function renderVersionRow(key: string, v: VersionDetails, selected: number): Html {
