@@ -27,7 +27,7 @@ export type CommandAction = (ctx: CommandContext) => Promise<number | void>;
  */
 export const COMMANDS_NEEDING_A_STORE: ReadonlySet<string> = new Set([
   'load', 'versions', 'log', 'diff', 'status', 'stats', 'load-snapshot', 'snapshots',
-  'export', 'fsck', 'failures', 'hooks', 'config get', 'config list', 'gc', 'hooks run',
+  'export', 'fsck', 'failures', 'hooks', 'config get', 'config list', 'gc', 'hooks run', 'serve',
 ]);
 
 export interface CommandMode {

@@ -246,7 +246,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Every logical key with its newest version and version count, sorted by logical key. */
   async listKeys(): Promise<KeySummary[]> {
-    await this.initialize();
+    await this.openForReading();
     const { listKeySummaries } = await import('./key-summaries.js');
     return listKeySummaries(this.ctx);
   }
@@ -256,14 +256,14 @@ export class EnhancedStateManager extends EventEmitter {
    * the commit that published each and its object's bytes on disk.
    */
   async getVersionPage(logicalKey: string, offset = 0, limit = 100): Promise<VersionPage> {
-    await this.initialize();
+    await this.openForReading();
     const { readVersionPage } = await import('./version-details.js');
     return readVersionPage(this.ctx, logicalKey, offset, limit);
   }
 
   /** The recorded runs of the hook `name` on this machine, newest first. */
   async getHookRuns(name: string): Promise<HookRun[]> {
-    await this.initialize();
+    await this.openForReading();
     const { hookRuns } = await import('./hooks.js');
     return hookRuns(this.ctx, name);
   }

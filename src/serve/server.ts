@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { NotFoundError } from '../errors.js';
+import { NoStoreError } from '../errors.js';
 import type { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import { createApp } from './app.js';
 import { CommitWatcher } from './commit-watcher.js';
@@ -39,7 +39,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const token = options.token ?? createToken();
   const { manager } = options;
   // A read-only view makes no store: opening would create `.ae/` where there is none.
-  if (!(await isDirectory(manager.storeDirectory))) throw new NotFoundError(`ae-state store ${manager.storeDirectory}`, { path: manager.storeDirectory });
+  if (!(await isDirectory(manager.storeDirectory))) throw new NoStoreError(manager.projectRoot, false);
   await manager.initialize();
   const watcher = new CommitWatcher(join(manager.storeDirectory, 'commits'), join(manager.storeDirectory, 'local', 'lock'));
   watcher.on('error', (error) => process.stderr.write(`ae-state serve: live updates stopped: ${error.message}\n`));

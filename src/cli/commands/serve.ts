@@ -1,10 +1,9 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { runCommand } from '../context.js';
-import { UsageError } from '../exit-codes.js';
 
 interface ServeFlags {
-  port: string;
+  port: number;
   host: string;
   open?: boolean;
 }
@@ -15,12 +14,11 @@ export function registerServe(program: Command): void {
     .description(
       'serve a read-only web view of the store (keys, versions, diffs, snapshots, failures, health) on 127.0.0.1; prints the URL with its access token and runs until interrupted',
     )
-    .option('--port <n>', 'port to listen on (0: any free port)', '0')
+    .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 0)
     .option('--host <host>', 'address to bind; anything but loopback lets other machines reach it (they still need the token)', '127.0.0.1')
     .option('--open', 'open the URL in the default browser')
     .action((flags: ServeFlags, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
-        const port = parsePort(flags.port);
         // Loaded only here: no other command pays for the web framework.
         const [{ startServer }, { canonicalHost, isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
         if (!isLoopbackHost(canonicalHost(flags.host))) {
@@ -28,7 +26,7 @@ export function registerServe(program: Command): void {
             `ae-state serve: warning: binding ${flags.host}, which is not a loopback address: anyone who can reach it and learns the URL can read the store\n`,
           );
         }
-        const server = await startServer({ manager: manager(), host: flags.host, port });
+        const server = await startServer({ manager: manager(), host: flags.host, port: flags.port });
         out.line(`ae-state serve: ${server.url}`);
         out.line('(read-only; the token in the URL is needed for every page; press Ctrl+C to stop)');
         const launch = flags.open ? await openInBrowser(server.url) : null;
@@ -39,8 +37,9 @@ export function registerServe(program: Command): void {
     );
 }
 
+/** Parsed with the other flags, so a bad port is a usage error before the store is looked for. */
 function parsePort(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new UsageError(`--port must be a number from 0 to 65535 (got ${JSON.stringify(value)})`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`must be a number from 0 to 65535 (got ${JSON.stringify(value)})`);
   return Number(value);
 }
 
