@@ -31,8 +31,11 @@ export async function runCommand(command: Command, work: CommandAction): Promise
       if (manager === null) {
         manager = new EnhancedStateManager(root, { awaitHooks: true, gcInterval: 0, ...options });
         // An untrusted hook never runs; say so once per hook, with the command that trusts it.
-        manager.on('hookSkipped', (e: { reason?: string; message?: string }) => {
-          if (e.reason === 'untrusted' && e.message) process.stderr.write(`ae-state: warning: ${e.message}\n`);
+        const warned = new Set<string>();
+        manager.on('hookSkipped', (e: { hook?: string; reason?: string; message?: string }) => {
+          if (e.reason !== 'untrusted' || !e.message || warned.has(String(e.hook))) return;
+          warned.add(String(e.hook));
+          process.stderr.write(`ae-state: warning: ${e.message}\n`);
         });
       }
       return manager;
