@@ -83,8 +83,11 @@ function contextFor(
       if (existing !== null) return existing;
       const created = new EnhancedStateManager(choice.root, { awaitHooks: true, gcInterval: 0, ...options });
       // An untrusted hook never runs; say so once per hook, with the command that trusts it.
-      created.on('hookSkipped', (e: { reason?: string; message?: string }) => {
-        if (e.reason === 'untrusted' && e.message) process.stderr.write(`ae-state: warning: ${e.message}\n`);
+      const warned = new Set<string>();
+      created.on('hookSkipped', (e: { hook?: string; reason?: string; message?: string }) => {
+        if (e.reason !== 'untrusted' || !e.message || warned.has(String(e.hook))) return;
+        warned.add(String(e.hook));
+        process.stderr.write(`ae-state: warning: ${e.message}\n`);
       });
       keep(created);
       return created;

@@ -2,7 +2,7 @@
  * The public façade: argument checks, then a call into the feature modules.
  */
 import { EventEmitter } from 'node:events';
-import { StoreClosedError } from '../errors.js';
+import { isAeStateError, StoreClosedError } from '../errors.js';
 import { DEFAULT_OPTIONS, resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
 import { checkDatabasePathInStore, layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
 import { configFilePath, readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
@@ -587,7 +587,10 @@ export class EnhancedStateManager extends EventEmitter {
    * if (!report.ok) for (const p of report.problems) console.error(p.code, p.path);
    */
   async fsck(options: FsckOptions = {}): Promise<FsckResult> {
-    await this.initialize();
+    // A store too damaged to open (a link where local/ belongs, say) is what fsck is for.
+    await this.initialize().catch((error: unknown) => {
+      if (!isAeStateError(error) || error.code !== 'INTEGRITY') throw error;
+    });
     const { runFsck } = await import('./fsck.js');
     return runFsck(this.ctx, options);
   }

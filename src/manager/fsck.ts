@@ -12,8 +12,8 @@ import { basename, dirname, join } from 'node:path';
 import { DEFAULT_GRACE_SECONDS, isPastGrace } from '../model/retention.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { isErrno } from '../store/fs.js';
-import { isAeStateError } from '../errors.js';
 import { readPendingCommits, readStagingPins } from '../store/staging.js';
+import { openStore } from './open-store.js';
 import { checkUnsafeEntries, removeUnsafeEntries, restoreRefsFromCommits } from './fsck-integrity.js';
 import type { StoreContext } from './context.js';
 import { verifyAllObjectsInBackground } from '../store/object-verify.js';
@@ -57,17 +57,23 @@ export async function runFsck(ctx: StoreContext, options: FsckOptions = {}): Pro
     if (options.repair === true) await repair(scan);
     return scan;
   };
-  // Links and special files first: the other checks refuse to pass through
-  // them. Repair removes them (never their targets) before the rest is checked.
+  // Links and special files first: the other checks (and the lock itself,
+  // under local/) refuse to pass through them. Repair removes them (never
+  // their targets) and recreates what they stood in for, before the lock.
+  const unsafe = newScan(ctx);
+  await checkUnsafeEntries(unsafe);
+  if (unsafe.problems.length > 0 && options.repair === true) {
+    await removeUnsafeEntries(unsafe);
+    await openStore(ctx.fs, ctx.layout).catch(() => undefined); // What still fails is reported below.
+  }
   const checkAll = async (): Promise<FsckScan> => {
-    const unsafe = newScan(ctx);
-    await checkUnsafeEntries(unsafe);
-    if (unsafe.problems.length > 0 && options.repair === true) await removeUnsafeEntries(unsafe);
     let scan: FsckScan;
     try {
       scan = await check();
     } catch (error) {
-      if (!isAeStateError(error) || unsafe.problems.length === 0) throw error;
+      // With links present the other checks may stop at one (the object
+      // worker reports it as a plain error): the report names the links.
+      if (unsafe.problems.length === 0) throw error;
       scan = newScan(ctx);
     }
     scan.problems.push(...unsafe.problems);

@@ -160,11 +160,23 @@ export async function publishCommit(
   const commitProblem = commitRecordProblem(commit);
   if (commitProblem !== null) throw new InvalidDataError(`commit ${id} ${commitProblem}`, { commitId: id });
   await writePublishRecord(ctx.fs, ctx.layout, id);
-  const [refDirs, objects, commitTemp] = await Promise.all([
-    mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record)),
+  // All three settle before a failure is handled, so no write is still in
+  // flight when the refs written so far are removed.
+  // (mapLimit stops at its first failure, so each ref write reports its own.)
+  const [refWrites, objectSync, commitWrite] = await Promise.allSettled([
+    mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record).then((dirs) => ({ dirs }), (error: unknown) => ({ error }))),
     ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)),
     ctx.commits.writeTemp(id, bytes),
   ]);
+  const refFailure = refWrites.status === 'fulfilled' ? refWrites.value.find((w): w is { error: unknown } => 'error' in w) : refWrites;
+  if (refFailure !== undefined || objectSync.status === 'rejected' || commitWrite.status === 'rejected') {
+    if (commitWrite.status === 'fulfilled') await ctx.fs.unlink(commitWrite.value).catch(() => undefined);
+    await removeUnpublishedRefs(ctx, id, records);
+    if (refFailure !== undefined) throw 'error' in refFailure ? refFailure.error : refFailure.reason;
+    throw [objectSync, commitWrite].find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
+  }
+  const refDirs = (refWrites as PromiseFulfilledResult<Array<{ dirs: string[] }>>).value.map((w) => w.dirs);
+  const [objects, commitTemp] = [objectSync.value, commitWrite.value];
   try {
     await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs, ...settledDirs, ctx.layout.staging]);
     objects.markDurable();

@@ -56,7 +56,8 @@ describe('the store against its model', () => {
       fc.asyncProperty(fc.commands(allCommands, { maxCommands: LONG ? 40 : 20, size: 'medium' }), (commands) => runSequence(commands)),
       { numRuns: NUM_RUNS },
     );
-  });
+    // About two minutes on a quiet 2-core machine; room for a busy one (a bound, not a timing assertion).
+  }, 600_000);
 
   it('keeps a snapshot-named version through GC after maxVersions removed its ref, and re-imports it after the tag is deleted', async () => {
     const save = (n: number) => ({ key: 'data', data: { n }, phase: 'p1' });
