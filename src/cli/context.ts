@@ -3,7 +3,7 @@
  * and a manager opened on demand and always shut down.
  */
 import type { Command } from 'commander';
-import { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
+import type { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import type { StorageOptions } from '../model/options.js';
 import { describeError, exitCodeFor } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
@@ -23,12 +23,15 @@ export async function runCommand(command: Command, work: CommandAction): Promise
   const out = createOutput(globals.json === true);
   let manager: EnhancedStateManager | null = null;
   const root = globals.root ?? process.cwd();
+  // Loaded here, not at import: listing commands for `--help` or a usage
+  // error must not pay for the store (and node:crypto and zlib with it).
+  const { EnhancedStateManager: Manager } = await import('../manager/EnhancedStateManager.js');
   const ctx: CommandContext = {
     root,
     out,
     manager(options = {}) {
       // The timer would be unreferenced anyway; a CLI call never needs it.
-      manager ??= new EnhancedStateManager(root, { awaitHooks: true, gcInterval: 0, ...options });
+      manager ??= new Manager(root, { awaitHooks: true, gcInterval: 0, ...options });
       return manager;
     },
   };
