@@ -20,7 +20,7 @@ await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // The verification worker is started by URL next to the module that starts
-  // it, so it must be an entry of its own in the same folder.
+  // it, so it is an entry of its own, and chunks share its folder.
   entryPoints: { 'main': 'src/cli/main.ts', 'object-verify-worker': 'src/store/object-verify-worker.ts' },
   outdir,
   bundle: true,
@@ -28,7 +28,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  chunkNames: 'chunks/[name]-[hash]',
+  chunkNames: '[name]-[hash]',
   external: ['isomorphic-git', 'isomorphic-git/*', 'tar-stream', 'jsondiffpatch', 'jsondiffpatch/*', 'fast-glob'],
   // commander is CommonJS; its require() of Node built-ins needs a real require.
   banner: { js: "import { createRequire as __aeCreateRequire } from 'node:module'; const require = __aeCreateRequire(import.meta.url);" },
