@@ -1,12 +1,21 @@
 /**
  * Bundles the CLI into dist/cli/ after `tsc` has checked the sources: one
- * entry module instead of some forty files to resolve and link at every
- * start, which is what a hook script calling `ae-state load` pays for.
- * Commands stay lazily loaded (code splitting keeps each `import()` a chunk
- * of its own), and the heavy packages (isomorphic-git, tar-stream,
- * jsondiffpatch, fast-glob) stay external, loaded from node_modules by the
- * dynamic imports that already defer them. commander is bundled: it is small
- * and every command parses with it.
+ * module to read, compile and link at start instead of some forty, which is
+ * what every hook script calling `ae-state load` pays for.
+ *
+ * What stays lazy:
+ * - each command, and the store behind it: a dynamic `import()` of bundled
+ *   code becomes a deferred initialiser in the bundle, run when the command
+ *   is chosen;
+ * - the heavy packages (isomorphic-git, tar-stream, jsondiffpatch,
+ *   fast-glob): external, loaded from node_modules by the dynamic imports
+ *   that already defer them;
+ * - node:crypto, node:zlib, node:child_process and node:worker_threads: a
+ *   bundle hoists every `import` of a built-in to its top, so these are
+ *   turned into `require` calls that run with the module that needs them.
+ *   commander is bundled (every command parses with it) and requires
+ *   child_process at load only to spawn executable subcommands, which this
+ *   CLI has none of, so it gets a view that loads the module on first use.
  */
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
@@ -15,22 +24,45 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const outdir = join(root, 'dist', 'cli');
+const LAZY_BUILTINS = /^node:(crypto|zlib|child_process|worker_threads)$/;
+
+/** @type {import('esbuild').Plugin} */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(builder) {
+    builder.onResolve({ filter: LAZY_BUILTINS }, (args) => {
+      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
+      return { path: args.path, namespace: 'lazy-builtin', pluginData: { onFirstUse: args.importer.includes('/node_modules/commander/') } };
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const load = `require(${JSON.stringify(args.path)})`;
+      return {
+        contents: args.pluginData.onFirstUse ? `module.exports = new Proxy({}, { get: (_, key) => ${load}[key] });` : `module.exports = ${load};`,
+        loader: 'js',
+      };
+    });
+  },
+};
 
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  // The verification worker is started by URL next to the module that starts
-  // it, so it is an entry of its own, and chunks share its folder.
+  // The verification worker is started by URL next to the module that
+  // starts it, so it is an entry of its own in the same folder.
   entryPoints: { 'main': 'src/cli/main.ts', 'object-verify-worker': 'src/store/object-verify-worker.ts' },
   outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  chunkNames: '[name]-[hash]',
   external: ['isomorphic-git', 'isomorphic-git/*', 'tar-stream', 'jsondiffpatch', 'jsondiffpatch/*', 'fast-glob'],
-  // commander is CommonJS; its require() of Node built-ins needs a real require.
+  plugins: [lazyBuiltins],
+  // Less to parse at every start; identifiers stay, and keepNames holds
+  // class names (error names come from `new.target.name`) through renames.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  // commander is CommonJS and the built-ins above are required: give the bundle a real require.
   banner: { js: "import { createRequire as __aeCreateRequire } from 'node:module'; const require = __aeCreateRequire(import.meta.url);" },
   sourcemap: true,
   logLevel: 'warning',
