@@ -31,16 +31,19 @@ const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(builder) {
     builder.onResolve({ filter: LAZY_BUILTINS }, (args) => {
-      if (args.namespace === 'lazy-builtin') return { path: args.path, external: true };
-      return { path: args.path, namespace: 'lazy-builtin', pluginData: { onFirstUse: args.importer.includes('/node_modules/commander/') } };
+      if (args.namespace.startsWith('lazy-builtin')) return { path: args.path, external: true };
+      // Two namespaces, so commander's view and everyone else's module stay two modules.
+      const onFirstUse = args.importer.includes('/node_modules/commander/');
+      return { path: args.path, namespace: onFirstUse ? 'lazy-builtin-on-first-use' : 'lazy-builtin' };
     });
-    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-      const load = `require(${JSON.stringify(args.path)})`;
-      return {
-        contents: args.pluginData.onFirstUse ? `module.exports = new Proxy({}, { get: (_, key) => ${load}[key] });` : `module.exports = ${load};`,
-        loader: 'js',
-      };
-    });
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin-on-first-use' }, (args) => ({
+      contents: `module.exports = new Proxy({}, { get: (_, key) => require(${JSON.stringify(args.path)})[key] });`,
+      loader: 'js',
+    }));
   },
 };
 
