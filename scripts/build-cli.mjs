@@ -11,11 +11,11 @@
  *   fast-glob): external, loaded from node_modules by the dynamic imports
  *   that already defer them;
  * - node:crypto, node:zlib, node:child_process and node:worker_threads: a
- *   bundle hoists every `import` of a built-in to its top, so these are
- *   turned into `require` calls that run with the module that needs them.
- *   commander is bundled (every command parses with it) and requires
- *   child_process at load only to spawn executable subcommands, which this
- *   CLI has none of, so it gets a view that loads the module on first use.
+ *   bundle hoists every `import` of a built-in to its top, and commander
+ *   (bundled: every command parses with it) requires child_process at load
+ *   only to spawn executable subcommands, which this CLI has none of. So
+ *   these four load when a function of theirs is first called: `--help`
+ *   lists every command without hashing or inflating anything.
  */
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
@@ -26,24 +26,31 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const outdir = join(root, 'dist', 'cli');
 const LAZY_BUILTINS = /^node:(crypto|zlib|child_process|worker_threads)$/;
 
+/**
+ * Each lazy built-in becomes a module whose exports are getters that
+ * require the real one on first use. The names come from the built-in
+ * itself, here at build time, so `import { createHash } from 'node:crypto'`
+ * keeps working unchanged.
+ */
+async function onFirstUseModule(builtin) {
+  const names = Object.keys(await import(builtin)).filter((name) => name !== 'default');
+  return [
+    `const load = () => require(${JSON.stringify(builtin)});`,
+    'const exported = {};',
+    `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exported, name, { enumerable: true, get: () => load()[name] });`,
+    "Object.defineProperty(exported, 'default', { enumerable: false, get: load });",
+    'module.exports = exported;',
+  ].join('\n');
+}
+
 /** @type {import('esbuild').Plugin} */
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(builder) {
-    builder.onResolve({ filter: LAZY_BUILTINS }, (args) => {
-      if (args.namespace.startsWith('lazy-builtin')) return { path: args.path, external: true };
-      // Two namespaces, so commander's view and everyone else's module stay two modules.
-      const onFirstUse = args.importer.includes('/node_modules/commander/');
-      return { path: args.path, namespace: onFirstUse ? 'lazy-builtin-on-first-use' : 'lazy-builtin' };
-    });
-    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
-    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin-on-first-use' }, (args) => ({
-      contents: `module.exports = new Proxy({}, { get: (_, key) => require(${JSON.stringify(args.path)})[key] });`,
-      loader: 'js',
-    }));
+    builder.onResolve({ filter: LAZY_BUILTINS }, (args) =>
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({ contents: await onFirstUseModule(args.path), loader: 'js' }));
   },
 };
 
