@@ -18,8 +18,8 @@
  *   lists every command without hashing or inflating anything.
  */
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -54,19 +54,37 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * A source module that finds files relative to itself (`import.meta.url`:
+ * the package root, package.json, the verification worker) sees the URL of
+ * its own per-file build under dist/src/, which tsc has just written and the
+ * package ships, so those lookups answer exactly as without the bundle.
+ */
+/** @type {import('esbuild').Plugin} */
+const perFileMetaUrl = {
+  name: 'per-file-import-meta-url',
+  setup(builder) {
+    builder.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const built = join(root, 'dist', relative(root, args.path)).replace(/\.ts$/, '.js');
+      const fromBundle = relative(outdir, built).split('\\').join('/');
+      return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`), loader: 'ts' };
+    });
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  // The verification worker is started by URL next to the module that
-  // starts it, so it is an entry of its own in the same folder.
-  entryPoints: { 'main': 'src/cli/main.ts', 'object-verify-worker': 'src/store/object-verify-worker.ts' },
+  entryPoints: { main: 'src/cli/main.ts' },
   outdir,
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   external: ['isomorphic-git', 'isomorphic-git/*', 'tar-stream', 'jsondiffpatch', 'jsondiffpatch/*', 'fast-glob'],
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, perFileMetaUrl],
   // Less to parse at every start; identifiers stay, and keepNames holds
   // class names (error names come from `new.target.name`) through renames.
   minifyWhitespace: true,
