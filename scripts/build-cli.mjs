@@ -7,9 +7,9 @@
  * - each command, and the store behind it: a dynamic `import()` of bundled
  *   code becomes a deferred initialiser in the bundle, run when the command
  *   is chosen;
- * - the heavy packages (isomorphic-git, tar-stream, jsondiffpatch,
- *   fast-glob): external, loaded from node_modules by the dynamic imports
- *   that already defer them;
+ * - every package but commander (isomorphic-git, tar-stream, jsondiffpatch
+ *   and any added later): external, loaded from node_modules by the dynamic
+ *   imports that already defer them;
  * - node:crypto, node:zlib, node:child_process and node:worker_threads: a
  *   bundle hoists every `import` of a built-in to its top, and commander
  *   (bundled: every command parses with it) requires child_process at load
@@ -74,6 +74,17 @@ const perFileMetaUrl = {
   },
 };
 
+/** @type {import('esbuild').Plugin} */
+const packagesButCommander = {
+  name: 'packages-but-commander',
+  setup(builder) {
+    builder.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:') || args.path === 'commander' || args.importer.includes('/node_modules/commander/')) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -83,8 +94,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['isomorphic-git', 'isomorphic-git/*', 'tar-stream', 'jsondiffpatch', 'jsondiffpatch/*', 'fast-glob'],
-  plugins: [lazyBuiltins, perFileMetaUrl],
+  plugins: [packagesButCommander, lazyBuiltins, perFileMetaUrl],
   // Less to parse at every start; identifiers stay, and keepNames holds
   // class names (error names come from `new.target.name`) through renames.
   minifyWhitespace: true,
