@@ -11,6 +11,7 @@ export const SECTIONS: BenchSection[] = [
   { name: 'retention', title: 'Retention and integrity: fsck and GC of 100,000 versions', run: async () => (await import('./retention.js')).runRetentionBench() },
   { name: 'failures', title: 'Failure artifacts and hooks', run: async () => (await import('./failures.js')).runFailuresBench() },
   { name: 'diff-git', title: 'Diffs and state alongside code in git', run: async () => (await import('./diff-git.js')).runDiffGitBench() },
+  { name: 'peers', title: 'Beside SQLite and the raw loop: saves, transactions, imports and CLI start-up', run: async () => (await import('./peers.js')).runPeerBench() },
   { name: 'snapshot', title: 'Snapshot archives: export and import of 10,000 entries as tar', run: async () => (await import('./snapshot.js')).runSnapshotBench() },
   { name: 'serve', title: 'Web view: pages on a store of 100,000 versions beside the CLI', run: async () => (await import('./serve.js')).runServeBench() },
 ];

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `ae-framework enhanced-state <command>`: the reference document's spelling of the CLI.
-import { main } from '../dist/src/cli/main.js';
+import { main } from '../dist/cli/main.js';
 
 const USAGE = 'usage: ae-framework enhanced-state <command> [options]\n(run "ae-framework enhanced-state --help" for the commands)\n';
 const [group, ...rest] = process.argv.slice(2);

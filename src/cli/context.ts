@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
+import type { EnhancedStateManager } from '../manager/EnhancedStateManager.js';
 import type { StorageOptions } from '../model/options.js';
 import { exitCodeFor, UsageError } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
@@ -50,7 +50,10 @@ export async function runCommand(command: Command, work: CommandAction, mode: Co
     if (path !== 'init' && !choice.hasStore && (choice.source === 'option' || choice.source === 'environment') && !isDirectory(choice.root)) {
       throw new UsageError(`${choice.source === 'option' ? '--root' : 'AE_STATE_ROOT'} ${choice.root} is not a directory`);
     }
-    exitCode = (await work(contextFor(choice, out, (m) => (manager = m), () => manager))) ?? 0;
+    // Loaded here, not at import: listing commands for `--help` or a usage
+    // error must not pay for the store (and node:crypto and zlib with it).
+    const { EnhancedStateManager: Manager } = await import('../manager/EnhancedStateManager.js');
+    exitCode = (await work(contextFor(Manager, choice, out, (m) => (manager = m), () => manager))) ?? 0;
   } catch (error) {
     writeError(programName(command), describeFailure(error), out.json);
     if (process.env.AE_STATE_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
@@ -69,6 +72,7 @@ function isDirectory(path: string): boolean {
 }
 
 function contextFor(
+  Manager: typeof EnhancedStateManager,
   choice: RootChoice,
   out: Output,
   keep: (manager: EnhancedStateManager) => void,
@@ -81,7 +85,7 @@ function contextFor(
       // The timer would be unreferenced anyway; a CLI call never needs it.
       const existing = current();
       if (existing !== null) return existing;
-      const created = new EnhancedStateManager(choice.root, { awaitHooks: true, gcInterval: 0, ...options });
+      const created = new Manager(choice.root, { awaitHooks: true, gcInterval: 0, ...options });
       // An untrusted hook never runs; say so once per hook, with the command that trusts it.
       const warned = new Set<string>();
       created.on('hookSkipped', (e: { hook?: string; reason?: string; message?: string }) => {

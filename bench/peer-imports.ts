@@ -1,0 +1,80 @@
+/**
+ * Bulk writes beside SQLite: a JSON import of 10,000 versions and the import
+ * of a 10,000-entry snapshot tar, each into a fresh store, against SQLite
+ * writing the same 10,000 documents (gzip + sha256 per row) in one durable
+ * transaction into a fresh database.
+ */
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EnhancedStateManager } from '../src/index.js';
+import { benchDir, fmt, median, sampleAeIr } from './fixtures.js';
+import { countingFs, SqliteStore, type Payload } from './peer-stores.js';
+import { fsyncsUnderStrace } from './peer-processes.js';
+import type { PeerRow } from './peers.js';
+
+const VERSIONS = 10_000;
+
+function backupOf(count: number) {
+  const doc = sampleAeIr();
+  const start = Date.now() - count;
+  const entries = Array.from({ length: count }, (_, i) => {
+    const timestamp = new Date(start + i).toISOString();
+    const data = { ...doc, revision: i, name: `Specification ${i}` };
+    return {
+      logicalKey: `bench.entity_${i % 1000}.specification`,
+      timestamp,
+      version: Math.floor(i / 1000) + 1,
+      checksum: createHash('sha256').update(JSON.stringify(data)).digest('hex'),
+      data,
+      compressed: false,
+      tags: {},
+      metadata: { created: timestamp, source: 'bench', phase: 'bench' },
+    };
+  });
+  return { metadata: { version: '1.0.0', timestamp: new Date().toISOString(), options: {} }, entries };
+}
+
+async function timed(work: () => Promise<unknown> | unknown): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+export async function runPeerImports(rounds: number): Promise<PeerRow[]> {
+  const dir = await benchDir('peer-imports');
+  const backup = backupOf(VERSIONS);
+  const payloads: Payload[] = backup.entries.map((e) => ({ logicalKey: e.logicalKey, bytes: Buffer.from(JSON.stringify(e.data)) }));
+  const source = new EnhancedStateManager(join(dir, 'source'), { gcInterval: 0 });
+  await source.importState(backup);
+  const snapshotId = await source.createSnapshot('bench');
+  const tarFile = join(dir, 'snapshot.tar');
+  await source.exportSnapshot(snapshotId, tarFile);
+  await source.shutdown();
+
+  const json: number[] = [], tar: number[] = [], sqlite: number[] = [];
+  let jsonFsyncs = 0, tarFsyncs = 0;
+  for (let round = 0; round < rounds; round++) {
+    const counter = countingFs();
+    const a = new EnhancedStateManager(join(dir, `json${round}`), { gcInterval: 0 }, { fs: counter.fs });
+    json.push(await timed(() => a.importState(backup)));
+    jsonFsyncs += counter.counts.fsync;
+    await a.shutdown();
+    counter.reset();
+    const b = new EnhancedStateManager(join(dir, `tar${round}`), { gcInterval: 0 }, { fs: counter.fs });
+    tar.push(await timed(() => b.importSnapshot(tarFile)));
+    tarFsyncs += counter.counts.fsync;
+    await b.shutdown();
+    const db = new SqliteStore(join(dir, `peer${round}.sqlite`));
+    sqlite.push(await timed(() => db.saveMany(payloads)));
+    db.close();
+    await rm(join(dir, `json${round}`), { recursive: true, force: true });
+    await rm(join(dir, `tar${round}`), { recursive: true, force: true });
+  }
+  const sqliteFsyncs = await fsyncsUnderStrace(dir, 'batch', VERSIONS);
+  await rm(dir, { recursive: true, force: true });
+  return [
+    { work: 'JSON import of 10,000 versions (fresh store)', ae: median(json), aeFsyncs: fmt(jsonFsyncs / rounds, 0), sqlite: median(sqlite), sqliteFsyncs, raw: null, rawFsyncs: '—' },
+    { work: 'tar import of a 10,000-entry snapshot (fresh store)', ae: median(tar), aeFsyncs: fmt(tarFsyncs / rounds, 0), sqlite: median(sqlite), sqliteFsyncs, raw: null, rawFsyncs: '—' },
+  ];
+}

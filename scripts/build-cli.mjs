@@ -1,0 +1,108 @@
+/**
+ * Bundles the CLI into dist/cli/ after `tsc` has checked the sources: one
+ * module to read, compile and link at start instead of some forty, which is
+ * what every hook script calling `ae-state load` pays for.
+ *
+ * What stays lazy:
+ * - each command, and the store behind it: a dynamic `import()` of bundled
+ *   code becomes a deferred initialiser in the bundle, run when the command
+ *   is chosen;
+ * - every package but commander (isomorphic-git, tar-stream, jsondiffpatch
+ *   and any added later): external, loaded from node_modules by the dynamic
+ *   imports that already defer them;
+ * - node:crypto, node:zlib, node:child_process and node:worker_threads: a
+ *   bundle hoists every `import` of a built-in to its top, and commander
+ *   (bundled: every command parses with it) requires child_process at load
+ *   only to spawn executable subcommands, which this CLI has none of. So
+ *   these four load when a function of theirs is first called: `--help`
+ *   lists every command without hashing or inflating anything.
+ */
+import { build } from 'esbuild';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const outdir = join(root, 'dist', 'cli');
+const LAZY_BUILTINS = /^node:(crypto|zlib|child_process|worker_threads)$/;
+
+/**
+ * Each lazy built-in becomes a module whose exports are getters that
+ * require the real one on first use. The names come from the built-in
+ * itself, here at build time, so `import { createHash } from 'node:crypto'`
+ * keeps working unchanged.
+ */
+async function onFirstUseModule(builtin) {
+  const names = Object.keys(await import(builtin)).filter((name) => name !== 'default');
+  return [
+    `const load = () => require(${JSON.stringify(builtin)});`,
+    'const exported = {};',
+    `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exported, name, { enumerable: true, get: () => load()[name] });`,
+    "Object.defineProperty(exported, 'default', { enumerable: false, get: load });",
+    'module.exports = exported;',
+  ].join('\n');
+}
+
+/** @type {import('esbuild').Plugin} */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(builder) {
+    builder.onResolve({ filter: LAZY_BUILTINS }, (args) =>
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({ contents: await onFirstUseModule(args.path), loader: 'js' }));
+  },
+};
+
+/**
+ * A source module that finds files relative to itself (`import.meta.url`:
+ * the package root, package.json, the verification worker) sees the URL of
+ * its own per-file build under dist/src/, which tsc has just written and the
+ * package ships, so those lookups answer exactly as without the bundle.
+ */
+/** @type {import('esbuild').Plugin} */
+const perFileMetaUrl = {
+  name: 'per-file-import-meta-url',
+  setup(builder) {
+    builder.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const built = join(root, 'dist', relative(root, args.path)).replace(/\.ts$/, '.js');
+      const fromBundle = relative(outdir, built).split('\\').join('/');
+      return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`), loader: 'ts' };
+    });
+  },
+};
+
+/** @type {import('esbuild').Plugin} */
+const packagesButCommander = {
+  name: 'packages-but-commander',
+  setup(builder) {
+    builder.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:') || args.path === 'commander' || args.importer.includes('/node_modules/commander/')) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+await rm(outdir, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { main: 'src/cli/main.ts' },
+  outdir,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  plugins: [packagesButCommander, lazyBuiltins, perFileMetaUrl],
+  // Less to parse at every start; identifiers stay, and keepNames holds
+  // class names (error names come from `new.target.name`) through renames.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  // commander is CommonJS and the built-ins above are required: give the bundle a real require.
+  banner: { js: "import { createRequire as __aeCreateRequire } from 'node:module'; const require = __aeCreateRequire(import.meta.url);" },
+  // No map: it would point at sources the package does not ship.
+  sourcemap: false,
+  logLevel: 'warning',
+});

@@ -1,0 +1,50 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AE_IR_SAMPLE, REPO_ROOT, runCli, tempProject } from '../helpers.js';
+
+/** Runs the CLI with a preload that records which built-in modules the process loaded. */
+async function builtinsLoadedBy(root: string, args: string[]): Promise<string[]> {
+  const list = join(root, 'modules.txt');
+  const probe = join(root, 'probe.mjs');
+  await writeFile(probe, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+  const result = await runCli(['--root', root, ...args], { env: { NODE_OPTIONS: `--import=${pathToFileURL(probe).href}` } });
+  expect(result.stderr).toBe('');
+  return (await readFile(list, 'utf8')).split('\n').filter((line) => line.startsWith('NativeModule ')).map((line) => line.slice('NativeModule '.length));
+}
+
+/** The CLI from tsc's per-file build, as it ran before it was bundled. */
+async function perFileCli(root: string): Promise<string> {
+  const bin = join(root, 'per-file-cli.mjs');
+  const main = pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js')).href;
+  await writeFile(bin, `import { main } from ${JSON.stringify(main)};\nawait main(process.argv.slice(2), 'ae-state');\n`);
+  return bin;
+}
+
+describe('CLI start-up', () => {
+  it('loads node:crypto and zlib only for commands that read or write objects', async () => {
+    const root = await tempProject();
+    expect((await runCli(['--root', root, 'save', '-k', 'spec', '-i', AE_IR_SAMPLE])).code).toBe(0);
+    for (const args of [['--help'], ['versions', '-k', 'spec'], ['load', '--help']]) {
+      const loaded = await builtinsLoadedBy(root, args);
+      expect(loaded, args.join(' ')).not.toContain('crypto');
+      expect(loaded, args.join(' ')).not.toContain('zlib');
+    }
+    const load = await builtinsLoadedBy(root, ['load', '-k', 'spec']);
+    expect(load).toContain('crypto');
+    expect(load).toContain('zlib');
+  });
+
+  it('the bundled CLI prints, fails and exits exactly as the per-file build does', async () => {
+    const root = await tempProject();
+    expect((await runCli(['--root', root, 'save', '-k', 'spec', '-i', AE_IR_SAMPLE])).code).toBe(0);
+    const perFile = await perFileCli(root);
+    const cases = [['load', '-k', 'spec'], ['versions', '-k', 'spec'], ['versions', '-k', 'spec', '--json'], ['load', '-k', 'missing'], ['load', '-k', 'a/b'], ['load'], ['nonsense'], ['--help'], ['load', '--help']];
+    for (const args of cases) {
+      const bundled = await runCli(['--root', root, ...args]);
+      const reference = await runCli(['--root', root, ...args], { bin: perFile });
+      expect(bundled, args.join(' ')).toEqual(reference);
+    }
+  });
+});
