@@ -74,6 +74,22 @@ const perFileMetaUrl = {
   },
 };
 
+/**
+ * The web view stays out of the bundle, loaded by `serve` alone from its
+ * per-file build: a bundle hoists every static import of an external package
+ * to its top, and the web view's framework would load for every command.
+ */
+/** @type {import('esbuild').Plugin} */
+const webViewOutside = {
+  name: 'web-view-outside',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.\/\.\.\/serve\/[a-z-]+\.js$/ }, (args) => {
+      const built = join(root, 'dist', relative(root, join(dirname(args.importer), args.path)));
+      return { path: `./${relative(outdir, built).split('\\').join('/')}`, external: true };
+    });
+  },
+};
+
 /** @type {import('esbuild').Plugin} */
 const packagesButCommander = {
   name: 'packages-but-commander',
@@ -94,7 +110,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  plugins: [packagesButCommander, lazyBuiltins, perFileMetaUrl],
+  plugins: [webViewOutside, packagesButCommander, lazyBuiltins, perFileMetaUrl],
   // Less to parse at every start; identifiers stay, and keepNames holds
   // class names (error names come from `new.target.name`) through renames.
   minifyWhitespace: true,

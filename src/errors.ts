@@ -23,6 +23,13 @@ export type ErrorCode =
   | 'NO_STORE'
   | 'IO';
 
+/**
+ * Marks every AeStateError, so one made by another copy of this module is
+ * still recognised (the bundled CLI and the web view it loads from the
+ * per-file build are two copies).
+ */
+const AE_STATE_ERROR = Symbol.for('ae-state.AeStateError');
+
 export class AeStateError extends Error {
   readonly code: ErrorCode;
   readonly data: Record<string, unknown>;
@@ -32,6 +39,7 @@ export class AeStateError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.data = data;
+    Object.defineProperty(this, AE_STATE_ERROR, { value: true });
   }
 }
 
@@ -160,7 +168,7 @@ export class StoreClosedError extends AeStateError {
 }
 
 export function isAeStateError(error: unknown): error is AeStateError {
-  return error instanceof AeStateError;
+  return error instanceof AeStateError || (typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[AE_STATE_ERROR] === true);
 }
 
 /** Keys can hold control characters or be huge: show them escaped and cut. */

@@ -2,7 +2,7 @@
  * The public façade: argument checks, then a call into the feature modules.
  */
 import { EventEmitter } from 'node:events';
-import { isAeStateError, StoreClosedError } from '../errors.js';
+import { isAeStateError, StoreClosedError, type AeStateError } from '../errors.js';
 import { DEFAULT_OPTIONS, resolveOptions, type ResolvedOptions, type StorageOptions } from '../model/options.js';
 import { checkDatabasePathInStore, layerOptions, optionsFromEnvironment, type ConfigKey, type ConfigOptions } from '../model/config.js';
 import { configFilePath, readConfigFile, readConfigFileSync, writeConfigSetting } from './config-file.js';
@@ -49,12 +49,21 @@ import type { PerformanceMetrics } from './performance-metrics.js';
  * config file over defaults. Options that are not an object are left to
  * `resolveOptions` to refuse.
  */
-function withSettings(projectRoot: string, options: StorageOptions): StorageOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options;
+function withSettings(projectRoot: string, options: StorageOptions): { options: StorageOptions; unsafe: AeStateError | null } {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { options, unsafe: null };
   const storeDir = resolve(projectRoot, options.storePath ?? DEFAULT_OPTIONS.storePath);
-  const file = readConfigFileSync(storeDir);
+  let file: ConfigOptions = {};
+  let unsafe: AeStateError | null = null;
+  try {
+    file = readConfigFileSync(storeDir);
+  } catch (error) {
+    // A link in place of the store or its config file: no setting is read through it, every
+    // operation refuses (see initialize), and fsck still runs to report and repair it.
+    if (!isAeStateError(error) || error.code !== 'INTEGRITY') throw error;
+    unsafe = error;
+  }
   if (typeof file.databasePath === 'string') checkDatabasePathInStore(file.databasePath, resolve(projectRoot), storeDir, configFilePath({ store: storeDir }));
-  return layerOptions(options, optionsFromEnvironment(process.env), file);
+  return { options: layerOptions(options, optionsFromEnvironment(process.env), file), unsafe };
 }
 
 /** Test seams: an injectable file system and clock. */
@@ -97,10 +106,14 @@ export class EnhancedStateManager extends EventEmitter {
   private readonly gcTimer: GcTimer;
   private opening: Promise<void> | null = null;
   private closed = false;
+  /** Why the store cannot be used at all (its config file or directory is a link); fsck still runs. */
+  private readonly unsafeStore: AeStateError | null;
 
   constructor(projectRoot: string = process.cwd(), options: StorageOptions = {}, internals: ManagerInternals = {}) {
     super();
-    this.options = resolveOptions(withSettings(projectRoot, options));
+    const settings = withSettings(projectRoot, options);
+    this.unsafeStore = settings.unsafe;
+    this.options = resolveOptions(settings.options);
     this.ctx = new StoreContext(projectRoot, this.options, this, internals.fs, internals.clock);
     this.projectRoot = this.ctx.layout.root;
     this.transactions = new TransactionManager(this.ctx);
@@ -112,6 +125,7 @@ export class EnhancedStateManager extends EventEmitter {
   /** Creates or opens the store and recovers from an earlier crash. Called implicitly by every operation. */
   initialize(): Promise<void> {
     if (this.closed) return Promise.reject(new StoreClosedError());
+    if (this.unsafeStore !== null) return Promise.reject(this.unsafeStore);
     this.opening ??= openStore(this.ctx.fs, this.ctx.layout)
       .then(() => this.migrateIfPresent())
       .then(

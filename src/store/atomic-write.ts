@@ -12,8 +12,9 @@ import { isErrno, type StoreFs } from './fs.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 
 let tempCounter = 0;
-// Random per process, so a temp name proves it was written by the store (see debris.ts).
-const TEMP_NONCE = randomBytes(8).toString('hex');
+// Random per process, so a temp name proves it was written by the store (see
+// debris.ts); drawn at the first write, so commands that write nothing never load node:crypto.
+let tempNonce: string | null = null;
 
 /**
  * Temp names are `<pid>.<nonce>.<n>.<target name>.tmp`: the pid lets recovery
@@ -22,7 +23,8 @@ const TEMP_NONCE = randomBytes(8).toString('hex');
  */
 export function tempPathFor(tmpDir: string, target: string): string {
   tempCounter = (tempCounter + 1) % 1_000_000_000;
-  return join(tmpDir, `${process.pid}.${TEMP_NONCE}.${tempCounter}.${basename(target).slice(0, 60) || 'file'}.tmp`);
+  tempNonce ??= randomBytes(8).toString('hex');
+  return join(tmpDir, `${process.pid}.${tempNonce}.${tempCounter}.${basename(target).slice(0, 60) || 'file'}.tmp`);
 }
 
 /** Writes `data` to a new file and (unless `sync` is false) fsyncs it; the file must not exist. */

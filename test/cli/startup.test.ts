@@ -23,14 +23,18 @@ async function perFileCli(root: string): Promise<string> {
 }
 
 describe('CLI start-up', () => {
-  it('loads node:crypto and zlib only for commands that read or write objects', async () => {
+  it('loads node:crypto only for commands that verify records, and zlib only for those that read objects', async () => {
     const root = await tempProject();
     expect((await runCli(['--root', root, 'save', '-k', 'spec', '-i', AE_IR_SAMPLE])).code).toBe(0);
-    for (const args of [['--help'], ['versions', '-k', 'spec'], ['load', '--help']]) {
+    for (const args of [['--help'], ['load', '--help']]) {
       const loaded = await builtinsLoadedBy(root, args);
       expect(loaded, args.join(' ')).not.toContain('crypto');
       expect(loaded, args.join(' ')).not.toContain('zlib');
     }
+    // Listing versions checks each record's digest, but inflates no object.
+    const versions = await builtinsLoadedBy(root, ['versions', '-k', 'spec']);
+    expect(versions).toContain('crypto');
+    expect(versions).not.toContain('zlib');
     const load = await builtinsLoadedBy(root, ['load', '-k', 'spec']);
     expect(load).toContain('crypto');
     expect(load).toContain('zlib');

@@ -35,10 +35,17 @@ describe('the store config file', () => {
     const linkedFile = await tempProject();
     await mkdir(join(linkedFile, '.ae'));
     await symlink(join(outside, 'config.json'), join(linkedFile, '.ae', 'config.json'));
-    expect(() => new EnhancedStateManager(linkedFile, { gcInterval: 0 })).toThrow(expect.objectContaining({ code: 'INTEGRITY' }));
+    const manager = new EnhancedStateManager(linkedFile, { gcInterval: 0 });
+    expect(manager.options.maxVersions).toBe(10);
+    await expect(manager.saveSSOT('spec', { a: 1 })).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringMatching(/symbolic link/) });
+    // fsck still runs, to report the link and, with repair, remove it.
+    expect((await manager.fsck()).problems).toContainEqual(expect.objectContaining({ code: 'unsafe-entry' }));
+    await manager.shutdown();
     const linkedStore = await tempProject();
     await symlink(outside, join(linkedStore, '.ae'));
-    expect(() => new EnhancedStateManager(linkedStore, { gcInterval: 0 })).toThrow(/symbolic link/);
+    const other = new EnhancedStateManager(linkedStore, { gcInterval: 0 });
+    await expect(other.loadSSOT('spec')).rejects.toMatchObject({ code: 'INTEGRITY' });
+    await other.shutdown();
   });
 
   it('keeps the number of versions the file asks for', async () => {
