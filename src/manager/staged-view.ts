@@ -6,8 +6,7 @@
  * visible to other async contexts, instances or processes: they read refs,
  * and staged saves have none until the commit.
  */
-import { FORMAT_VERSION, lastTakenVersion, type VersionRecord } from '../model/records.js';
-import { makeFullKey } from '../model/keys.js';
+import { buildVersionRecord, lastTakenVersion, type VersionRecord } from '../model/records.js';
 import type { StagedVersion } from '../store/publish.js';
 import type { CommittedVersion } from '../store/version-index.js';
 
@@ -30,24 +29,6 @@ export function overlayStaged(committed: readonly CommittedVersion[], staged: re
 }
 
 function stagedRecord(save: StagedVersion, version: number, txId: string): VersionRecord {
-  const record: VersionRecord = {
-    format: FORMAT_VERSION,
-    fullKey: makeFullKey(save.logicalKey, save.timestamp),
-    logicalKey: save.logicalKey,
-    timestamp: save.timestamp,
-    version,
-    checksum: save.checksum,
-    compressed: save.compressed,
-    size: save.size,
-    tags: save.tags,
-    source: save.source,
-    created: save.created,
-    // Not a commit id: staged versions belong to no commit yet.
-    commit: `staged:${txId}`,
-  };
-  if (save.ttl !== undefined) record.ttl = save.ttl;
-  if (save.phase !== undefined) record.phase = save.phase;
-  if (save.git !== undefined) record.git = save.git;
-  if (save.entryId !== undefined) record.entryId = save.entryId;
-  return record;
+  // Not a commit id: staged versions belong to no commit yet.
+  return buildVersionRecord(save, save.timestamp, version, `staged:${txId}`);
 }

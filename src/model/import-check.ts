@@ -19,7 +19,7 @@
  */
 import { assertTextDepth, deserialize, serialize } from './codec.js';
 import { makeFullKey } from './keys.js';
-import { FORMAT_VERSION, versionRecordProblem, type VersionMetadata, type VersionRecord } from './records.js';
+import { buildVersionRecord, versionRecordProblem, type VersionMetadata, type VersionRecord } from './records.js';
 
 /** Imported timestamps must be earlier than this; it leaves later saves 999 years of milliseconds. */
 export const MAX_IMPORT_TIMESTAMP = '9000-01-01T00:00:00.000Z';
@@ -48,25 +48,9 @@ const PLACEHOLDER_COMMIT = '2000-01-01T00-00-00.000Z_0000000000000000';
  * validator, which refuses unknown fields, judges what will be written.
  */
 function recordOf(version: ImportedVersion): VersionRecord {
-  const { logicalKey, timestamp, checksum, size, tags, source, created } = version;
-  const record: VersionRecord = {
-    format: FORMAT_VERSION,
-    fullKey: makeFullKey(logicalKey, timestamp),
-    logicalKey,
-    timestamp,
-    version: version.version,
-    checksum,
-    compressed: false,
-    size,
-    tags,
-    source,
-    created,
-    commit: PLACEHOLDER_COMMIT,
-  };
-  for (const field of ['ttl', 'phase', 'git', 'entryId', 'reservedThrough'] as const) {
-    if (version[field] !== undefined) Object.assign(record, { [field]: version[field] });
-  }
-  return record;
+  const { logicalKey, checksum, size, tags, source, created, ttl, phase, git, entryId, reservedThrough } = version;
+  const save = { logicalKey, checksum, compressed: false, size, tags, source, created, ttl, phase, git, entryId, reservedThrough };
+  return buildVersionRecord(save, version.timestamp, version.version, PLACEHOLDER_COMMIT);
 }
 
 /** The first reason an imported version cannot be stored as it is, or null. */

@@ -161,6 +161,43 @@ export function versionRecordProblem(value: unknown): string | null {
   return null;
 }
 
+/** What a version record takes from the save (or imported version) it records. */
+export interface RecordedSave extends VersionMetadata {
+  logicalKey: string;
+  checksum: string;
+  compressed: boolean;
+  size: number;
+}
+
+/**
+ * The version record of `save` at `timestamp`, numbered `version`, published
+ * by `commit`: exactly the record's fields, the optional ones only when set,
+ * so every writer (publishing, staged reads, import checks) builds the same
+ * shape the readers' validator accepts.
+ */
+export function buildVersionRecord(save: RecordedSave, timestamp: string, version: number, commit: string): VersionRecord {
+  const record: VersionRecord = {
+    format: FORMAT_VERSION,
+    fullKey: makeFullKey(save.logicalKey, timestamp),
+    logicalKey: save.logicalKey,
+    timestamp,
+    version,
+    checksum: save.checksum,
+    compressed: save.compressed,
+    size: save.size,
+    tags: save.tags,
+    source: save.source,
+    created: save.created,
+    commit,
+  };
+  if (save.ttl !== undefined) record.ttl = save.ttl;
+  if (save.phase !== undefined) record.phase = save.phase;
+  if (save.git !== undefined) record.git = save.git;
+  if (save.entryId !== undefined) record.entryId = save.entryId;
+  if (save.reservedThrough !== undefined && save.reservedThrough > version) record.reservedThrough = save.reservedThrough;
+  return record;
+}
+
 /** The number after which a key's next version is numbered, given its newest visible version. */
 export function lastTakenVersion(newest: { version: number; record: Pick<VersionRecord, 'reservedThrough'> }): number {
   return Math.max(newest.version, newest.record.reservedThrough ?? 0);

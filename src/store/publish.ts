@@ -19,6 +19,7 @@ import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
 import {
   commitRecordProblem,
+  buildVersionRecord,
   FORMAT_VERSION,
   lastTakenVersion,
   versionRecordProblem,
@@ -123,28 +124,7 @@ export async function publishCommit(
   if (git !== undefined) commit.git = git;
   const { id, bytes } = ctx.commits.prepare(commit);
 
-  const records = planned.map(({ save, timestamp, version, fullKey }): VersionRecord => {
-    const record: VersionRecord = {
-      format: FORMAT_VERSION,
-      fullKey,
-      logicalKey: save.logicalKey,
-      timestamp,
-      version,
-      checksum: save.checksum,
-      compressed: save.compressed,
-      size: save.size,
-      tags: save.tags,
-      source: save.source,
-      created: save.created,
-      commit: id,
-    };
-    if (save.ttl !== undefined) record.ttl = save.ttl;
-    if (save.phase !== undefined) record.phase = save.phase;
-    if (save.git !== undefined) record.git = save.git;
-    if (save.entryId !== undefined) record.entryId = save.entryId;
-    if (save.reservedThrough !== undefined && save.reservedThrough > version) record.reservedThrough = save.reservedThrough;
-    return record;
-  });
+  const records = planned.map(({ save, timestamp, version }) => buildVersionRecord(save, timestamp, version, id));
 
   // Three rounds of fsyncs, each as parallel as the order allows: (a) object
   // files, ref files and the commit's temporary file; (b) the directories the
