@@ -67,6 +67,9 @@ const direct = {
   unlink: async (path: fs.PathLike) => fs.unlinkSync(path),
   rm: async (path: fs.PathLike, options?: fs.RmOptions) => fs.rmSync(path, options),
   link: async (existing: fs.PathLike, created: fs.PathLike) => fs.linkSync(existing, created),
+  readFileSync: (path: string) => fs.readFileSync(path),
+  readdirSync: (path: string) => fs.readdirSync(path),
+  lstatSync: (path: string) => fs.lstatSync(path, { throwIfNoEntry: false }),
   writeFile: async (path: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView, options?: fs.WriteFileOptions) =>
     fs.writeFileSync(path, data, options),
 };

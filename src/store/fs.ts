@@ -5,13 +5,23 @@
  * system making its small calls directly and fsync on the thread pool (see
  * direct-fs.ts); `fs/promises` itself fits the interface too.
  */
+import type { Stats } from 'node:fs';
 import type * as fsp from 'node:fs/promises';
 import { directFs } from './direct-fs.js';
+
+/** The synchronous reads, for the one synchronous API (`getStatistics`). */
+export interface StoreFsSync {
+  readFileSync(path: string): Buffer;
+  readdirSync(path: string): string[];
+  /** `lstat`; undefined when the path does not exist. */
+  lstatSync(path: string): Stats | undefined;
+}
 
 export type StoreFs = Pick<
   typeof fsp,
   'readFile' | 'readdir' | 'stat' | 'lstat' | 'mkdir' | 'open' | 'rename' | 'unlink' | 'rm' | 'link' | 'writeFile'
->;
+> &
+  StoreFsSync;
 
 export const nodeFs: StoreFs = directFs;
 

@@ -3,6 +3,7 @@
  * to prove that every step of a save, commit, export or GC can fail without
  * losing acknowledged data or leaving a store that does not open.
  */
+import * as nodeSync from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { StoreFs } from '../../src/store/fs.js';
 
@@ -43,6 +44,9 @@ export class FaultyFs {
     rm: fsp.rm,
     unlink: fsp.unlink,
     link: fsp.link,
+    readFileSync: (path: string) => nodeSync.readFileSync(path),
+    readdirSync: (path: string) => nodeSync.readdirSync(path),
+    lstatSync: (path: string) => nodeSync.lstatSync(path, { throwIfNoEntry: false }),
     writeFile: (async (...args: Parameters<typeof fsp.writeFile>) => {
       this.check('write');
       return fsp.writeFile(...args);
