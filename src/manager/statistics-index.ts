@@ -111,6 +111,8 @@ export class StatisticsIndex {
   /** Reads every file of a key directory that changed, and moves its versions' counts between shards. */
   private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number): void {
     const dir = join(this.ctx.layout.keyRefs, name);
+    // A ref keeps its content under its name (settling rewrites only the version number), so only new names are read.
+    const known = update.keyRefs(name);
     const refs: Record<string, IndexedRef> = {};
     let bytes = 0;
     let isComplete = true;
@@ -120,6 +122,11 @@ export class StatisticsIndex {
       if (!stats?.isFile()) continue;
       bytes += stats.size;
       if (refFileTimestamp(file) === null) continue;
+      const indexed = known[file];
+      if (indexed !== undefined) {
+        refs[file] = indexed;
+        continue;
+      }
       let record;
       try {
         record = parseVersionRecord(this.ctx.fs.readFileSync(path), path);
@@ -226,6 +233,7 @@ export class StatisticsIndex {
 class IndexUpdate {
   readonly files = new Map<string, unknown>();
   private readonly shards = new Map<string, ShardSidecar>();
+  private readonly keys = new Map<string, Record<string, IndexedRef>>();
   private readonly touched = new Map<string, number>();
   diskBytes = 0;
 
@@ -257,8 +265,20 @@ class IndexUpdate {
     this.touched.set(fanout, mtimeMs ?? this.touched.get(fanout) ?? this.main.shards[fanout]?.mtimeMs ?? -1);
   }
 
+  /** The refs the index holds for a key directory ({} for one it does not know). */
+  keyRefs(name: string): Record<string, IndexedRef> {
+    let refs = this.keys.get(name);
+    if (refs === undefined) {
+      const summary = this.main.keys[name];
+      refs = summary === undefined ? {} : this.readSidecar(keyFile(name), summary.gen, isKeySidecar).refs;
+      this.keys.set(name, refs);
+    }
+    return refs;
+  }
+
   replaceKey(name: string, refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number): void {
     this.countKey(name, -1);
+    this.keys.set(name, refs);
     const sidecar: KeySidecar = { gen: newGen(), refs };
     this.main.keys[name] = summariseKey(refs, bytes, mtimeMs, sidecar.gen);
     this.files.set(keyFile(name), sidecar);
@@ -272,9 +292,7 @@ class IndexUpdate {
 
   /** Moves the counts of a key's indexed versions (as the main file knows them) by `delta`. */
   private countKey(name: string, delta: number): void {
-    const summary = this.main.keys[name];
-    if (summary === undefined) return;
-    this.countRefs(this.readSidecar(keyFile(name), summary.gen, isKeySidecar).refs, delta);
+    this.countRefs(this.keyRefs(name), delta);
   }
 
   private countRefs(refs: Record<string, IndexedRef>, delta: number): void {
