@@ -6,6 +6,7 @@
  * the bulk path, transactions of up to 10,000 saves.
  */
 import { spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnhancedStateManager } from '../src/index.js';
 import { benchDir, fmt, median, printTable, ratio, REPO_ROOT, sampleAeIr } from './fixtures.js';
@@ -112,5 +113,9 @@ export async function runScaleBench(): Promise<void> {
     return [label, fmt(a), fmt(b), ratio(b / a)];
   });
   printTable(['operation (median ms)', '10,000 versions', `${(largeKeys * VERSIONS_PER_KEY).toLocaleString('en-US')} versions`, 'large / small'], rows);
-  for (const store of stores) await store.manager.shutdown();
+  for (const store of stores) {
+    await store.manager.shutdown();
+    // A million versions take some 9 GB: the stores go once measured.
+    await rm(store.root, { recursive: true, force: true });
+  }
 }

@@ -277,12 +277,14 @@ class IndexUpdate {
   }
 
   replaceKey(name: string, refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number): void {
-    this.countKey(name, -1);
+    // Only refs that came or went move counts: a save touches the shard of its own checksum, not those of the key's history.
+    const old = this.keyRefs(name);
+    this.countRefs(Object.fromEntries(Object.entries(old).filter(([file]) => refs[file] === undefined)), -1);
+    this.countRefs(Object.fromEntries(Object.entries(refs).filter(([file]) => old[file] === undefined)), 1);
     this.keys.set(name, refs);
     const sidecar: KeySidecar = { gen: newGen(), refs };
     this.main.keys[name] = summariseKey(refs, bytes, mtimeMs, sidecar.gen);
     this.files.set(keyFile(name), sidecar);
-    this.countRefs(refs, 1);
   }
 
   dropKey(name: string): void {
