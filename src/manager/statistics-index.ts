@@ -214,6 +214,8 @@ export class StatisticsIndex {
   private async writeFiles(files: Map<string, unknown>): Promise<void> {
     if (files.size === 0) return;
     const { fs, layout } = this.ctx;
+    // Statistics of a store that does not exist (yet) create nothing: the index lives in an existing `local/`.
+    if (!(await fs.lstat(layout.local).then((stats) => stats.isDirectory(), () => false))) return;
     await fs.mkdir(join(this.directory, 'keys'), { recursive: true });
     await fs.mkdir(join(this.directory, 'shards'), { recursive: true });
     await fs.mkdir(layout.tmp, { recursive: true });

@@ -163,3 +163,13 @@ describe('statistics index', () => {
     await expect(m.shutdown()).resolves.toBeUndefined();
   });
 });
+
+describe('statistics of a store that does not exist', () => {
+  it('create nothing', async () => {
+    const root = await tempProject();
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    expect(await indexed(m)).toMatchObject({ totalEntries: 0, logicalKeys: 0 });
+    expect(await readdir(root)).toEqual([]);
+    await m.shutdown();
+  });
+});
