@@ -83,9 +83,13 @@ export class StatisticsIndex {
     return isStatsIndexMain(parsed) ? parsed : emptyStatsIndex();
   }
 
-  private refresh(main: StatsIndexMain): IndexUpdate {
-    const update = new IndexUpdate(this.ctx.fs, this.directory, main);
+  private refresh(indexed: StatsIndexMain): IndexUpdate {
     const { layout } = this.ctx;
+    const settledStats = this.ctx.fs.lstatSync(join(layout.local, 'settled'));
+    const settled = settledStats === undefined ? '' : `${settledStats.ino}:${settledStats.mtimeMs}`;
+    // Settled refs were rewritten under their names, which the index reads only once: start again.
+    const main = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
+    const update = new IndexUpdate(this.ctx.fs, this.directory, main);
     const readAt = Date.now();
     const onDisk = new Set<string>();
     for (const name of listSync(this.ctx.fs, layout.keyRefs)) {
@@ -111,22 +115,23 @@ export class StatisticsIndex {
   /** Reads every file of a key directory that changed, and moves its versions' counts between shards. */
   private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number): void {
     const dir = join(this.ctx.layout.keyRefs, name);
-    // A ref keeps its content under its name (settling rewrites only the version number), so only new names are read.
+    // A ref keeps its content under its name (settling, which rewrites it, starts the index again), so only new names are read.
     const known = update.keyRefs(name);
     const refs: Record<string, IndexedRef> = {};
     let bytes = 0;
     let isComplete = true;
     for (const file of listSync(this.ctx.fs, dir)) {
+      const indexed = known[file];
+      if (indexed !== undefined) {
+        refs[file] = indexed;
+        bytes += indexed[4];
+        continue;
+      }
       const path = join(dir, file);
       const stats = this.ctx.fs.lstatSync(path);
       if (!stats?.isFile()) continue;
       bytes += stats.size;
       if (refFileTimestamp(file) === null) continue;
-      const indexed = known[file];
-      if (indexed !== undefined) {
-        refs[file] = indexed;
-        continue;
-      }
       let record;
       try {
         record = parseVersionRecord(this.ctx.fs.readFileSync(path), path);
@@ -138,7 +143,7 @@ export class StatisticsIndex {
         isComplete = false;
         continue;
       }
-      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp];
+      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp, stats.size];
     }
     update.replaceKey(name, refs, bytes, recordedMtime(mtimeMs, readAt, isComplete));
   }

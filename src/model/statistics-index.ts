@@ -7,8 +7,8 @@
 
 export const STATS_INDEX_FORMAT = 1;
 
-/** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp]`. */
-export type IndexedRef = [string, number, 0 | 1, string];
+/** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file]`. */
+export type IndexedRef = [string, number, 0 | 1, string, number];
 
 /** A key directory: its visible versions and the bytes of every regular file in it. */
 export interface KeyDirSummary {
@@ -41,6 +41,11 @@ export interface StatsIndexMain {
   keys: Record<string, KeyDirSummary>;
   shards: Record<string, ShardSummary>;
   commits: { mtimeMs: number; gen: string; bytes: number } | null;
+  /**
+   * `local/settled` as `<ino>:<mtimeMs>` when the index was read ('' without
+   * it): settling rewrites refs in place, so the index is rebuilt when it changes.
+   */
+  settled: string;
 }
 
 /** `local/stats/keys/<dir>.json`: the refs a key summary was computed from, by file name. */
@@ -67,12 +72,16 @@ export interface CommitsSidecar {
  * How long after a directory changed its mtime is not trusted: a change in
  * the same clock tick as the read would leave the mtime as recorded (file
  * systems keep mtimes as coarse as 1 or 2 s), so such a directory is read
- * again next time rather than summarised as it was.
+ * again next time rather than summarised as it was. An mtime with a part
+ * below the second comes from a file system with finer times (ext4, XFS,
+ * btrfs, APFS, NTFS: a clock tick of at most 10 ms), which gets the short
+ * window; a whole second gets the long one.
  */
 export const RACY_MS = 2_000;
+export const FINE_RACY_MS = 100;
 
 export function emptyStatsIndex(): StatsIndexMain {
-  return { format: STATS_INDEX_FORMAT, keys: {}, shards: {}, commits: null };
+  return { format: STATS_INDEX_FORMAT, keys: {}, shards: {}, commits: null, settled: '' };
 }
 
 /** A summary whose recorded mtime still matches the directory and was not racy when read. */
@@ -82,7 +91,8 @@ export function isTrusted(recordedMtimeMs: number | undefined, currentMtimeMs: n
 
 /** The mtime to record for a directory read at `readAtMs`: -1 when it changed too recently to trust. */
 export function recordedMtime(mtimeMs: number, readAtMs: number, isComplete: boolean): number {
-  return isComplete && mtimeMs < readAtMs - RACY_MS ? mtimeMs : -1;
+  const window = mtimeMs % 1000 === 0 ? RACY_MS : FINE_RACY_MS;
+  return isComplete && mtimeMs < readAtMs - window ? mtimeMs : -1;
 }
 
 export function summariseKey(refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number, gen: string): KeyDirSummary {
@@ -124,6 +134,7 @@ export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
   const main = value as Partial<StatsIndexMain>;
   return (
     main.format === STATS_INDEX_FORMAT &&
+    typeof main.settled === 'string' &&
     isRecordOf(main.keys, (k) => isNumbers(k, ['mtimeMs', 'count', 'totalSize', 'compressed', 'bytes']) && typeof (k as KeyDirSummary).gen === 'string') &&
     isRecordOf(main.shards, (s) => isNumbers(s, ['mtimeMs', 'objectCount', 'objectBytes', 'distinctSize', 'distinctStored']) && typeof (s as ShardSummary).gen === 'string') &&
     (main.commits === null || (isNumbers(main.commits, ['mtimeMs', 'bytes']) && typeof main.commits?.gen === 'string'))
@@ -133,7 +144,7 @@ export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
 export function isKeySidecar(value: unknown): value is KeySidecar {
   return (
     isGen(value) &&
-    isRecordOf((value as KeySidecar).refs, (r) => Array.isArray(r) && r.length === 4 && typeof r[0] === 'string' && Number.isFinite(r[1]) && (r[2] === 0 || r[2] === 1) && typeof r[3] === 'string')
+    isRecordOf((value as KeySidecar).refs, (r) => Array.isArray(r) && r.length === 5 && typeof r[0] === 'string' && Number.isFinite(r[1]) && (r[2] === 0 || r[2] === 1) && typeof r[3] === 'string' && Number.isFinite(r[4]))
   );
 }
 
