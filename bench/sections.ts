@@ -13,5 +13,6 @@ export const SECTIONS: BenchSection[] = [
   { name: 'diff-git', title: 'Diffs and state alongside code in git', run: async () => (await import('./diff-git.js')).runDiffGitBench() },
   { name: 'peers', title: 'Beside SQLite and the raw loop: saves, transactions, imports and CLI start-up', run: async () => (await import('./peers.js')).runPeerBench() },
   { name: 'snapshot', title: 'Snapshot archives: export and import of 10,000 entries as tar', run: async () => (await import('./snapshot.js')).runSnapshotBench() },
+  { name: 'scale', title: 'Scale: 10,000 versions against a large store (AE_BENCH_SCALE_VERSIONS, default 100,000)', run: async () => (await import('./scale.js')).runScaleBench() },
   { name: 'serve', title: 'Web view: pages on a store of 100,000 versions beside the CLI', run: async () => (await import('./serve.js')).runServeBench() },
 ];

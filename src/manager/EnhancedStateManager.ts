@@ -15,6 +15,7 @@ import { StoreContext } from './context.js';
 import type { CommitInfo } from './history.js';
 import { openStore } from './open-store.js';
 import { readStatistics } from './statistics.js';
+import { StatisticsIndex } from './statistics-index.js';
 import { TransactionManager } from './transactions.js';
 import { commitStaged, findVersion, listVersions, readEntry, stageSave } from './versions.js';
 import type { Readable, Writable } from 'node:stream';
@@ -104,6 +105,7 @@ export class EnhancedStateManager extends EventEmitter {
   protected readonly transactions: TransactionManager;
   protected readonly hooks: HookDispatcher;
   private readonly gcTimer: GcTimer;
+  private readonly statisticsIndex: StatisticsIndex;
   private opening: Promise<void> | null = null;
   private closed = false;
   /** Why the store cannot be used at all (its config file or directory is a link); fsck still runs. */
@@ -120,6 +122,7 @@ export class EnhancedStateManager extends EventEmitter {
     this.hooks = new HookDispatcher(this.ctx);
     this.hooks.attach();
     this.gcTimer = new GcTimer(this.ctx);
+    this.statisticsIndex = new StatisticsIndex(this.ctx);
   }
 
   /** Creates or opens the store and recovers from an earlier crash. Called implicitly by every operation. */
@@ -540,7 +543,7 @@ export class EnhancedStateManager extends EventEmitter {
 
   /** Synchronous summary of the store, read from disk. */
   getStatistics(): StateStatistics {
-    return readStatistics(this.ctx, this.transactions.activeCount);
+    return readStatistics(this.ctx, this.transactions.activeCount, this.statisticsIndex);
   }
 
   /**
@@ -641,6 +644,8 @@ export class EnhancedStateManager extends EventEmitter {
     for (const id of rolledBack) await this.transactions.rollback(id, 'shutdown');
     // Hooks already started finish (each is bounded by hookTimeout), so none is orphaned mid-run.
     await this.hooks.idle();
+    // The statistics index written after the last getStatistics() lands before the process may exit.
+    await this.statisticsIndex.flush();
     this.hooks.detach();
     this.closed = true;
     this.emit('stateManagerShutdown', { rolledBackTransactions: rolledBack });

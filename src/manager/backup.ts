@@ -4,10 +4,9 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
-import { buildBackup, decodeBackup, type DecodedBackupEntry, type StateBackup } from '../model/backup.js';
+import { buildBackup, decodeBackup, type BackupEntry, type DecodedBackupEntry, type StateBackup } from '../model/backup.js';
 import { timestampToFileStem } from '../model/keys.js';
 import { lastTakenVersion } from '../model/records.js';
-import type { StateEntry } from '../model/types.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { isErrno, type StoreFs } from '../store/fs.js';
 import type { StagedVersion } from '../store/publish.js';
@@ -20,11 +19,16 @@ import { reportNothingToPublish } from './performance-metrics.js';
 
 /** Every visible version of every key, in the original database's layout. */
 export async function exportState(ctx: StoreContext): Promise<StateBackup> {
-  const entries: StateEntry[] = [];
+  const entries: BackupEntry[] = [];
   // Numbers a key has reserved go into versionIndex, so a restore continues after them too.
   const lastTaken: Record<string, number> = {};
   for (const { logicalKey, versions } of await listAllKeys(ctx)) {
-    for (const found of versions) entries.push(await readEntry(ctx, found));
+    for (const found of versions) {
+      const entry: BackupEntry = await readEntry(ctx, found);
+      // Without the marker a restore would take the written defaultTTL as the version's own ttl.
+      if (found.record.ttl === undefined) entry.metadata = { ...entry.metadata, ttlFromDefault: true };
+      entries.push(entry);
+    }
     const newest = versions.at(-1);
     if (newest !== undefined) lastTaken[logicalKey] = lastTakenVersion(newest);
   }

@@ -10,8 +10,10 @@ import type { VersionRecord } from '../model/records.js';
 import type { StateStatistics } from '../model/types.js';
 import { parseVersionRecord } from '../store/refs.js';
 import type { StoreContext } from './context.js';
+import type { StatisticsIndex } from './statistics-index.js';
 
-export function readStatistics(ctx: StoreContext, activeTransactions: number): StateStatistics {
+/** The statistics from one pass over every ref and object: what the index must agree with. */
+export function scanStatistics(ctx: StoreContext, activeTransactions: number): StateStatistics {
   const records = readPublishedRecordsSync(ctx);
   const keys = new Set(records.map((r) => r.logicalKey));
   let oldest: string | null = null;
@@ -116,4 +118,40 @@ function listSync(fs: StoreFs, dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The statistics as `getStatistics()` reports them, from the statistics
+ * index (src/manager/statistics-index.ts): the same figures as
+ * `scanStatistics`, reading only the directories that changed since the
+ * index was last brought up to date. `diskBytes` leaves out the index's own
+ * directory, `local/stats/`.
+ */
+export function readStatistics(ctx: StoreContext, activeTransactions: number, index: StatisticsIndex): StateStatistics {
+  const { main, diskBytes } = index.read();
+  const keys = Object.values(main.keys).filter((key) => key.count > 0);
+  const shards = Object.values(main.shards);
+  const sum = <T>(items: T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
+  const totalEntries = sum(keys, (k) => k.count);
+  const totalSize = sum(keys, (k) => k.totalSize);
+  const objectBytes = sum(shards, (s) => s.objectBytes);
+  const distinctSize = sum(shards, (s) => s.distinctSize);
+  const oldest = keys.map((k) => k.oldest!).reduce<string | null>((a, b) => (a === null || b < a ? b : a), null);
+  const newest = keys.map((k) => k.newest!).reduce<string | null>((a, b) => (a === null || b > a ? b : a), null);
+  return {
+    totalEntries,
+    totalSize,
+    compressedEntries: sum(keys, (k) => k.compressed),
+    logicalKeys: keys.length,
+    averageVersions: keys.length === 0 ? 0 : totalEntries / keys.length,
+    oldestEntry: oldest,
+    newestEntry: newest,
+    activeTransactions,
+    objectBytes,
+    objectCount: sum(shards, (s) => s.objectCount),
+    spaceSaving: totalSize === 0 ? 0 : 1 - objectBytes / totalSize,
+    diskBytes,
+    dedupSavedBytes: totalSize - distinctSize,
+    compressionSavedBytes: distinctSize - sum(shards, (s) => s.distinctStored),
+  };
 }

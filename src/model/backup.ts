@@ -22,7 +22,15 @@ import type { StateEntry } from './types.js';
 export const BACKUP_VERSION = '1.0.0';
 
 export interface BackupEntry extends Omit<StateEntry, 'metadata'> {
-  metadata: StateEntry['metadata'];
+  metadata: StateEntry['metadata'] & {
+    /**
+     * The version has no ttl of its own: `ttl` is the exporting store's
+     * defaultTTL, written for the original (which gives every entry one).
+     * ae-state imports such an entry without a ttl, so the importing store's
+     * defaultTTL applies and a key's newest version stays protected.
+     */
+    ttlFromDefault?: true;
+  };
 }
 
 export interface StateBackup {
@@ -53,7 +61,7 @@ export function legacyChecksum(data: unknown): string {
  * its entries; `versionIndex` carries them, as the original's does.
  */
 export function buildBackup(
-  entries: readonly StateEntry[],
+  entries: readonly (StateEntry | BackupEntry)[],
   options: Record<string, unknown>,
   timestamp: string,
   lastTaken: Readonly<Record<string, number>> = {},
@@ -199,7 +207,8 @@ function decodeMetadata(raw: Record<string, unknown>, fail: (rule: string) => ne
   if (typeof source !== 'string') fail('has a source that is not a string');
   if (metadata.phase !== undefined && (typeof metadata.phase !== 'string' || metadata.phase === '')) fail('has a phase that is not a string');
   const decoded: ReturnType<typeof decodeMetadata> = { tags: { ...(tags as Record<string, string>) }, source: source as string, created: created as string };
-  decoded.ttl = importedTtl(raw.ttl);
+  const ttl = importedTtl(raw.ttl, metadata.ttlFromDefault);
+  if (ttl !== undefined) decoded.ttl = ttl;
   if (typeof metadata.phase === 'string') decoded.phase = metadata.phase;
   // Kept as given: checkImportable refuses provenance the store could not read back.
   if (metadata.git !== undefined && metadata.git !== null) decoded.git = metadata.git as GitProvenance;
@@ -222,9 +231,13 @@ function importedEntryId(raw: Record<string, unknown>): string | undefined {
 /**
  * An entry without a ttl never expires once imported (ttl 0): the original
  * only expires entries that carry one, and the store's defaultTTL would
- * otherwise delete migrated data a week later.
+ * otherwise delete migrated data a week later. An entry marked
+ * `ttlFromDefault` (ae-state's own export of a version saved without a ttl)
+ * gets no ttl of its own, as before the export: otherwise the exported
+ * defaultTTL would become its own and expire even a key's newest version.
  */
-function importedTtl(ttl: unknown): number {
+function importedTtl(ttl: unknown, ttlFromDefault: unknown): number | undefined {
+  if (ttlFromDefault === true) return undefined;
   return typeof ttl === 'number' ? ttl : 0;
 }
 

@@ -105,6 +105,31 @@ describe('whole-state backups', () => {
     await m.shutdown();
   });
 
+  it('a restored version saved without a ttl keeps the default ttl, so the newest version of a key stays protected', async () => {
+    const DAY = 86_400_000;
+    const clock = { now: Date.parse('2025-03-01T00:00:00.000Z') };
+    const options = { gcInterval: 0, defaultTTL: 86_400, recordGitProvenance: false };
+    const m = new EnhancedStateManager(await tempProject(), options, { clock: () => clock.now });
+    await m.saveSSOT('spec', { n: 1 });
+    clock.now += 1000;
+    await m.saveSSOT('spec', { n: 2 });
+    await m.saveSSOT('draft', { d: 1 }, { ttl: 60 });
+    const backup = JSON.parse(JSON.stringify(await m.exportState()));
+    // The original's reader still finds a ttl on every entry, as the original wrote them.
+    expect(backup.entries.map((e: { ttl: number }) => e.ttl)).toEqual([60, 86_400, 86_400]);
+
+    const target = new EnhancedStateManager(await tempProject(), options, { clock: () => clock.now });
+    await target.importState(backup);
+    clock.now += 2 * DAY;
+    const result = await target.runGarbageCollection();
+    expect(result).toMatchObject({ expiredCount: 2, keptAsNewest: 1 });
+    expect(await target.loadSSOT('spec')).toEqual({ n: 2 });
+    expect(await target.loadSSOT('spec', 1)).toBeNull();
+    expect(await target.loadSSOT('draft')).toBeNull();
+    await target.shutdown();
+    await m.shutdown();
+  });
+
   it('carries the numbers a key reserved in versionIndex, so a restore continues after them', async () => {
     const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0 });
     const timestamp = '2025-01-01T00:00:00.000Z';

@@ -1,0 +1,121 @@
+/**
+ * Scale: the same operations on a store of 10,000 versions (100 keys × 100)
+ * and on a large one of `AE_BENCH_SCALE_VERSIONS` versions (default 100,000,
+ * 1,000 keys × 100; 1,000,000 gives 10,000 keys × 100), in interleaved
+ * rounds, medians, with the ratio large/small. Both stores are built with
+ * the bulk path, transactions of up to 10,000 saves.
+ */
+import { spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EnhancedStateManager } from '../src/index.js';
+import { benchDir, fmt, median, printTable, ratio, REPO_ROOT, sampleAeIr } from './fixtures.js';
+
+const VERSIONS_PER_KEY = 100;
+const TRANSACTION_SAVES = 10_000;
+const ROUNDS = 5;
+const SAVES_PER_ROUND = 20;
+const LOADS_PER_ROUND = 50;
+const OPTIONS = { gcInterval: 0, maxVersions: 1_000, recordGitProvenance: false };
+
+interface Store {
+  label: string;
+  root: string;
+  keys: number;
+  manager: EnhancedStateManager;
+}
+
+const keyName = (k: number) => `scale.key${k}`;
+
+/** Saves version v of every key, v = 0..99, in transactions of up to 10,000 saves; returns seconds taken. */
+async function build(label: string, keys: number): Promise<{ store: Store; seconds: number; transactionSeconds: number[] }> {
+  const root = await benchDir(`scale-${label}`);
+  const manager = new EnhancedStateManager(root, OPTIONS);
+  await manager.initialize();
+  const doc = sampleAeIr();
+  const total = keys * VERSIONS_PER_KEY;
+  const transactionSeconds: number[] = [];
+  const start = performance.now();
+  for (let done = 0; done < total; done += TRANSACTION_SAVES) {
+    const begun = performance.now();
+    await manager.withTransaction(async (tx) => {
+      for (let i = done; i < Math.min(done + TRANSACTION_SAVES, total); i++) {
+        await tx.saveSSOT(keyName(i % keys), { ...doc, revision: i });
+      }
+    });
+    transactionSeconds.push((performance.now() - begun) / 1000);
+  }
+  return { store: { label, root, keys, manager }, seconds: (performance.now() - start) / 1000, transactionSeconds };
+}
+
+function timeMs(work: () => void): number {
+  const start = performance.now();
+  work();
+  return performance.now() - start;
+}
+
+async function timeAsyncMs(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+function firstLoadInFreshProcess(store: Store): number {
+  const cli = join(REPO_ROOT, 'bin', 'ae-state.js');
+  const start = performance.now();
+  const result = spawnSync(process.execPath, [cli, 'load', '-k', keyName(store.keys >> 1)], { cwd: store.root, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`load failed: ${result.stderr}`);
+  return performance.now() - start;
+}
+
+type Figures = Record<'save' | 'load' | 'versions' | 'stats' | 'fresh', number[]>;
+
+async function measureRound(store: Store, round: number, figures: Figures): Promise<void> {
+  const m = store.manager;
+  const saves: number[] = [];
+  for (let i = 0; i < SAVES_PER_ROUND; i++) {
+    const key = keyName((round * 7919 + i * 104_729) % store.keys);
+    saves.push(await timeAsyncMs(() => m.saveSSOT(key, { round, i })));
+  }
+  figures.save.push(median(saves));
+  const loads: number[] = [];
+  for (let i = 0; i < LOADS_PER_ROUND; i++) loads.push(await timeAsyncMs(() => m.loadSSOT(keyName((round * 31 + i * 977) % store.keys))));
+  figures.load.push(median(loads));
+  figures.versions.push(await timeAsyncMs(() => m.getVersions(keyName((round * 13) % store.keys))));
+  // Right after this round's saves: the index reads again the directories they changed.
+  figures.stats.push(timeMs(() => m.getStatistics()));
+  figures.fresh.push(firstLoadInFreshProcess(store));
+}
+
+export async function runScaleBench(): Promise<void> {
+  const largeVersions = Number(process.env.AE_BENCH_SCALE_VERSIONS ?? 100_000);
+  const largeKeys = Math.max(1, Math.round(largeVersions / VERSIONS_PER_KEY));
+  const small = await build('small', 100);
+  const large = await build('large', largeKeys);
+  const transactionMedian = median(large.transactionSeconds);
+  process.stdout.write(
+    `Stores: ${(100 * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (100 keys × ${VERSIONS_PER_KEY}) built in ${small.seconds.toFixed(1)} s; ` +
+      `${(largeKeys * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (${largeKeys.toLocaleString('en-US')} keys × ${VERSIONS_PER_KEY}) built in ${large.seconds.toFixed(1)} s ` +
+      `by ${large.transactionSeconds.length} transactions (median ${transactionMedian.toFixed(1)} s per ${TRANSACTION_SAVES.toLocaleString('en-US')} saves). ` +
+      `Set AE_BENCH_SCALE_VERSIONS=1000000 for 10,000 keys × 100.\n\n`,
+  );
+  const stores = [small.store, large.store];
+  const firstStats = stores.map((s) => timeMs(() => s.manager.getStatistics()));
+  await Promise.all(stores.map((s) => (s.manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush()));
+  process.stdout.write(`First stats (builds the statistics index): ${fmt(firstStats[0]! / 1000)} s small, ${fmt(firstStats[1]! / 1000)} s large.\n\n`);
+  const figures = stores.map((): Figures => ({ save: [], load: [], versions: [], stats: [], fresh: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, store] of stores.entries()) await measureRound(store, round, figures[i]!);
+  }
+  const rows = (['save', 'load', 'versions', 'stats', 'fresh'] as const).map((name) => {
+    const [a, b] = [median(figures[0]![name]), median(figures[1]![name])];
+    const label = { save: 'save', load: 'load', versions: 'versions (100 entries)', stats: 'stats (after saves)', fresh: 'fresh process: first load (CLI)' }[name];
+    return [label, fmt(a), fmt(b), ratio(b / a)];
+  });
+  printTable(['operation (median ms)', '10,000 versions', `${(largeKeys * VERSIONS_PER_KEY).toLocaleString('en-US')} versions`, 'large / small'], rows);
+  for (const store of stores) {
+    await store.manager.shutdown();
+    // A million versions take some 9 GB: the stores go once measured.
+    await rm(store.root, { recursive: true, force: true });
+  }
+}

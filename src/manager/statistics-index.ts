@@ -1,0 +1,356 @@
+/**
+ * Keeps the statistics index under `local/stats/` (src/model/statistics-index.ts,
+ * docs/FORMAT.md) in step with the store, so `getStatistics()` reads only the
+ * directories that changed since the last call: a stat of each key
+ * directory, each object fanout directory and `commits/`, then the refs or
+ * objects of those whose mtime moved. Everything in `.ae/` outside `local/`
+ * may change behind the index's back (a clone, a `git checkout` or merge, a
+ * save of another process), which is why each summary is checked against its
+ * directory before it is used, and a summary that does not match its sidecar
+ * file throws the whole index away.
+ *
+ * The reads are synchronous, through the context's `StoreFs`, because
+ * `getStatistics()` is; the writes are asynchronous and best effort, after
+ * the figures are returned: a failed write only means reading again next time.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { refFileTimestamp } from '../model/keys.js';
+import {
+  countRef,
+  emptyStatsIndex,
+  isCommitsSidecar,
+  isKeySidecar,
+  isShardSidecar,
+  isStatsIndexMain,
+  isTrusted,
+  recordedMtime,
+  summariseKey,
+  summariseShard,
+  type CommitsSidecar,
+  type IndexedRef,
+  type KeySidecar,
+  type ShardSidecar,
+  type StatsIndexMain,
+} from '../model/statistics-index.js';
+import { tempPathFor } from '../store/atomic-write.js';
+import type { StoreFs } from '../store/fs.js';
+import { parseVersionRecord } from '../store/refs.js';
+import type { StoreContext } from './context.js';
+
+const FANOUT = /^[0-9a-f]{2}$/;
+
+/** A sidecar whose generation does not match the main file: the index is rebuilt from nothing. */
+class StaleIndex extends Error {}
+
+export interface IndexedStatistics {
+  main: StatsIndexMain;
+  /** Bytes of every regular file of the store, the index's own directory left out. */
+  diskBytes: number;
+}
+
+/** Reads the store's statistics through the index, refreshing what changed; schedules the index's write. */
+export class StatisticsIndex {
+  private writing: Promise<void> = Promise.resolve();
+  private readonly published = new Set<string>();
+
+  constructor(private readonly ctx: StoreContext) {}
+
+  get directory(): string {
+    return join(this.ctx.layout.local, 'stats');
+  }
+
+  read(): IndexedStatistics {
+    let update: IndexUpdate;
+    try {
+      update = this.refresh(this.readMain());
+    } catch (error) {
+      if (!(error instanceof StaleIndex)) throw error;
+      update = this.refresh(emptyStatsIndex());
+    }
+    const files = update.files;
+    this.writing = this.writing.then(() => this.writeFiles(files)).catch(() => undefined);
+    return { main: update.main, diskBytes: update.diskBytes };
+  }
+
+  /** Resolves once the index writes scheduled so far have finished (or failed). */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+
+  private readMain(): StatsIndexMain {
+    const parsed = readJson(this.ctx.fs, join(this.directory, 'main.json'));
+    return isStatsIndexMain(parsed) ? parsed : emptyStatsIndex();
+  }
+
+  private refresh(indexed: StatsIndexMain): IndexUpdate {
+    const { layout } = this.ctx;
+    const settledStats = this.ctx.fs.lstatSync(join(layout.local, 'settled'));
+    const settled = settledStats === undefined ? '' : `${settledStats.ino}:${settledStats.mtimeMs}`;
+    // Settled refs were rewritten under their names, which the index reads only once: start again.
+    const main = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
+    const update = new IndexUpdate(this.ctx.fs, this.directory, main);
+    const readAt = Date.now();
+    const onDisk = new Set<string>();
+    for (const name of listSync(this.ctx.fs, layout.keyRefs)) {
+      const path = join(layout.keyRefs, name);
+      const stats = this.ctx.fs.lstatSync(path);
+      if (!stats?.isDirectory()) continue;
+      onDisk.add(name);
+      if (!isTrusted(main.keys[name]?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt);
+    }
+    for (const name of Object.keys(main.keys)) if (!onDisk.has(name)) update.dropKey(name);
+    const fanouts = new Set(listSync(this.ctx.fs, layout.objects).filter((name) => FANOUT.test(name)));
+    for (const name of new Set([...fanouts, ...Object.keys(main.shards)])) {
+      const stats = fanouts.has(name) ? this.ctx.fs.lstatSync(join(layout.objects, name)) : undefined;
+      const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
+      if (!isTrusted(main.shards[name]?.mtimeMs, mtimeMs)) this.rescanObjects(update, name, mtimeMs === -1, recordedMtime(mtimeMs, readAt, true));
+    }
+    update.summariseShards();
+    this.refreshCommits(update, readAt);
+    update.diskBytes = this.measureRest(update);
+    return update;
+  }
+
+  /** Reads every file of a key directory that changed, and moves its versions' counts between shards. */
+  private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number): void {
+    const dir = join(this.ctx.layout.keyRefs, name);
+    // A ref keeps its content under its name (settling, which rewrites it, starts the index again), so only new names are read.
+    const known = update.keyRefs(name);
+    const refs: Record<string, IndexedRef> = {};
+    let bytes = 0;
+    let isComplete = true;
+    for (const file of listSync(this.ctx.fs, dir)) {
+      const indexed = known[file];
+      if (indexed !== undefined) {
+        refs[file] = indexed;
+        bytes += indexed[4];
+        continue;
+      }
+      const path = join(dir, file);
+      const stats = this.ctx.fs.lstatSync(path);
+      if (!stats?.isFile()) continue;
+      bytes += stats.size;
+      if (refFileTimestamp(file) === null) continue;
+      let record;
+      try {
+        record = parseVersionRecord(this.ctx.fs.readFileSync(path), path);
+      } catch {
+        continue; // Damaged or vanished refs are fsck's business, not a statistic.
+      }
+      // A ref of a commit not yet published may become visible without its directory changing.
+      if (!this.isPublished(record.commit)) {
+        isComplete = false;
+        continue;
+      }
+      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp, stats.size];
+    }
+    update.replaceKey(name, refs, bytes, recordedMtime(mtimeMs, readAt, isComplete));
+  }
+
+  private rescanObjects(update: IndexUpdate, fanout: string, isGone: boolean, mtimeMs: number): void {
+    const shard = update.shard(fanout);
+    const dir = join(this.ctx.layout.objects, fanout);
+    const objects: Record<string, number> = {};
+    for (const name of isGone ? [] : listSync(this.ctx.fs, dir)) {
+      // Objects never change once written: only names not seen before are measured.
+      const known = shard.objects[name];
+      if (known !== undefined) objects[name] = known;
+      else {
+        const stats = this.ctx.fs.lstatSync(join(dir, name));
+        if (stats?.isFile()) objects[name] = stats.size;
+      }
+    }
+    shard.objects = objects;
+    update.touchShard(fanout, mtimeMs);
+  }
+
+  private refreshCommits(update: IndexUpdate, readAt: number): void {
+    const dir = this.ctx.layout.commits;
+    const stats = this.ctx.fs.lstatSync(dir);
+    const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
+    if (isTrusted(update.main.commits?.mtimeMs, mtimeMs)) return;
+    const old = update.main.commits === null ? {} : update.readSidecar('commits.json', update.main.commits.gen, isCommitsSidecar).files;
+    const files: Record<string, number> = {};
+    let bytes = 0;
+    for (const name of mtimeMs === -1 ? [] : listSync(this.ctx.fs, dir)) {
+      const size = old[name] ?? this.ctx.fs.lstatSync(join(dir, name))?.size;
+      if (size === undefined) continue;
+      files[name] = size;
+      bytes += size;
+    }
+    const sidecar: CommitsSidecar = { gen: newGen(), files };
+    update.main.commits = { mtimeMs: recordedMtime(mtimeMs, readAt, true), gen: sidecar.gen, bytes };
+    update.files.set('commits.json', sidecar);
+  }
+
+  /** Bytes of the regular files the summaries do not cover: store files, tags, hooks, `local/` but the index. */
+  private measureRest(update: IndexUpdate): number {
+    const { layout } = this.ctx;
+    let bytes = update.main.commits?.bytes ?? 0;
+    for (const key of Object.values(update.main.keys)) bytes += key.bytes;
+    for (const shard of Object.values(update.main.shards)) bytes += shard.objectBytes;
+    const covered = (dir: string, name: string): boolean =>
+      (dir === layout.keyRefs && update.main.keys[name] !== undefined) ||
+      (dir === layout.objects && update.main.shards[name] !== undefined) ||
+      join(dir, name) === layout.commits ||
+      join(dir, name) === this.directory;
+    const walk = (dir: string): number => {
+      let total = 0;
+      for (const name of listSync(this.ctx.fs, dir)) {
+        if (covered(dir, name)) continue;
+        const stats = this.ctx.fs.lstatSync(join(dir, name));
+        if (stats?.isDirectory()) total += walk(join(dir, name));
+        else if (stats?.isFile()) total += stats.size;
+      }
+      return total;
+    };
+    return bytes + walk(layout.store);
+  }
+
+  private isPublished(commitId: string): boolean {
+    if (this.published.has(commitId)) return true;
+    // Published commits never become unpublished within one history; a checkout that removes one changes the key directory too.
+    const isFile = this.ctx.fs.lstatSync(this.ctx.commits.pathOf(commitId))?.isFile() === true;
+    if (isFile) this.published.add(commitId);
+    return isFile;
+  }
+
+  private async writeFiles(files: Map<string, unknown>): Promise<void> {
+    if (files.size === 0) return;
+    const { fs, layout } = this.ctx;
+    // Statistics of a store that does not exist (yet) create nothing: the index lives in an existing `local/`.
+    if (!(await fs.lstat(layout.local).then((stats) => stats.isDirectory(), () => false))) return;
+    await fs.mkdir(join(this.directory, 'keys'), { recursive: true });
+    await fs.mkdir(join(this.directory, 'shards'), { recursive: true });
+    await fs.mkdir(layout.tmp, { recursive: true });
+    // The main file goes last: until it is in place, the sidecars written before it do not match it and are not used.
+    const names = [...files.keys()].filter((name) => name !== 'main.json');
+    if (files.has('main.json')) names.push('main.json');
+    for (const name of names) {
+      const target = join(this.directory, name);
+      const temp = tempPathFor(layout.tmp, target);
+      await fs.writeFile(temp, JSON.stringify(files.get(name)));
+      await fs.rename(temp, target);
+    }
+  }
+}
+
+/** One refresh of the index: the main file as it becomes, and the files to write. */
+class IndexUpdate {
+  readonly files = new Map<string, unknown>();
+  private readonly shards = new Map<string, ShardSidecar>();
+  private readonly keys = new Map<string, Record<string, IndexedRef>>();
+  private readonly touched = new Map<string, number>();
+  diskBytes = 0;
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly directory: string,
+    readonly main: StatsIndexMain,
+  ) {
+    this.files.set('main.json', main);
+  }
+
+  readSidecar<T extends { gen: string }>(name: string, gen: string, isShape: (value: unknown) => value is T): T {
+    const parsed = readJson(this.fs, join(this.directory, name));
+    if (!isShape(parsed) || parsed.gen !== gen) throw new StaleIndex(name);
+    return parsed;
+  }
+
+  shard(fanout: string): ShardSidecar {
+    let shard = this.shards.get(fanout);
+    if (shard === undefined) {
+      const summary = this.main.shards[fanout];
+      shard = summary === undefined ? { gen: '', objects: {}, refs: {} } : this.readSidecar(shardFile(fanout), summary.gen, isShardSidecar);
+      this.shards.set(fanout, shard);
+    }
+    return shard;
+  }
+
+  touchShard(fanout: string, mtimeMs?: number): void {
+    this.touched.set(fanout, mtimeMs ?? this.touched.get(fanout) ?? this.main.shards[fanout]?.mtimeMs ?? -1);
+  }
+
+  /** The refs the index holds for a key directory ({} for one it does not know). */
+  keyRefs(name: string): Record<string, IndexedRef> {
+    let refs = this.keys.get(name);
+    if (refs === undefined) {
+      const summary = this.main.keys[name];
+      refs = summary === undefined ? {} : this.readSidecar(keyFile(name), summary.gen, isKeySidecar).refs;
+      this.keys.set(name, refs);
+    }
+    return refs;
+  }
+
+  replaceKey(name: string, refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number): void {
+    // Only refs that came or went move counts: a save touches the shard of its own checksum, not those of the key's history.
+    const old = this.keyRefs(name);
+    this.countRefs(Object.fromEntries(Object.entries(old).filter(([file]) => refs[file] === undefined)), -1);
+    this.countRefs(Object.fromEntries(Object.entries(refs).filter(([file]) => old[file] === undefined)), 1);
+    this.keys.set(name, refs);
+    const sidecar: KeySidecar = { gen: newGen(), refs };
+    this.main.keys[name] = summariseKey(refs, bytes, mtimeMs, sidecar.gen);
+    this.files.set(keyFile(name), sidecar);
+  }
+
+  dropKey(name: string): void {
+    this.countKey(name, -1);
+    delete this.main.keys[name];
+  }
+
+  /** Moves the counts of a key's indexed versions (as the main file knows them) by `delta`. */
+  private countKey(name: string, delta: number): void {
+    this.countRefs(this.keyRefs(name), delta);
+  }
+
+  private countRefs(refs: Record<string, IndexedRef>, delta: number): void {
+    for (const [checksum, size] of Object.values(refs)) {
+      const fanout = checksum.slice(0, 2);
+      countRef(this.shard(fanout), checksum.slice(2), size, delta);
+      this.touchShard(fanout);
+    }
+  }
+
+  summariseShards(): void {
+    for (const [fanout, mtimeMs] of this.touched) {
+      const shard = this.shard(fanout);
+      if (Object.keys(shard.objects).length === 0 && Object.keys(shard.refs).length === 0) {
+        delete this.main.shards[fanout];
+        continue;
+      }
+      shard.gen = newGen();
+      this.main.shards[fanout] = summariseShard(shard, mtimeMs);
+      this.files.set(shardFile(fanout), shard);
+    }
+  }
+}
+
+/** Key directory names may be as long as a file name may be: sidecars are named by a hash of them. */
+function keyFile(dirName: string): string {
+  return join('keys', `${createHash('sha256').update(dirName).digest('hex').slice(0, 32)}.json`);
+}
+
+function shardFile(fanout: string): string {
+  return join('shards', `${fanout}.json`);
+}
+
+function newGen(): string {
+  return randomBytes(8).toString('hex');
+}
+
+function readJson(fs: StoreFs, path: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(path).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function listSync(fs: StoreFs, dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,175 @@
+import { execFileSync } from 'node:child_process';
+import { lstat, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EnhancedStateManager } from '../../src/index.js';
+import { scanStatistics } from '../../src/manager/statistics.js';
+import type { StateStatistics } from '../../src/model/types.js';
+import { nodeFs, type StoreFs } from '../../src/store/fs.js';
+import { tempProject } from '../helpers.js';
+
+type Internals = { ctx: Parameters<typeof scanStatistics>[0] };
+
+/** Every directory of the store, last changed a minute ago (each a little apart), as after a pause: past the index's racy window. */
+async function ageDirectories(dir: string, seconds = 60): Promise<void> {
+  const past = new Date(Date.now() - seconds * 1000);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await ageDirectories(join(dir, entry.name), seconds + 1);
+  }
+  await utimes(dir, past, past);
+}
+
+async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await bytesUnder(path);
+    else if (entry.isFile()) total += (await lstat(path)).size;
+  }
+  return total;
+}
+
+/** The statistics a full scan of every ref and object gives now, the index's own files left out of diskBytes. */
+async function scanned(m: EnhancedStateManager): Promise<StateStatistics> {
+  const stats = scanStatistics((m as unknown as Internals).ctx, 0);
+  return { ...stats, diskBytes: stats.diskBytes - (await bytesUnder(join(m.storeDirectory, 'local', 'stats'))) };
+}
+
+async function indexed(m: EnhancedStateManager): Promise<StateStatistics> {
+  const stats = m.getStatistics();
+  await (m as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+  return stats;
+}
+
+/** A StoreFs that counts synchronous reads of ref files. */
+function countingFs(): { fs: StoreFs; refReads: () => number } {
+  let reads = 0;
+  const fs: StoreFs = {
+    ...nodeFs,
+    readFileSync: (path: string) => {
+      if (path.includes(`${join('refs', 'keys')}`)) reads++;
+      return nodeFs.readFileSync(path);
+    },
+  };
+  return { fs, refReads: () => reads };
+}
+
+async function fill(m: EnhancedStateManager): Promise<void> {
+  for (let k = 0; k < 5; k++) {
+    for (let v = 0; v < 4; v++) await m.saveSSOT(`key${k}`, { k, v, body: 'x'.repeat(k * 700) });
+  }
+  await m.saveSSOT('copy', { k: 0, v: 0, body: '' }); // the same content as key0's first version
+}
+
+describe('statistics index', () => {
+  it('gives the figures of a full scan, and reads no ref again while nothing changed', async () => {
+    const { fs, refReads } = countingFs();
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false, compressionThreshold: 1024 }, { fs });
+    await fill(m);
+    const first = await indexed(m);
+    expect(first).toEqual(await scanned(m));
+    expect(first).toMatchObject({ totalEntries: 21, logicalKeys: 6 });
+    expect(first.dedupSavedBytes).toBeGreaterThan(0);
+    await ageDirectories(m.storeDirectory);
+    await indexed(m);
+    const before = refReads();
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(refReads()).toBe(before);
+
+    // One more save: only its new ref is read.
+    await m.saveSSOT('key3', { k: 3, v: 9 });
+    const read = refReads();
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(refReads() - read).toBe(1);
+    await m.shutdown();
+  });
+
+  it('follows garbage collection, maxVersions cleanup and removed keys', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false, maxVersions: 3 }, {});
+    await fill(m);
+    await indexed(m);
+    await ageDirectories(m.storeDirectory);
+    await indexed(m);
+    await m.saveSSOT('key1', { k: 1, v: 'new' });
+    await m.runGarbageCollection();
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await ageDirectories(m.storeDirectory);
+    const keyDirs = join(m.storeDirectory, 'refs', 'keys');
+    await rm(join(keyDirs, (await readdir(keyDirs))[0]!), { recursive: true });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('is right after a git checkout changes the store behind its back, even with old directory times', async () => {
+    const root = await tempProject();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
+    git('init', '-q');
+    git('config', 'user.email', 'a@example.com');
+    git('config', 'user.name', 'a');
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    git('add', '-A');
+    git('commit', '-qm', 'one');
+    await m.saveSSOT('key2', { more: 1 });
+    await m.saveSSOT('later', { more: 2 });
+    await m.runGarbageCollection();
+    git('add', '-A');
+    git('commit', '-qm', 'two');
+    await ageDirectories(m.storeDirectory);
+    const atTwo = await indexed(m);
+    expect(atTwo.totalEntries).toBe(23);
+    git('checkout', '-q', 'HEAD~1');
+    await ageDirectories(m.storeDirectory, 120);
+    const atOne = await indexed(m);
+    expect(atOne).toEqual(await scanned(m));
+    expect(atOne.totalEntries).toBe(21);
+    git('checkout', '-q', '-');
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('rebuilds an index whose files are damaged or do not match each other', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    await ageDirectories(m.storeDirectory);
+    const expected = await indexed(m);
+    const dir = join(m.storeDirectory, 'local', 'stats');
+    // A shard whose generation is not the main file's, as a write cut short between the two leaves it.
+    const shard = (await readdir(join(dir, 'shards')))[0]!;
+    await writeFile(join(dir, 'shards', shard), JSON.stringify({ gen: 'other', objects: {}, refs: {} }));
+    await m.saveSSOT('key0', { k: 0, v: 'x' });
+    await utimes(join(m.storeDirectory, 'objects', shard.slice(0, 2)), new Date(0), new Date(0));
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await writeFile(join(dir, 'main.json'), '{"format": 1, "keys": [');
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect((await indexed(m)).totalEntries).toBe(expected.totalEntries + 1);
+    await m.shutdown();
+  });
+
+  it('a write of the index that fails changes no figure and fails nothing', async () => {
+    const fs: StoreFs = {
+      ...nodeFs,
+      writeFile: (async (path: string, ...rest: unknown[]) => {
+        if (String(path).includes('stats')) throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+        return (nodeFs.writeFile as (...a: unknown[]) => Promise<void>)(path, ...rest);
+      }) as StoreFs['writeFile'],
+    };
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    await fill(m);
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.saveSSOT('key0', { after: true });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await expect(m.shutdown()).resolves.toBeUndefined();
+  });
+});
+
+describe('statistics of a store that does not exist', () => {
+  it('create nothing', async () => {
+    const root = await tempProject();
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    expect(await indexed(m)).toMatchObject({ totalEntries: 0, logicalKeys: 0 });
+    expect(await readdir(root)).toEqual([]);
+    await m.shutdown();
+  });
+});
