@@ -41,6 +41,16 @@ describe('maintenance records', () => {
     await m.shutdown();
   });
 
+  it('records a repair as one, with what it repaired', async () => {
+    const { m } = await storeWithVersions();
+    const dir = join(m.storeDirectory, 'refs', 'keys', 'spec');
+    await writeFile(join(dir, (await readdir(dir)).sort()[0]!), '{"format":1,');
+    const result = await m.fsck({ repair: true });
+    expect(result.repaired).toBe(1);
+    expect((await m.getMaintenanceRecords()).lastFsck).toMatchObject({ repair: true, ok: true, repaired: 1, problemCount: 1, problems: [{ code: 'invalid-ref' }] });
+    await m.shutdown();
+  });
+
   it('a read-only fsck writes nothing but its record', async () => {
     const { m } = await storeWithVersions();
     const store = m.storeDirectory;
