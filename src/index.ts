@@ -35,6 +35,7 @@ export type { SnapshotExport, SnapshotImport } from './manager/snapshot-archive.
 export type { SnapshotManifest, ManifestEntry } from './archive/manifest.js';
 export type { ProgressListener } from './archive/export-tar.js';
 export type { GarbageCollectionOptions, GarbageCollectionResult } from './manager/retention.js';
+export type { FsckRecord, GcRecord, MaintenanceRecords, RecordedProblem } from './model/maintenance-records.js';
 export type { FsckOptions } from './manager/fsck.js';
 export type { FsckResult, FsckProblem, FsckProblemCode } from './manager/fsck-report.js';
 export type { AddFilesOptions, AddFilesResult, AddedFile } from './manager/add-files.js';

@@ -41,6 +41,7 @@ import type { KeySummary } from './key-summaries.js';
 import type { VersionPage } from './version-details.js';
 import type { FsckOptions } from './fsck.js';
 import type { FsckResult } from './fsck-report.js';
+import type { MaintenanceRecords } from '../model/maintenance-records.js';
 import { GcTimer } from './gc-timer.js';
 import type { GarbageCollectionOptions, GarbageCollectionResult } from './retention.js';
 import type { PerformanceMetrics } from './performance-metrics.js';
@@ -610,6 +611,21 @@ export class EnhancedStateManager extends EventEmitter {
     });
     const { runFsck } = await import('./fsck.js');
     return runFsck(this.ctx, options);
+  }
+
+  /**
+   * The summaries of the last garbage collection and the last fsck run on
+   * this machine (by any process), from `local/`; null each where there is
+   * none or the record is damaged. Creates nothing where there is no store.
+   *
+   * @example
+   * const { lastGc, lastFsck } = await manager.getMaintenanceRecords();
+   * if (lastFsck !== null && !lastFsck.ok) console.error(`fsck at ${lastFsck.finishedAt}: ${lastFsck.errors} error(s)`);
+   */
+  async getMaintenanceRecords(): Promise<MaintenanceRecords> {
+    await this.openForReading();
+    const { readMaintenanceRecords } = await import('./maintenance-records.js');
+    return readMaintenanceRecords(this.ctx);
   }
 
   /**

@@ -14,6 +14,7 @@ import { syncDirs } from '../store/atomic-write.js';
 import { isErrno } from '../store/fs.js';
 import { readPendingCommits, readStagingPins } from '../store/staging.js';
 import { openStore } from './open-store.js';
+import { saveFsckRecord } from './maintenance-records.js';
 import { checkUnsafeEntries, removeUnsafeEntries, restoreRefsFromCommits } from './fsck-integrity.js';
 import type { StoreContext } from './context.js';
 import { verifyAllObjectsInBackground } from '../store/object-verify.js';
@@ -79,8 +80,15 @@ export async function runFsck(ctx: StoreContext, options: FsckOptions = {}): Pro
     scan.problems.push(...unsafe.problems);
     return scan;
   };
-  const scan = options.repair === true ? await ctx.withWriteLock(checkAll) : await checkAll();
-  const result = summarise(scan.problems.sort(byPath), scan.checked, Date.now() - started);
+  const report = async (): Promise<FsckResult> => {
+    const scan = await checkAll();
+    const summary = summarise(scan.problems.sort(byPath), scan.checked, Date.now() - started);
+    // The one file even a read-only fsck writes (local/, never committed); it never fails the check.
+    // A repair writes it before the lock goes, so a watcher that sees the release reads it.
+    await saveFsckRecord(ctx, summary, options.repair === true);
+    return summary;
+  };
+  const result = options.repair === true ? await ctx.withWriteLock(report) : await report();
   ctx.events.emit('fsckCompleted', { ok: result.ok, errors: result.errors, warnings: result.warnings, repaired: result.repaired });
   return result;
 }

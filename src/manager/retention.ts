@@ -26,6 +26,7 @@ import { listKeyDirPaths, scanKeyDir, type ScannedRef } from '../store/ref-scan.
 import { readPendingCommits, readStagingPins, type PendingCommits } from '../store/staging.js';
 import { TagStore } from '../store/tags.js';
 import type { StoreContext } from './context.js';
+import { saveGcRecord } from './maintenance-records.js';
 
 export interface GarbageCollectionOptions {
   /**
@@ -75,9 +76,11 @@ export async function runGarbageCollection(ctx: StoreContext, options: GarbageCo
     }
     await sweepObjects(ctx, pins.marked, tally);
     tally.removedTempFiles = await removeDeadWriterDebris(ctx.fs, ctx.layout);
+    tally.durationMs = Date.now() - started;
+    // Written before the lock is released: a watcher that sees the release reads the new record.
+    await saveGcRecord(ctx, tally);
     return tally;
   });
-  result.durationMs = Date.now() - started;
   ctx.events.emit('garbageCollectionCompleted', result);
   return result;
 }

@@ -52,11 +52,8 @@ export function createApp(options: AppOptions): Hono {
   app.get('/failures', async (c) => c.html(await renderFailuresPage(manager, c.req.query())));
   app.get('/failure', async (c) => c.html(await renderFailurePage(manager, c.req.query())));
   app.get('/hook-run', async (c) => c.html(await renderHookRunPage(manager, c.req.query())));
-  app.get('/health', (c) => c.html(renderHealthPage(manager, fsck)));
-  app.post('/health/fsck', async (c) => {
-    await fsck.run();
-    return c.html(renderHealthPage(manager, fsck, true));
-  });
+  app.get('/health', async (c) => c.html(await renderHealthPage(manager)));
+  app.post('/health/fsck', async (c) => c.html(await renderHealthPage(manager, await fsck.run())));
   app.get('/events', (c) => liveEvents(c, watcher));
 
   app.notFound((c) => c.html(renderError(404, 'No such page.'), 404));

@@ -7,7 +7,7 @@ export function registerFsck(program: Command): void {
   program
     .command('fsck')
     .description(
-      'verify every object, version record, commit and tag, each record against the commit that lists it, and that nothing under .ae/ is a link or special file; exit 1 when something is damaged',
+      'verify every object, version record, commit and tag, each record against the commit that lists it, and that nothing under .ae/ is a link or special file; exit 1 when something is damaged. Writes nothing but its summary to .ae/local/last-fsck.json unless --repair',
     )
     .option(
       '--repair',

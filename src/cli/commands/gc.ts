@@ -15,7 +15,7 @@ export function parsePrune(value: string): 'now' | number {
 export function registerGc(program: Command): void {
   program
     .command('gc')
-    .description('remove expired versions, unreferenced objects and debris of killed writers; lists the post-gc hooks it ran')
+    .description('remove expired versions, unreferenced objects and debris of killed writers; lists the post-gc hooks it ran and leaves its summary in .ae/local/last-gc.json')
     .option('--prune <when>', '"now" to skip the grace period (only when no other process is writing), or the grace period in seconds (default 300)', parsePrune)
     .option('--json', 'machine-readable output')
     .action((flags: { prune?: 'now' | number }, command: Command) =>

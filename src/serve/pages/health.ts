@@ -1,39 +1,32 @@
 /**
- * Health: the store's statistics and size on disk, and fsck. The button runs
- * a read-only fsck (never `repair`); its report is kept in memory as the
- * last result this server saw. The store itself keeps no record of past
- * fsck or gc runs, so none is invented here.
+ * Health: the store's statistics and size on disk, the last garbage
+ * collection and fsck recorded on this machine (by any process, from
+ * `local/`), and fsck. The button runs a read-only fsck (never `repair`)
+ * and shows its whole report; a later visit shows the recorded summary.
  */
 import { relative } from 'node:path';
 import type { EnhancedStateManager } from '../../manager/EnhancedStateManager.js';
 import type { FsckResult } from '../../manager/fsck-report.js';
+import type { FsckRecord, GcRecord } from '../../model/maintenance-records.js';
 import { formatBytes, html, type Html } from '../html.js';
 import { renderPage } from '../layout.js';
 
-export interface FsckRecord {
-  at: string;
-  result: FsckResult;
-}
-
-/** The last fsck this server ran, and the one running now. */
+/** Runs the button's fsck; a click while one runs waits for that one. */
 export class FsckRunner {
-  last: FsckRecord | null = null;
-  private running: Promise<FsckRecord> | null = null;
+  private running: Promise<FsckResult> | null = null;
 
   constructor(private readonly manager: EnhancedStateManager) {}
 
-  /** Runs a read-only fsck; a click while one runs waits for that one. */
-  run(): Promise<FsckRecord> {
-    this.running ??= this.manager
-      .fsck({ repair: false })
-      .then((result) => (this.last = { at: new Date().toISOString(), result }))
-      .finally(() => (this.running = null));
+  run(): Promise<FsckResult> {
+    this.running ??= this.manager.fsck({ repair: false }).finally(() => (this.running = null));
     return this.running;
   }
 }
 
-export function renderHealthPage(manager: EnhancedStateManager, fsck: FsckRunner, justRan = false): string {
+/** The page; `justRan` is the report of the fsck this request ran, shown whole. */
+export async function renderHealthPage(manager: EnhancedStateManager, justRan: FsckResult | null = null): Promise<string> {
   const stats = manager.getStatistics();
+  const { lastGc, lastFsck } = await manager.getMaintenanceRecords();
   const row = (label: string, value: string | number) => html`<tr><th>${label}</th><td class="num">${value}</td></tr>`;
   const body = html`<h1>Health</h1>
 <table id="statistics"><tbody>
@@ -46,19 +39,46 @@ ${row('Newest version', stats.newestEntry ?? '-')}
 </tbody></table>
 <h2>fsck</h2>
 <form method="post" action="/health/fsck"><button type="submit" id="run-fsck">Run fsck (read-only)</button></form>
-${fsck.last === null ? html`<p class="muted" id="fsck-report">No fsck run from this server yet.</p>` : renderFsck(manager, fsck.last, justRan)}
+${justRan !== null ? renderFsckReport(manager, justRan) : renderFsckRecord(lastFsck)}
 <h2>Garbage collection</h2>
-<p class="muted">The store keeps no record of past gc runs; <code>ae-state gc</code> prints what it removed.</p>`;
-  return renderPage({ title: 'Health', section: 'health', body, live: !justRan });
+${renderGcRecord(lastGc)}`;
+  return renderPage({ title: 'Health', section: 'health', body, live: justRan === null });
 }
 
-function renderFsck(manager: EnhancedStateManager, record: FsckRecord, justRan: boolean): Html {
-  const { result } = record;
-  const checked = `${result.checked.objects} objects, ${result.checked.refs} version records, ${result.checked.commits} commits, ${result.checked.tags} tags`;
+function checkedText(checked: FsckResult['checked']): string {
+  return `${checked.objects} objects, ${checked.refs} version records, ${checked.commits} commits, ${checked.tags} tags`;
+}
+
+function statusLine(result: Pick<FsckResult, 'ok' | 'errors' | 'warnings'>): Html {
+  return html`<span class="${result.ok ? 'ok' : 'error'}" id="fsck-status">${result.ok ? 'OK' : 'Problems found'}: ${result.errors} error(s), ${result.warnings} warning(s)</span>`;
+}
+
+function problemTable(problems: ReadonlyArray<{ severity: string; code: string; path: string; message: string }>): Html | string {
+  if (problems.length === 0) return '';
+  return html`<table id="fsck-problems"><thead><tr><th>Severity</th><th>Code</th><th>File</th><th>Problem</th></tr></thead><tbody>${problems.map(
+    (p) => html`<tr><td>${p.severity}</td><td><code>${p.code}</code></td><td class="mono">${p.path}</td><td>${p.message}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+function renderFsckReport(manager: EnhancedStateManager, result: FsckResult): Html {
+  const problems = result.problems.map((p) => ({ ...p, path: relative(manager.storeDirectory, p.path) }));
   return html`<div id="fsck-report">
-<p class="${result.ok ? 'ok' : 'error'}" id="fsck-status">${result.ok ? 'OK' : 'Problems found'}: ${result.errors} error(s), ${result.warnings} warning(s);
-  checked ${checked} in ${result.durationMs} ms ${justRan ? '(just now)' : html`at <span class="mono">${record.at}</span>`}.</p>
-${result.problems.length === 0 ? '' : html`<table id="fsck-problems"><thead><tr><th>Severity</th><th>Code</th><th>File</th><th>Problem</th></tr></thead><tbody>${result.problems.map(
-  (p) => html`<tr><td>${p.severity}</td><td><code>${p.code}</code></td><td class="mono">${relative(manager.storeDirectory, p.path)}</td><td>${p.message}</td></tr>`,
-)}</tbody></table>`}</div>`;
+<p>${statusLine(result)}; checked ${checkedText(result.checked)} in ${result.durationMs} ms (just now).</p>
+${problemTable(problems)}</div>`;
+}
+
+function renderFsckRecord(record: FsckRecord | null): Html {
+  if (record === null) return html`<p class="muted" id="fsck-report">No fsck run recorded on this machine yet.</p>`;
+  const more = record.problemCount - record.problems.length;
+  return html`<div id="fsck-report">
+<p>Last fsck${record.repair ? ' (with repair)' : ''}: ${statusLine(record)}${record.repaired > 0 ? `, ${record.repaired} repaired` : ''};
+  checked ${checkedText(record.checked)} in ${record.durationMs} ms, finished at <span class="mono" id="fsck-time">${record.finishedAt}</span>.</p>
+${problemTable(record.problems)}${more > 0 ? html`<p class="muted">and ${more} more; <code>ae-state fsck</code> lists them all.</p>` : ''}</div>`;
+}
+
+function renderGcRecord(record: GcRecord | null): Html {
+  if (record === null) return html`<p class="muted" id="gc-report">No garbage collection recorded on this machine yet.</p>`;
+  return html`<p id="gc-report">Last gc: removed ${record.expiredCount} expired version(s) and ${record.removedObjects} object(s)
+  (${formatBytes(record.freedBytes)}), ${record.removedDebris} debris file(s); kept ${record.keptBySnapshot} for snapshots and ${record.keptAsNewest} as newest;
+  grace ${record.graceSeconds} s, ${record.durationMs} ms, finished at <span class="mono" id="gc-time">${record.finishedAt}</span>.</p>`;
 }
