@@ -121,7 +121,7 @@ function printResults(s: Samples, cold: Record<'keys' | 'key' | 'diff', PageTimi
   );
   process.stdout.write(
     'First request: the server\'s first answer for that page after it started (caches cold). The keys listing is then kept until some process writes.\n' +
-      'CLI: a whole `ae-state` process; `stats` is the CLI command that reads every version record, as the keys listing does.\n',
+      'CLI: a whole `ae-state` process; `stats` is the CLI command that covers every key, as the keys listing does (it reads the statistics index, refreshed where the store changed).\n',
   );
   if (!hasBrowser) process.stdout.write(`No browser at ${CHROMIUM}: browser load times not measured (apt-get install chromium).\n`);
 }
