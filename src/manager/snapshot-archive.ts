@@ -100,20 +100,7 @@ async function publishSnapshotLocked(ctx: StoreContext, manifest: SnapshotManife
 }
 
 function treeEntryOfArchived(staged: StagedVersion): SnapshotTreeEntry {
-  const entry: SnapshotTreeEntry = {
-    fullKey: makeFullKey(staged.logicalKey, staged.timestamp),
-    logicalKey: staged.logicalKey,
-    version: staged.version!,
-    checksum: staged.checksum,
-    size: staged.size,
-    compressed: staged.compressed,
-    tags: staged.tags,
-    source: staged.source,
-    created: staged.created,
-  };
-  if (staged.ttl !== undefined) entry.ttl = staged.ttl;
-  if (staged.phase !== undefined) entry.phase = staged.phase;
-  return entry;
+  return treeEntryOf({ ...staged, fullKey: makeFullKey(staged.logicalKey, staged.timestamp) }, staged.version!);
 }
 
 async function openArchive(path: string): Promise<Readable> {

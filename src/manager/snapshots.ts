@@ -124,7 +124,11 @@ export function snapshotMetadata(tree: SnapshotTree, tag: TagRecord, options: Sn
   };
 }
 
-export function treeEntryOf(record: VersionRecord, version: number): SnapshotTreeEntry {
+/** A version's tree entry, from its record (or anything carrying the same fields, such as an archived version). */
+export function treeEntryOf(
+  record: Pick<VersionRecord, 'fullKey' | 'logicalKey' | 'checksum' | 'size' | 'compressed' | 'tags' | 'source' | 'created' | 'ttl' | 'phase'>,
+  version: number,
+): SnapshotTreeEntry {
   const entry: SnapshotTreeEntry = {
     fullKey: record.fullKey,
     logicalKey: record.logicalKey,

@@ -107,12 +107,12 @@ describe('saving and loading versions', () => {
 
   it('an open instance sees versions another instance saved as soon as the save resolved', async () => {
     const { m, root } = await manager();
-    expect(await m.loadSSOT('shared')).toBeNull();
+    expect(await m.loadSSOT('common')).toBeNull();
     const other = new EnhancedStateManager(root);
-    await other.saveSSOT('shared', { from: 'other' });
-    expect(await m.loadSSOT('shared')).toEqual({ from: 'other' });
-    await other.saveSSOT('shared', { from: 'other', n: 2 });
-    expect(await m.loadSSOT('shared')).toEqual({ from: 'other', n: 2 });
+    await other.saveSSOT('common', { from: 'other' });
+    expect(await m.loadSSOT('common')).toEqual({ from: 'other' });
+    await other.saveSSOT('common', { from: 'other', n: 2 });
+    expect(await m.loadSSOT('common')).toEqual({ from: 'other', n: 2 });
     await Promise.all([m.shutdown(), other.shutdown()]);
   });
 

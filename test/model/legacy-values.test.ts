@@ -4,8 +4,8 @@ import { reviveLegacyValues, stringifyBackup } from '../../src/model/legacy-valu
 import { tempProject } from '../helpers.js';
 
 function binaryDoc() {
-  const shared = new SharedArrayBuffer(2);
-  new Uint8Array(shared).set([7, 8]);
+  const sharedBuffer = new SharedArrayBuffer(2);
+  new Uint8Array(sharedBuffer).set([7, 8]);
   return {
     name: 'signals',
     i8: new Int8Array([-1, 2]),
@@ -21,7 +21,7 @@ function binaryDoc() {
     bu: new BigUint64Array([2n ** 64n - 1n]),
     view: new DataView(new Uint8Array([1, 2, 3]).buffer, 1, 2),
     raw: new Uint8Array([4, 5]).buffer,
-    shared,
+    sharedBuffer,
     nested: [{ deep: new Uint16Array([1, 2]) }],
   };
 }
@@ -29,7 +29,7 @@ function binaryDoc() {
 /** The bytes of each buffer-like member, so the comparison never depends on how a matcher treats them. */
 function bytesOf(doc: Record<string, unknown>): Record<string, [string, number[]]> {
   const out: Record<string, [string, number[]]> = {};
-  for (const name of ['view', 'raw', 'shared']) {
+  for (const name of ['view', 'raw', 'sharedBuffer']) {
     const v = doc[name] as DataView | ArrayBuffer | SharedArrayBuffer;
     const bytes = v instanceof DataView ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v);
     out[name] = [Object.prototype.toString.call(v), [...bytes]];
