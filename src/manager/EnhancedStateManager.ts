@@ -17,7 +17,8 @@ import { openStore } from './open-store.js';
 import { readStatistics } from './statistics.js';
 import { StatisticsIndex } from './statistics-index.js';
 import { TransactionManager } from './transactions.js';
-import { commitStaged, findVersion, listVersions, readEntry, stageSave } from './versions.js';
+import { CommitQueue } from './commit-queue.js';
+import { findVersion, listVersions, prepareSave, readEntry, stageSave } from './versions.js';
 import type { Readable, Writable } from 'node:stream';
 import type { StagedVersion } from '../store/publish.js';
 import type { ProgressListener } from '../archive/export-tar.js';
@@ -104,6 +105,7 @@ export class EnhancedStateManager extends EventEmitter {
   readonly options: ResolvedOptions;
   protected readonly ctx: StoreContext;
   protected readonly transactions: TransactionManager;
+  private readonly commitQueue: CommitQueue;
   protected readonly hooks: HookDispatcher;
   private readonly gcTimer: GcTimer;
   private readonly statisticsIndex: StatisticsIndex;
@@ -120,6 +122,7 @@ export class EnhancedStateManager extends EventEmitter {
     this.ctx = new StoreContext(projectRoot, this.options, this, internals.fs, internals.clock);
     this.projectRoot = this.ctx.layout.root;
     this.transactions = new TransactionManager(this.ctx);
+    this.commitQueue = new CommitQueue(this.ctx);
     this.hooks = new HookDispatcher(this.ctx);
     this.hooks.attach();
     this.gcTimer = new GcTimer(this.ctx);
@@ -153,15 +156,17 @@ export class EnhancedStateManager extends EventEmitter {
   async saveSSOT(logicalKey: string, data: unknown, options: SaveOptions = {}): Promise<string> {
     const tx = this.transactions.resolve(options?.transactionId);
     await this.initialize();
-    const staged = await stageSave(this.ctx, logicalKey, data, options);
     if (tx !== null) {
+      const staged = await stageSave(this.ctx, logicalKey, data, options);
       this.transactions.stage(tx, staged, data);
       this.emit('ssotStaged', { logicalKey, key: `${logicalKey}_${staged.timestamp}`, txId: tx.id });
       return `${logicalKey}_${staged.timestamp}`;
     }
-    const published = await commitStaged(this.ctx, [staged], { message: `save ${logicalKey}`, transaction: null }, [data]);
+    // Checked now, queued in call order; saves queued while a commit is in
+    // flight are published together by the next one (commit-queue.ts).
+    const record = await this.commitQueue.save(prepareSave(this.ctx, logicalKey, data, options), data);
     if (this.options.awaitHooks) await this.hooks.idle();
-    return published.records[0]!.fullKey;
+    return record.fullKey;
   }
 
   /**
@@ -658,6 +663,8 @@ export class EnhancedStateManager extends EventEmitter {
     await this.gcTimer.stop();
     const rolledBack = this.transactions.openIds();
     for (const id of rolledBack) await this.transactions.rollback(id, 'shutdown');
+    // Saves already queued are published (or fail) before the store closes.
+    await this.commitQueue.idle();
     // Hooks already started finish (each is bounded by hookTimeout), so none is orphaned mid-run.
     await this.hooks.idle();
     // The statistics index written after the last getStatistics() lands before the process may exit.

@@ -8,9 +8,79 @@ import { assertSnapshotPhase } from '../model/snapshot.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
+import type { StoredObject } from '../store/objects.js';
+import { FILE_CONCURRENCY, mapLimit } from '../store/write-pool.js';
 import type { CommittedVersion } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
 import { overlayStaged } from './staged-view.js';
+
+/**
+ * A save that passed every check and is serialised, but whose object is not
+ * written yet: what a save is before it joins a commit.
+ */
+export interface PreparedSave {
+  serialized: Buffer;
+  compress: boolean;
+  /** The staged version without what only writing the object tells (checksum, compressed). */
+  version: Omit<StagedVersion, 'checksum' | 'compressed'>;
+}
+
+/**
+ * Checks a save and serialises its data, synchronously: every refusal (bad
+ * key, options, phase or data) is thrown here, before anything is written or
+ * queued.
+ */
+export function prepareSave(
+  ctx: StoreContext,
+  logicalKey: string,
+  data: unknown,
+  options: SaveOptions = {},
+  context = 'saveSSOT',
+): PreparedSave {
+  assertLogicalKey(logicalKey);
+  checkSaveOptions(options);
+  // A phase that could not name a snapshot would be saved but never snapshotted.
+  if (options.phase !== undefined) assertSnapshotPhase(options.phase);
+  const serialized = ctx.metrics.serialize(data, context);
+  const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
+  const now = ctx.clock();
+  const version: PreparedSave['version'] = {
+    logicalKey,
+    timestamp: nextTimestamp(undefined, now),
+    size: serialized.length,
+    tags: { ...(options.tags ?? {}) },
+    source: options.source ?? 'unknown',
+    created: new Date(now).toISOString(),
+  };
+  if (options.ttl !== undefined) version.ttl = options.ttl;
+  if (options.phase !== undefined) version.phase = options.phase;
+  return { serialized, compress, version };
+}
+
+/**
+ * Writes the objects of prepared saves, all through this one call (a batch
+ * of saves may one day write them as one file), and returns them staged;
+ * nothing becomes visible until they are published. Rejects if any object
+ * cannot be written; objects already written stay as unreferenced garbage.
+ */
+export async function writeSaveObjects(ctx: StoreContext, prepared: readonly PreparedSave[]): Promise<StagedVersion[]> {
+  // Made durable by the commit that publishes them, which waits for all of their objects' fsyncs.
+  // Each write settles before a failure is reported, so none is still in flight when the caller retries.
+  const written = await mapLimit(prepared, FILE_CONCURRENCY, (save) =>
+    ctx.objects.write(save.serialized, save.compress).then((object) => ({ object }), (error: unknown) => ({ error })),
+  );
+  const failed = written.find((w): w is { error: unknown } => 'error' in w);
+  if (failed !== undefined) throw failed.error;
+  const stored = written.map((w) => (w as { object: StoredObject }).object);
+  const staged = prepared.map((save, i): StagedVersion => ({ ...save.version, checksum: stored[i]!.checksum, compressed: stored[i]!.compressed }));
+  if (ctx.options.recordGitProvenance) {
+    // Loaded on the first save, so commands that only read never load it.
+    const { readGitProvenance } = await import('../git/provenance.js');
+    const git = await readGitProvenance(ctx.layout.root);
+    if (git !== null) for (const version of staged) version.git = git;
+  }
+  return staged;
+}
 
 /**
  * Checks a save and writes its object; nothing becomes visible until the
@@ -23,55 +93,41 @@ export async function stageSave(
   options: SaveOptions = {},
   context = 'saveSSOT',
 ): Promise<StagedVersion> {
-  assertLogicalKey(logicalKey);
-  checkSaveOptions(options);
-  // A phase that could not name a snapshot would be saved but never snapshotted.
-  if (options.phase !== undefined) assertSnapshotPhase(options.phase);
-  const serialized = ctx.metrics.serialize(data, context);
-  const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
-  // Made durable by the commit that publishes it, which waits for all of its objects' fsyncs.
-  const stored = await ctx.objects.write(serialized, compress);
-  const now = ctx.clock();
-  const created = new Date(now).toISOString();
-  const staged: StagedVersion = {
-    logicalKey,
-    timestamp: nextTimestamp(undefined, now),
-    checksum: stored.checksum,
-    compressed: stored.compressed,
-    size: serialized.length,
-    tags: { ...(options.tags ?? {}) },
-    source: options.source ?? 'unknown',
-    created,
-  };
-  if (options.ttl !== undefined) staged.ttl = options.ttl;
-  if (options.phase !== undefined) staged.phase = options.phase;
-  if (ctx.options.recordGitProvenance) {
-    // Loaded on the first save, so commands that only read never load it.
-    const { readGitProvenance } = await import('../git/provenance.js');
-    const git = await readGitProvenance(ctx.layout.root);
-    if (git !== null) staged.git = git;
-  }
-  return staged;
+  const [staged] = await writeSaveObjects(ctx, [prepareSave(ctx, logicalKey, data, options, context)]);
+  return staged!;
+}
+
+/** A published commit and what `maxVersions` removed right after it. */
+export interface PublishedWithRetention {
+  published: PublishedCommit;
+  cleanups: VersionsCleanup[];
 }
 
 /**
  * Publishes staged versions as one commit, then applies `maxVersions` to the
- * keys it touched. `data[i]` is the caller's value for `staged[i]`, passed on
- * in the `ssotSaved` event's `entry` as the reference does.
+ * keys it touched. The caller holds the write lock; nothing is announced.
  */
-export async function commitStaged(
+export async function publishStaged(
   ctx: StoreContext,
   staged: readonly StagedVersion[],
   details: { message: string; transaction: string | null },
-  data: readonly unknown[] = [],
-): Promise<PublishedCommit> {
+): Promise<PublishedWithRetention> {
   let cleanups: VersionsCleanup[] = [];
-  const published = await ctx.withWriteLock(() =>
-    publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records) => {
-      cleanups = await enforceMaxVersions(ctx, new Set(records.map((r) => r.logicalKey)));
-      return cleanups.map((cleanup) => ctx.refs.dirOf(cleanup.logicalKey));
-    }),
-  );
+  const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records) => {
+    cleanups = await enforceMaxVersions(ctx, new Set(records.map((r) => r.logicalKey)));
+    return cleanups.map((cleanup) => ctx.refs.dirOf(cleanup.logicalKey));
+  });
+  return { published, cleanups };
+}
+
+/**
+ * Emits what a published commit did, after the lock is released: one
+ * `ssotSaved` per version, `committed`, then `versionsCleanedUp` per key.
+ * `data[i]` is the caller's value for the commit's `records[i]`, passed on in
+ * the `ssotSaved` event's `entry` as the reference does.
+ */
+export function announceCommit(ctx: StoreContext, result: PublishedWithRetention, transaction: string | null, data: readonly unknown[]): void {
+  const { published, cleanups } = result;
   published.records.forEach((record, i) => {
     ctx.events.emit('ssotSaved', {
       logicalKey: record.logicalKey,
@@ -84,18 +140,32 @@ export async function commitStaged(
       size: record.size,
       compressed: record.compressed,
       commit: published.id,
-      transactionId: details.transaction ?? undefined,
+      transactionId: transaction ?? undefined,
     });
   });
   ctx.metrics.countPersisted();
   ctx.events.emit('committed', {
     commitId: published.id,
     keys: published.records.map((r) => r.fullKey),
-    transactionId: details.transaction,
+    transactionId: transaction,
     operationCount: published.records.length,
   });
   for (const cleanup of cleanups) ctx.events.emit('versionsCleanedUp', cleanup);
-  return published;
+}
+
+/**
+ * Publishes staged versions as one commit under the write lock, applies
+ * `maxVersions` and announces it (see `announceCommit`).
+ */
+export async function commitStaged(
+  ctx: StoreContext,
+  staged: readonly StagedVersion[],
+  details: { message: string; transaction: string | null },
+  data: readonly unknown[] = [],
+): Promise<PublishedCommit> {
+  const result = await ctx.withWriteLock(() => publishStaged(ctx, staged, details));
+  announceCommit(ctx, result, details.transaction, data);
+  return result.published;
 }
 
 export interface VersionsCleanup {
