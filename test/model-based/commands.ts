@@ -130,6 +130,26 @@ export class SaveCommand extends StoreCommand {
   }
 }
 
+/**
+ * Saves started together (`Promise.all`), which the store may publish in one
+ * commit: each must come out as if saved alone, one after another in call
+ * order.
+ */
+export class ConcurrentSaveCommand extends StoreCommand {
+  constructor(readonly m: number, readonly saves: SaveSpec[]) {
+    super();
+  }
+  protected async apply(model: Model, real: Real) {
+    const manager = real.managers[this.m]!;
+    const fullKeys = await Promise.all(this.saves.map((save) => manager.saveSSOT(save.key, save.data, saveOptions(save))));
+    const expected = this.saves.map((save) => model.stores[storeOf(this.m)].publish([stagedOf(save, model.now)], model.now, { enforceMaxVersions: true })[0]!);
+    expect(fullKeys).toEqual(expected.map((v) => v.fullKey));
+  }
+  toString() {
+    return `concurrent-save(m${this.m}, ${JSON.stringify(this.saves)})`;
+  }
+}
+
 export class TickCommand extends StoreCommand {
   constructor(readonly ms: number) {
     super();
@@ -449,6 +469,7 @@ const saveSpec: fc.Arbitrary<SaveSpec> = fc.record(
 export const allCommands = [
   fc.tuple(manager, fc.array(saveSpec, { minLength: 1, maxLength: 3 })).map(([m, s]) => new SaveCommand(m, s)),
   fc.tuple(manager, fc.array(saveSpec, { minLength: 1, maxLength: 3 })).map(([m, s]) => new SaveCommand(m, s)),
+  fc.tuple(manager, fc.array(saveSpec, { minLength: 2, maxLength: 6 })).map(([m, s]) => new ConcurrentSaveCommand(m, s)),
   fc.constantFrom(0, 1, 2).map((ms) => new TickCommand(ms)),
   fc.integer({ min: 1, max: 25 }).map((s) => new TickCommand(s * 1000)),
   fc.tuple(manager, key, fc.integer({ min: 1, max: 6 })).map(([m, k, v]) => new LoadCommand(m, k, v)),

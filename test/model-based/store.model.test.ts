@@ -1,7 +1,8 @@
 /**
  * The whole store against a model: random sequences of saves (bursts in one
- * millisecond, either side of the compression threshold), loads, explicit
- * and implicit transactions, snapshots with tar export and import (into the
+ * millisecond, either side of the compression threshold, and saves started
+ * together that may share a commit), loads, explicit and implicit
+ * transactions, snapshots with tar export and import (into the
  * same store and a second one), garbage collection under a controllable
  * clock, reopening, a second manager on the same root, JSON backups imported
  * into the same and the other store (re-imports, older versions), and merges

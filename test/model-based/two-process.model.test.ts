@@ -1,6 +1,7 @@
 /**
  * Two processes run random command lists against one store at the same time,
- * so their saves, transactions and garbage collections interleave. The
+ * so their saves (alone, or several started together), transactions and
+ * garbage collections interleave. The
  * store must match some serialisation of what they did: per key, versions
  * numbered 1..n without gaps in timestamp order, exactly the acknowledged
  * saves (with their data) and nothing rolled back; every load returns
@@ -20,6 +21,7 @@ const KEYS = ['data', 'd\u0430ta', 'spec'];
 
 type Command =
   | { op: 'save'; key: string; data: unknown }
+  | { op: 'saves'; saves: Array<{ key: string; data: unknown }> }
   | { op: 'tx'; saves: Array<{ key: string; data: unknown }>; commit: boolean }
   | { op: 'load'; key: string }
   | { op: 'gc' };
@@ -81,6 +83,7 @@ function commandList(worker: number): fc.Arbitrary<Command[]> {
   const data = fc.tuple(fc.nat(1_000_000), pad).map(([n, text]) => ({ worker, n, text }));
   const command: fc.Arbitrary<Command> = fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant('save' as const), key, data }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('saves' as const), saves: fc.array(fc.record({ key, data }), { minLength: 2, maxLength: 6 }) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('tx' as const), saves: fc.array(fc.record({ key, data }), { minLength: 1, maxLength: 3 }), commit: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('load' as const), key }) },
     { weight: 1, arbitrary: fc.constant({ op: 'gc' as const }) },
@@ -94,9 +97,17 @@ async function runWorker(worker: Worker, commands: Command[], saved: Map<string,
     const answer = await worker.send(command);
     expect(answer, answer.message).toMatchObject({ ok: true });
     if (command.op === 'load') loads.push({ key: command.key, data: answer.data });
-    const datas = command.op === 'save' ? [command.data] : command.op === 'tx' && command.commit ? command.saves.map((s) => s.data) : [];
-    // A transaction's keys come back in the order of its saves.
+    const datas =
+      command.op === 'save' ? [command.data] : command.op === 'saves' || (command.op === 'tx' && command.commit) ? command.saves.map((s) => s.data) : [];
+    // A transaction's keys come back in the order of its saves, as do those of saves started together.
     answer.keys?.forEach((fullKey, i) => saved.set(fullKey, datas[i]));
+    if (command.op === 'saves') {
+      // Saves started together are published in the order they were made.
+      for (const key of KEYS) {
+        const ofKey = answer.keys!.filter((_, i) => command.saves[i]!.key === key);
+        expect(ofKey).toEqual([...ofKey].sort());
+      }
+    }
   }
 }
 
@@ -130,7 +141,7 @@ async function checkSerialisable(root: string, saved: Map<string, unknown>, load
     for (const v of versions) found.set(v.key, await manager.loadSSOT(key, v.version));
   }
   expect(Object.fromEntries(found)).toEqual(Object.fromEntries(saved));
-  const everSaved = commands.flatMap((c) => (c.op === 'save' ? [c] : c.op === 'tx' ? c.saves : []));
+  const everSaved = commands.flatMap((c) => (c.op === 'save' ? [c] : c.op === 'tx' || c.op === 'saves' ? c.saves : []));
   for (const load of loads) {
     if (load.data !== null) expect(everSaved.filter((s) => s.key === load.key).map((s) => s.data)).toContainEqual(load.data);
   }
