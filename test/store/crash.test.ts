@@ -1,7 +1,9 @@
 /**
  * Kills a writer with SIGKILL at random moments while it commits 20-save
  * transactions, then reopens the store: every acknowledged transaction must be
- * there in full, and no transaction may be there in part.
+ * there in full, and no transaction may be there in part. The same for a
+ * writer whose concurrent saves are published together (group commit):
+ * every acknowledged save is there, and every commit is there in full.
  */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { EnhancedStateManager } from '../../src/index.js';
 import { REPO_ROOT, tempProject } from '../helpers.js';
 
 const WRITER = join(REPO_ROOT, 'test', 'fixtures', 'tx-writer.mjs');
+const BATCH_WRITER = join(REPO_ROOT, 'test', 'fixtures', 'batch-writer.mjs');
 const KILL_POINTS = Number(process.env.AE_STATE_KILL_POINTS ?? 100);
 const SAVES_PER_TX = 20;
 
@@ -20,9 +23,9 @@ interface Ack {
 }
 
 /** Runs one writer until a random moment after it is ready, kills it, returns its acknowledgements. */
-function runAndKill(root: string, round: number, delayMs: number): Promise<Ack[]> {
+function runAndKill(root: string, round: number, delayMs: number, args = [WRITER, root, `w${round}`, '1000', String(SAVES_PER_TX), String(SAVES_PER_TX)]): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, root, `w${round}`, '1000', String(SAVES_PER_TX), String(SAVES_PER_TX)]);
+    const child = spawn(process.execPath, args);
     const acks: Ack[] = [];
     let buffered = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -77,6 +80,44 @@ describe('crash safety', () => {
     }
     for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
     expect(acknowledged.size).toBeGreaterThan(0);
+    await manager.shutdown();
+    expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
+  });
+
+  it(`keeps every acknowledged save of concurrent batches and every commit whole, over ${KILL_POINTS / 2} SIGKILLs`, async () => {
+    const root = await tempProject();
+    const acknowledged = new Set<string>();
+    let pseudoRandom = 54321;
+    for (let round = 0; round < KILL_POINTS / 2; round++) {
+      pseudoRandom = (pseudoRandom * 1103515245 + 12345) % 2 ** 31;
+      const args = [BATCH_WRITER, root, `b${round}`, '1000', String(SAVES_PER_TX)];
+      const acks = await runAndKill(root, round, pseudoRandom % 250, args);
+      for (const ack of acks) for (const key of ack.keys) acknowledged.add(key);
+
+      // Every commit that is there is there in full: each of its versions is visible and reads back.
+      const manager = new EnhancedStateManager(root, { maxVersions: 100000, gcInterval: 0 });
+      const visible = new Set<string>();
+      for (let i = 0; i < SAVES_PER_TX; i++) for (const v of await manager.getVersions(`key${i}`)) visible.add(v.key);
+      for (const commit of await manager.getLog(3)) {
+        for (const op of commit.operations) expect(visible.has(op.fullKey), `round ${round}: ${op.fullKey} of commit ${commit.id}`).toBe(true);
+        const newest = commit.operations.at(-1)!;
+        expect(await manager.loadSSOT(newest.logicalKey, newest.version)).not.toBeNull();
+      }
+      await manager.shutdown();
+    }
+
+    const manager = new EnhancedStateManager(root, { maxVersions: 100000, gcInterval: 0 });
+    const present = new Set<string>();
+    for (let i = 0; i < SAVES_PER_TX; i++) {
+      const versions = await manager.getVersions(`key${i}`);
+      expect(versions.map((v) => v.version)).toEqual(versions.map((_, j) => versions.length - j));
+      for (const v of versions) present.add(v.key);
+    }
+    for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
+    expect(acknowledged.size).toBeGreaterThan(0);
+    // The kills did land in batches: commits of several saves.
+    expect((await manager.getLog()).some((commit) => commit.operations.length > 1)).toBe(true);
+    expect((await manager.fsck()).ok).toBe(true);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
   });
