@@ -55,7 +55,8 @@ export function batchMessage(logicalKeys: readonly string[]): string {
 
 export class CommitQueue {
   private pending: QueuedSave[] = [];
-  private draining: Promise<void> | null = null;
+  private isDraining = false;
+  private drained: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -63,26 +64,37 @@ export class CommitQueue {
   save(prepared: PreparedSave, data: unknown): Promise<VersionRecord> {
     return new Promise((resolve, reject) => {
       this.pending.push({ prepared, data, resolve, reject });
-      this.draining ??= this.drain().finally(() => (this.draining = null));
+      if (!this.isDraining) {
+        this.isDraining = true;
+        this.drained = this.drain();
+      }
     });
   }
 
   /** Resolves once every save queued so far has its outcome. */
   async idle(): Promise<void> {
-    while (this.draining !== null) await this.draining;
+    while (this.isDraining) await this.drained;
   }
 
-  /** Publishes the queue batch after batch until it is empty. Never rejects: each save gets its own outcome. */
+  /**
+   * Publishes the queue batch after batch until it is empty. Never rejects:
+   * each save gets its own outcome. `isDraining` is cleared in the very step
+   * that finds the queue empty (no await in between), so a save queued at
+   * any later moment starts a new drain rather than wait for one that ended.
+   */
   private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      // One turn of the event loop, so that saves started together (a
-      // Promise.all over many saves) join the same batch. The timers
-      // module's own function, which fake timers installed on the global
-      // object (vi.useFakeTimers) do not replace: saves must not wait for a
-      // test to advance its clock.
-      await new Promise((resolve) => nextTurn(resolve));
-      const batch = this.pending.splice(0, MAX_BATCH_SAVES);
-      await this.commitBatch(batch);
+    try {
+      while (this.pending.length > 0) {
+        // One turn of the event loop, so that saves started together (a
+        // Promise.all over many saves) join the same batch. The timers
+        // module's own function, which fake timers installed on the global
+        // object (vi.useFakeTimers) do not replace: saves must not wait for
+        // a test to advance its clock.
+        await new Promise((resolve) => nextTurn(resolve));
+        await this.commitBatch(this.pending.splice(0, MAX_BATCH_SAVES));
+      }
+    } finally {
+      this.isDraining = false;
     }
   }
 

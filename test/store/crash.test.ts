@@ -84,11 +84,11 @@ describe('crash safety', () => {
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
   });
 
-  it(`keeps every acknowledged save of concurrent batches and every commit whole, over ${KILL_POINTS / 2} SIGKILLs`, async () => {
+  it(`keeps every acknowledged save of concurrent batches and every commit whole, over ${Math.ceil(KILL_POINTS / 2)} SIGKILLs`, async () => {
     const root = await tempProject();
     const acknowledged = new Set<string>();
     let pseudoRandom = 54321;
-    for (let round = 0; round < KILL_POINTS / 2; round++) {
+    for (let round = 0; round < Math.ceil(KILL_POINTS / 2); round++) {
       pseudoRandom = (pseudoRandom * 1103515245 + 12345) % 2 ** 31;
       const args = [BATCH_WRITER, root, `b${round}`, '1000', String(SAVES_PER_TX)];
       const acks = await runAndKill(root, round, pseudoRandom % 250, args);
