@@ -142,11 +142,28 @@ async function hundredSaves(s: Stores): Promise<{ tx: PeerRow; concurrent: { all
   };
 }
 
+/**
+ * Four writers in one process, each saving its own key one save at a time:
+ * the 4-process row's work, grouped by the in-process commit queue. What
+ * grouping the saves of other processes could approach.
+ */
+async function fourWritersInProcess(s: Stores): Promise<number> {
+  const perSave: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const writers = Array.from({ length: 4 }, (_, w) => ({ key: `bench.writer${w}`, batch: payloadsOf(20) }));
+    perSave.push(
+      (await timed(() => Promise.all(writers.map(async ({ key, batch }) => { for (const p of batch) await s.manager.saveSSOT(key, docOf(p)); })))) / 80,
+    );
+  }
+  return median(perSave);
+}
+
 export async function runPeerBench(): Promise<void> {
   if (!hasStrace()) process.stdout.write('strace is not installed: SQLite fsyncs are not counted (n/a).\n\n');
   const stores = await openStores();
   const single = await singleSaves(stores);
   const hundred = await hundredSaves(stores);
+  const fourInProcess = await fourWritersInProcess(stores);
   await stores.manager.shutdown();
   stores.sqlite.close();
   const four = await concurrentWriters(stores.dir, 4, 20, ROUNDS);
@@ -160,6 +177,11 @@ export async function runPeerBench(): Promise<void> {
   printTable(['work', 'ms', 'fsyncs', 'ratio'], [
     ['one 100-save transaction', fmt(hundred.concurrent.tx, 2), fmt(hundred.concurrent.fsyncsTx, 0), '1.00x'],
     ['100 concurrent in-process saves (Promise.all)', fmt(hundred.concurrent.all, 2), fmt(hundred.concurrent.fsyncsAll, 0), ratio(hundred.concurrent.all / hundred.concurrent.tx)],
+  ]);
+  printTable(['4 concurrent writers, 20 saves each, per save', 'ms', 'ratio to raw loop (4 processes)'], [
+    ['raw loop, 4 processes', fmt(four.raw, 2), '1.00x'],
+    ['ae-state, 4 processes (not grouped)', fmt(four.ae, 2), ratio(four.ae / four.raw)],
+    ['ae-state, 4 writers in one process (grouped)', fmt(fourInProcess, 2), ratio(fourInProcess / four.raw)],
   ]);
   printTable(['one save', 'ms', 'fsyncs', 'ratio to floor'], [
     ['measured floor of the on-disk shape (object + ref + commit file, 2 fsync rounds)', fmt(single.floor, 2), '6', '1.00x'],
