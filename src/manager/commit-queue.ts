@@ -12,9 +12,9 @@
  *    nothing (publishCommit is all or nothing), and its saves are then
  *    published in halves, down to single saves, so a save that cannot be
  *    published fails alone and the others are neither lost nor published
- *    twice. A failure after
- *    the commit point (`CommitNotDurableError`) concerns every save of the
- *    commit, which is visible, and is reported to each of them.
+ *    twice. A failure after the commit point (`CommitNotDurableError`)
+ *    concerns every save of the commit, which is visible, and is reported
+ *    to each of them.
  *
  * Saves are checked (and their data serialised) before they are queued, so
  * bad input is refused at once and never reaches a batch.
