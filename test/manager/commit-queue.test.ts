@@ -1,11 +1,12 @@
 import { sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
-import { InvalidKeyError } from '../../src/errors.js';
+import { CommitNotDurableError, InvalidKeyError } from '../../src/errors.js';
 import { batchMessage, MAX_BATCH_SAVES } from '../../src/manager/commit-queue.js';
 import { serialize } from '../../src/model/codec.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { sha256Hex } from '../../src/store/objects.js';
+import { FaultyFs } from '../support/faulty-fs.js';
 import { tempProject } from '../helpers.js';
 
 type Outcome = { key: string } | { error: unknown };
@@ -177,6 +178,42 @@ describe('group commit of concurrent saves', () => {
     expect(await m.loadSSOT('spec')).toEqual({ i: 19 });
     expect((await m.getLog()).length).toBeLessThan(19);
     await m.shutdown();
+  });
+
+  it('an fsync fault at any point of a batch commit either spares every save or, past the commit point, is reported to each; none is published twice', async () => {
+    const seen = { spared: 0, split: 0, notDurable: 0 };
+    for (let at = 1; at < 100; at++) {
+      const root = await tempProject();
+      const faulty = new FaultyFs();
+      const m = new EnhancedStateManager(root, { gcInterval: 0, maxVersions: 100_000, recordGitProvenance: false }, { fs: faulty.fs });
+      await m.initialize();
+      faulty.reset({ kind: 'fsync', at, code: 'EIO' });
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => outcome(m.saveSSOT(`key${i % 2}`, { i }))));
+      const injected = faulty.injected;
+      faulty.reset(null);
+      const failures = results.filter((r): r is { error: unknown } => 'error' in r);
+      // Either every save resolved (a fault before the commit point: the batch was published again in parts), or
+      // the one commit is visible but not durable and every save of it says so.
+      if (failures.length === 0) {
+        seen.spared += injected;
+        if ((await m.getLog()).length > 1) seen.split++;
+      } else {
+        expect(failures).toHaveLength(8);
+        for (const f of failures) expect(f.error).toBeInstanceOf(CommitNotDurableError);
+        seen.notDurable++;
+      }
+      for (const k of [0, 1]) {
+        const versions = (await m.getVersions(`key${k}`)).reverse();
+        expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4]);
+        const data = await Promise.all(versions.map((v) => m.loadSSOT(`key${k}`, v.version)));
+        expect(data).toEqual([k, k + 2, k + 4, k + 6].map((i) => ({ i })));
+      }
+      await m.shutdown();
+      if (injected === 0) break; // past the last fsync of the commit
+    }
+    expect(seen.spared).toBeGreaterThan(0);
+    expect(seen.split).toBeGreaterThan(0);
+    expect(seen.notDurable).toBeGreaterThan(0);
   });
 
   it('maxVersions applies to a batch as to single saves, and each removal is announced', async () => {
