@@ -14,12 +14,13 @@ const outcome = (p: Promise<string>): Promise<Outcome> => p.then((key) => ({ key
 
 /**
  * A file system on which every write, rename or link touching a path that
- * contains `fragment` fails with EIO, as a bad sector under one file would:
- * the save that needs that file can never be published, any other can.
+ * contains the fragment `poisoned()` names (none while it is null) fails
+ * with EIO, as a bad sector under one file would: the save that needs that
+ * file can never be published, any other can.
  */
-function failingFor(isPoisoned: () => string | null): StoreFs {
+function failingFor(poisoned: () => string | null): StoreFs {
   const hits = (...paths: unknown[]) => {
-    const fragment = isPoisoned();
+    const fragment = poisoned();
     return fragment !== null && paths.some((p) => typeof p === 'string' && p.includes(fragment));
   };
   const eio = () => Object.assign(new Error('EIO: injected i/o error'), { code: 'EIO' });
@@ -33,11 +34,11 @@ function failingFor(isPoisoned: () => string | null): StoreFs {
       if (hits(path)) throw eio();
       return (nodeFs.writeFile as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
     }) as StoreFs['writeFile'],
-    rename: async (from: string, to: string) => {
+    rename: async (from, to) => {
       if (hits(from, to)) throw eio();
       return nodeFs.rename(from, to);
     },
-    link: async (from: string, to: string) => {
+    link: async (from, to) => {
       if (hits(from, to)) throw eio();
       return nodeFs.link(from, to);
     },
