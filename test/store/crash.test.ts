@@ -11,7 +11,8 @@ import { EnhancedStateManager } from '../../src/index.js';
 import { REPO_ROOT, tempProject } from '../helpers.js';
 
 const WRITER = join(REPO_ROOT, 'test', 'fixtures', 'tx-writer.mjs');
-const KILL_POINTS = Number(process.env.AE_STATE_KILL_POINTS ?? 100);
+// `npm run test:long` (AE_STATE_LONG=1) kills the writer at 1,000 points.
+const KILL_POINTS = Number(process.env.AE_STATE_KILL_POINTS ?? (process.env.AE_STATE_LONG === '1' ? 1000 : 100));
 const SAVES_PER_TX = 20;
 
 interface Ack {
