@@ -114,6 +114,11 @@ class GuardedFs {
   }
 
   private forget(path: string): void {
+    // A verified directory's parents are all verified (checkParents walks down
+    // from the store): when `path` is not, nothing under it is either, and the
+    // walk below (over every directory verified so far) is skipped. Renames of
+    // temporary files, several per save, take this path.
+    if (!this.verifiedDirs.has(path)) return;
     for (const dir of this.verifiedDirs) if (dir === path || dir.startsWith(path + sep)) this.verifiedDirs.delete(dir);
   }
 
