@@ -15,6 +15,8 @@ const WRITER = join(REPO_ROOT, 'test', 'fixtures', 'tx-writer.mjs');
 const SAVE_WRITER = join(REPO_ROOT, 'test', 'fixtures', 'save-writer.mjs');
 // `npm run test:long` (AE_STATE_LONG=1) kills the writer at 1,000 points.
 const KILL_POINTS = Number(process.env.AE_STATE_KILL_POINTS ?? (process.env.AE_STATE_LONG === '1' ? 1000 : 100));
+// Each kill point takes up to about two seconds on a busy machine (a child process, then a reopen).
+const TIMEOUT_MS = Math.max(120_000, KILL_POINTS * 2_500);
 const SAVES_PER_TX = 20;
 const KEYS = 5;
 
@@ -87,7 +89,7 @@ describe('crash safety', () => {
     expect(acknowledged.size).toBeGreaterThan(0);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 
   it(`keeps every acknowledged single save, numbered without a gap, over ${KILL_POINTS} SIGKILLs of a writer saving one after another`, async () => {
     // Sequential saves keep the lock across a burst: a writer killed while it
@@ -113,5 +115,5 @@ describe('crash safety', () => {
     expect((await manager.fsck()).ok).toBe(true);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 });
