@@ -669,6 +669,7 @@ export class EnhancedStateManager extends EventEmitter {
     await this.hooks.idle();
     // The statistics index written after the last getStatistics() lands before the process may exit.
     await this.statisticsIndex.flush();
+    await this.ctx.releaseWriteLock();
     this.hooks.detach();
     this.closed = true;
     this.emit('stateManagerShutdown', { rolledBackTransactions: rolledBack });

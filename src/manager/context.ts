@@ -8,7 +8,7 @@ import { CommitLog } from '../store/commits.js';
 import { nodeFs, type StoreFs } from '../store/fs.js';
 import { guardStoreFs } from '../store/guarded-fs.js';
 import { storeLayout, type StoreLayout } from '../store/layout.js';
-import { StoreLock } from '../store/lock.js';
+import { BurstLock, StoreLock } from '../store/lock.js';
 import { ObjectStore } from '../store/objects.js';
 import { RefStore } from '../store/refs.js';
 import { readPendingCommits } from '../store/staging.js';
@@ -31,7 +31,7 @@ export class StoreContext {
   readonly metrics: PerformanceRecorder;
   /** The only door to the disk: `fs` guarded so that nothing under the store follows a link. */
   readonly fs: StoreFs;
-  private readonly lock: StoreLock;
+  private readonly lock: BurstLock;
   private writeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -47,14 +47,15 @@ export class StoreContext {
     this.refs = new RefStore(fs, this.layout);
     this.commits = new CommitLog(fs, this.layout);
     this.index = new VersionIndex(this.refs, this.commits, () => readPendingCommits(fs, this.layout));
-    this.lock = new StoreLock(fs, this.layout.lock);
+    this.lock = new BurstLock(new StoreLock(fs, this.layout.lock));
     this.metrics = new PerformanceRecorder(options);
   }
 
   /**
    * Runs `work` holding the store's write lock. Writers of this process queue
    * in memory first, so they never poll the lock file against each other;
-   * other processes are kept out by the lock file itself.
+   * other processes are kept out by the lock file itself, which a burst of
+   * writes of this process takes once (see `BurstLock`).
    */
   withWriteLock<T>(work: () => Promise<T>): Promise<T> {
     const run = this.writeQueue.then(async () => {
@@ -67,5 +68,11 @@ export class StoreContext {
     });
     this.writeQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Waits for the queued writes, then releases the lock a burst may still keep. */
+  async releaseWriteLock(): Promise<void> {
+    await this.writeQueue;
+    await this.lock.flush();
   }
 }

@@ -113,8 +113,10 @@ export async function publishStaged(
   details: { message: string; transaction: string | null },
 ): Promise<PublishedWithRetention> {
   let cleanups: VersionsCleanup[] = [];
-  const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records) => {
-    cleanups = await enforceMaxVersions(ctx, new Set(records.map((r) => r.logicalKey)));
+  const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records, versionCounts) => {
+    // Keys within the limit need no second listing.
+    const overLimit = [...new Set(records.map((r) => r.logicalKey))].filter((key) => (versionCounts.get(key) ?? Infinity) > ctx.options.maxVersions);
+    cleanups = await enforceMaxVersions(ctx, new Set(overLimit));
     return cleanups.map((cleanup) => ctx.refs.dirOf(cleanup.logicalKey));
   });
   return { published, cleanups };

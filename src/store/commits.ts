@@ -15,7 +15,6 @@ import {
   type CommitOperation,
   type CommitRecord,
 } from '../model/records.js';
-import { tempPathFor, writeDurableFile } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
@@ -48,22 +47,18 @@ export class CommitLog {
     return true;
   }
 
-  /** Encodes a commit and derives its id; nothing is written until `publish`. */
+  /** Encodes a commit and derives its id; nothing is written here. */
   prepare(record: CommitRecord): { id: string; bytes: Buffer } {
     const bytes = encodeRecord(record);
     return { id: commitIdOf(record, bytes), bytes };
   }
 
-  /** Writes and fsyncs a commit's temporary file, so that publishing it is one rename. */
-  async writeTemp(id: string, bytes: Buffer): Promise<string> {
-    const temp = tempPathFor(this.layout.tmp, this.pathOf(id));
-    await writeDurableFile(this.fs, temp, bytes);
-    return temp;
-  }
-
-  /** The commit point: renames the temporary file into `commits/`. */
-  async publishTemp(id: string, temp: string): Promise<void> {
-    await this.fs.rename(temp, this.pathOf(id));
+  /**
+   * The commit point: renames the commit's fsynced bytes (its publish record,
+   * see staging.ts) into `commits/`; the caller fsyncs `commits/`.
+   */
+  async publish(id: string, written: string): Promise<void> {
+    await this.fs.rename(written, this.pathOf(id));
     this.published.add(id);
   }
 

@@ -113,7 +113,20 @@ class GuardedFs {
     return stats;
   }
 
+  /**
+   * `checkEntry` for a directory. One verified already is not checked again,
+   * as for parents: a key's directory is listed on every save.
+   */
+  private checkDir(full: string): void {
+    if (!this.verifiedDirs.has(full)) this.checkEntry(full, 'dir');
+  }
+
   private forget(path: string): void {
+    // A verified directory's parents are all verified (checkParents walks down
+    // from the store): when `path` is not, nothing under it is either, and the
+    // walk below (over every directory verified so far) is skipped. Renames of
+    // temporary files, several per save, take this path.
+    if (!this.verifiedDirs.has(path)) return;
     for (const dir of this.verifiedDirs) if (dir === path || dir.startsWith(path + sep)) this.verifiedDirs.delete(dir);
   }
 
@@ -157,7 +170,7 @@ class GuardedFs {
       readFile: (path: unknown, options?: unknown) => this.readFile(path, options),
       readdir: async (path: unknown, options?: unknown) => {
         const full = this.checkParents(path);
-        this.checkEntry(full, 'dir');
+        this.checkDir(full);
         return call('readdir')(full, options);
       },
       stat: async (path: unknown) => {
@@ -170,7 +183,7 @@ class GuardedFs {
       lstat: async (path: unknown) => call('lstat')(this.checkParents(path)),
       mkdir: async (path: unknown, options?: unknown) => {
         const full = this.checkParents(path);
-        this.checkEntry(full, 'dir');
+        this.checkDir(full);
         return call('mkdir')(full, options);
       },
       open: async (path: unknown, flags?: unknown, mode?: unknown) => {
@@ -219,7 +232,7 @@ class GuardedFs {
       },
       readdirSync: (path: string) => {
         const full = this.checkParents(path);
-        this.checkEntry(full, 'dir');
+        this.checkDir(full);
         return base.readdirSync(full);
       },
       lstatSync: (path: string) => base.lstatSync(this.checkParents(path)),

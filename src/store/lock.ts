@@ -117,6 +117,67 @@ export class StoreLock {
 }
 
 /**
+ * The store lock as one process's writers share it: a burst of writes (saves
+ * awaited one after another, or queued together) takes the lock file once.
+ * Releasing is deferred to the next turn of the event loop; a write of this
+ * process that asks for the lock before then takes it over without touching
+ * the disk. A burst keeps the lock at most `maxHoldMs`, so other processes
+ * get their turn. The lock file is the same `local/lock`, with the same
+ * owner, so stale-lock recovery is unchanged: a process killed while it
+ * holds the lock (a burst included) is dead, and its lock is taken over.
+ * Callers never overlap (StoreContext queues its writers in memory).
+ */
+export class BurstLock {
+  private release: (() => Promise<void>) | null = null;
+  private heldSince = 0;
+  private deferred: NodeJS.Immediate | null = null;
+  private releasing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly lock: StoreLock,
+    private readonly maxHoldMs = 50,
+  ) {}
+
+  /** Waits up to `timeoutMs` for the lock; resolves to a release function. */
+  async acquire(timeoutMs: number): Promise<() => Promise<void>> {
+    if (this.deferred !== null && this.release !== null) {
+      // Still held by this process's previous write: keep it.
+      clearImmediate(this.deferred);
+      this.deferred = null;
+    } else {
+      await this.releasing;
+      this.release = await this.lock.acquire(timeoutMs);
+      this.heldSince = Date.now();
+    }
+    return async () => {
+      if (Date.now() - this.heldSince >= this.maxHoldMs) return this.releaseNow();
+      this.deferred = setImmediate(() => {
+        this.deferred = null;
+        void this.releaseNow();
+      });
+    };
+  }
+
+  /** Releases a lock kept for a burst at once (before the process ends, say). */
+  async flush(): Promise<void> {
+    if (this.deferred !== null) {
+      clearImmediate(this.deferred);
+      this.deferred = null;
+      await this.releaseNow();
+    }
+    await this.releasing;
+  }
+
+  private releaseNow(): Promise<void> {
+    const release = this.release;
+    this.release = null;
+    // A failed release leaves the lock file to stale-lock recovery; the write itself succeeded.
+    this.releasing = release === null ? Promise.resolve() : release().catch(() => undefined);
+    return this.releasing;
+  }
+}
+
+/**
  * A lock from another host cannot be checked, so it is waited for. Processes
  * that share a host name but not a pid namespace (containers on one store)
  * would see each other as dead: give such containers distinct host names.

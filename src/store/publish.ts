@@ -2,18 +2,25 @@
  * Publishing a commit: the one path by which versions become visible, for a
  * single save and for a whole transaction alike. Runs under the store lock.
  *
- * Order of steps, and the crash each protects against:
- *  1. Objects were written (renamed into place) when the saves were staged;
- *     here they and their directories are fsynced, in parallel with writing
- *     the refs, so no published ref can outlive the data it names.
- *  2. A publish record naming the commit is created first (staging.ts),
- *     and made durable with the refs; then each ref is written atomically, naming the commit
- *     id. Until step 3 the refs are invisible: readers skip refs whose commit
- *     is in progress. A crash here leaves only invisible refs, which the next
- *     writer removes because the dead writer's publish record names them.
- *  3. The commit file is renamed into `commits/` and that directory fsynced:
- *     the commit point. Before it, none of the commit is visible; after it,
- *     all of it is, and it survives a crash of the machine.
+ * Order of steps, and the crash each protects against. Two rounds of
+ * fsyncs, each fully parallel: the least this on-disk shape allows, since a
+ * commit file must not become durable before everything it names.
+ *  1. Objects were written (renamed into place) when the saves were staged.
+ *  2. The commit's publish record is created, holding the commit file's
+ *     bytes (staging.ts); then each ref is renamed into place whole, naming
+ *     the commit id, but not yet fsynced. Until step 4 the refs are
+ *     invisible: readers skip refs whose commit is in progress. A crash here
+ *     leaves only invisible refs, which the next writer removes because the
+ *     dead writer's publish record names them (by the commit id inside, or
+ *     by the commit suffix of the file name when a machine crash tore it).
+ *  3. Round one: the objects, the refs, the publish record and every
+ *     directory they were written into are fsynced at once: no published
+ *     ref can outlive its data, and the record that marks a dead writer's
+ *     refs as debris is durable with them.
+ *  4. Round two: the publish record is renamed into `commits/` as the commit
+ *     file, and that directory fsynced: the commit point. Before it, none of
+ *     the commit is visible; after it, all of it is, and it survives a crash
+ *     of the machine.
  */
 import { CommitNotDurableError, InvalidDataError } from '../errors.js';
 import { fileStemToTimestamp, makeFullKey, nextTimestamp } from '../model/keys.js';
@@ -27,7 +34,7 @@ import {
   type VersionMetadata,
   type VersionRecord,
 } from '../model/records.js';
-import { syncDirs } from './atomic-write.js';
+import { syncDirs, syncPaths } from './atomic-write.js';
 import { settleVersionNumbers } from './settle-numbers.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { CommitLog } from './commits.js';
@@ -72,13 +79,17 @@ export async function publishCommit(
   /**
    * Work that needs the commit published (removing the versions beyond
    * `maxVersions`, say); it runs right after the commit point and returns the
-   * directories it changed, which are fsynced together with `commits/`.
+   * directories it changed, which are fsynced together with `commits/`. It
+   * is told how many versions each key has now, as listed under the lock.
    */
-  afterCommitPoint?: (records: readonly VersionRecord[]) => Promise<string[]>,
+  afterCommitPoint?: (records: readonly VersionRecord[], versionCounts: ReadonlyMap<string, number>) => Promise<string[]>,
 ): Promise<PublishedCommit> {
   if (staged.length === 0) throw new InvalidDataError('a commit needs at least one version');
   const now = details.now ?? Date.now();
   const latestByKey = new Map<string, { version: number; timestamp: string }>();
+  // Versions per key once this commit is published: the listed ones, plus the staged ones.
+  const versionCounts = new Map<string, number>();
+  for (const save of staged) versionCounts.set(save.logicalKey, (versionCounts.get(save.logicalKey) ?? 0) + 1);
   const settledDirs: string[] = [];
   for (const logicalKey of new Set(staged.map((s) => s.logicalKey))) {
     const { versions, unpublished } = await ctx.index.list(logicalKey);
@@ -89,6 +100,7 @@ export async function publishCommit(
     const { dirs, settled } = await settleVersionNumbers(ctx.refs, versions);
     for (const ref of settled) ctx.index.remember(ref.path, ref.record);
     settledDirs.push(...dirs);
+    versionCounts.set(logicalKey, versions.length + versionCounts.get(logicalKey)!);
     const latest = versions.at(-1);
     if (latest) latestByKey.set(logicalKey, { version: lastTakenVersion(latest), timestamp: latest.record.timestamp });
   }
@@ -126,10 +138,6 @@ export async function publishCommit(
 
   const records = planned.map(({ save, timestamp, version }) => buildVersionRecord(save, timestamp, version, id));
 
-  // Three rounds of fsyncs, each as parallel as the order allows: (a) object
-  // files, ref files and the commit's temporary file; (b) the directories the
-  // objects and refs were renamed into; (c) the commit's rename, the commit
-  // point, and the commits directory.
   // The validators readers apply, applied before anything is written: the
   // store never publishes a record it would refuse to read (an import's
   // metadata, say).
@@ -139,45 +147,65 @@ export async function publishCommit(
   }
   const commitProblem = commitRecordProblem(commit);
   if (commitProblem !== null) throw new InvalidDataError(`commit ${id} ${commitProblem}`, { commitId: id });
-  await writePublishRecord(ctx.fs, ctx.layout, id);
-  // All three settle before a failure is handled, so no write is still in
-  // flight when the refs written so far are removed.
-  // (mapLimit stops at its first failure, so each ref write reports its own.)
-  const [refWrites, objectSync, commitWrite] = await Promise.allSettled([
-    mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record).then((dirs) => ({ dirs }), (error: unknown) => ({ error }))),
-    ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)),
-    ctx.commits.writeTemp(id, bytes),
+  // The publish record holds the commit's bytes; it exists before any ref.
+  const publishRecord = await writePublishRecord(ctx.fs, ctx.layout, id, bytes);
+  // Round one, every fsync in parallel: ref files and their directories, the
+  // objects and theirs, the publish record and `local/staging/`, and the
+  // directories of settled refs. Nothing here is visible yet, so the order
+  // among them does not matter; all of it is durable before the commit point.
+  // Each branch settles before a failure is handled, so no write is still in
+  // flight when the refs are removed.
+  const [refWrites, objectSync, ownFiles] = await Promise.allSettled([
+    writeAndSyncRefs(ctx, records),
+    ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)).then(async (objects) => {
+      await syncDirs(ctx.fs, objects.dirs);
+      return objects;
+    }),
+    syncPaths(ctx.fs, [publishRecord, ctx.layout.staging, ...settledDirs]),
   ]);
-  const refFailure = refWrites.status === 'fulfilled' ? refWrites.value.find((w): w is { error: unknown } => 'error' in w) : refWrites;
-  if (refFailure !== undefined || objectSync.status === 'rejected' || commitWrite.status === 'rejected') {
-    if (commitWrite.status === 'fulfilled') await ctx.fs.unlink(commitWrite.value).catch(() => undefined);
+  if (refWrites.status === 'rejected' || objectSync.status === 'rejected' || ownFiles.status === 'rejected') {
     await removeUnpublishedRefs(ctx, id, records);
-    if (refFailure !== undefined) throw 'error' in refFailure ? refFailure.error : refFailure.reason;
-    throw [objectSync, commitWrite].find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
+    throw [refWrites, objectSync, ownFiles].find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
   }
-  const refDirs = (refWrites as PromiseFulfilledResult<Array<{ dirs: string[] }>>).value.map((w) => w.dirs);
-  const [objects, commitTemp] = [objectSync.value, commitWrite.value];
+  objectSync.value.markDurable();
+  // Round two: the commit point, the publish record's rename into `commits/`,
+  // made durable with `commits/` below.
   try {
-    await syncDirs(ctx.fs, [...refDirs.flat(), ...objects.dirs, ...settledDirs, ctx.layout.staging]);
-    objects.markDurable();
-    await ctx.commits.publishTemp(id, commitTemp);
+    await ctx.commits.publish(id, publishRecord);
   } catch (error) {
-    await ctx.fs.unlink(commitTemp).catch(() => undefined);
     await removeUnpublishedRefs(ctx, id, records);
     throw error;
   }
   for (const record of records) ctx.index.remember(ctx.refs.pathOf(record), record);
-  const changedDirs = afterCommitPoint === undefined ? [] : await afterCommitPoint(records);
+  const changedDirs = afterCommitPoint === undefined ? [] : await afterCommitPoint(records, versionCounts);
   try {
     await ctx.commits.writeHead(id);
     await syncDirs(ctx.fs, [ctx.layout.commits, ...changedDirs]);
-    await removePublishRecord(ctx.fs, ctx.layout, id);
   } catch (error) {
     // Past the commit point the commit is visible and cannot be taken back
     // (readers may have seen it); say exactly that instead of "failed".
     throw new CommitNotDurableError(id, error);
   }
   return { id, commit, records };
+}
+
+/**
+ * Writes every ref of a commit, then fsyncs the ref files and their
+ * directories together. Every write settles before the first failure is
+ * thrown (mapLimit would stop at it), so the caller's cleanup never races a
+ * write still in flight.
+ */
+async function writeAndSyncRefs(ctx: PublishContext, records: readonly VersionRecord[]): Promise<void> {
+  const writes = await mapLimit(records, FILE_CONCURRENCY, (record) =>
+    ctx.refs.writeUnsynced(record).then(
+      (written) => ({ written }),
+      (error: unknown) => ({ error }),
+    ),
+  );
+  const failed = writes.find((w): w is { error: unknown } => 'error' in w);
+  if (failed !== undefined) throw failed.error;
+  const written = writes.map((w) => (w as { written: { path: string; dirs: string[] } }).written);
+  await syncPaths(ctx.fs, written.flatMap((w) => [w.path, ...w.dirs]));
 }
 
 /**

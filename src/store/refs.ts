@@ -14,7 +14,7 @@
  * commit that lists the ref covers its key and checksum again. Refs of older
  * stores carry no digest and are read as before.
  */
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { isRefFileNameOf, keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
 import { encodeDigestedRecord, splitDigest, versionRecordProblem, type VersionRecord } from '../model/records.js';
@@ -23,6 +23,8 @@ import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.j
 import type { StoreLayout } from './layout.js';
 
 export class RefStore {
+  private readonly refNames = new Set<string>();
+
   constructor(
     private readonly fs: StoreFs,
     private readonly layout: StoreLayout,
@@ -41,10 +43,24 @@ export class RefStore {
   async listPaths(logicalKey: string): Promise<string[]> {
     const dir = this.dirOf(logicalKey);
     const names = await readdirIfExists(this.fs, dir);
+    // `dir` is normalised and a ref name has no separator: the same path as
+    // `join` gives, without its cost for each of thousands of names per save.
     return names
-      .filter((name) => refFileTimestamp(name) !== null)
+      .filter((name) => this.isRefName(name))
       .sort()
-      .map((name) => join(dir, name));
+      .map((name) => `${dir}${sep}${name}`);
+  }
+
+  /**
+   * Whether `name` is a ref file name: a pure fact about the name, whose check
+   * parses a timestamp, so it is remembered (a key is listed on every save).
+   */
+  private isRefName(name: string): boolean {
+    if (this.refNames.has(name)) return true;
+    if (refFileTimestamp(name) === null) return false;
+    if (this.refNames.size >= 100_000) this.refNames.clear();
+    this.refNames.add(name);
+    return true;
   }
 
   /** Names of all key directories (not logical keys: those come from the records). */
@@ -66,6 +82,22 @@ export class RefStore {
     const dir = this.dirOf(record.logicalKey);
     const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, target, encodeVersionRecord(record), { createDir: true });
     return createdDir ? [dir, this.layout.keyRefs] : [dir];
+  }
+
+  /**
+   * Writes a ref for a commit in progress: renamed into place whole (readers
+   * never see part of it) but not yet fsynced, so that the commit can flush
+   * the ref, its directory and everything else it names in one parallel
+   * round. Returns the ref's path and the directories to fsync. Until the
+   * commit point the ref is invisible; a machine crash before it may leave the
+   * ref torn, and then the dead writer's publish record marks it as debris
+   * (version-index.ts).
+   */
+  async writeUnsynced(record: VersionRecord): Promise<{ path: string; dirs: string[] }> {
+    const path = this.pathOf(record);
+    const dir = this.dirOf(record.logicalKey);
+    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, encodeVersionRecord(record), { sync: false, createDir: true });
+    return { path, dirs: createdDir ? [dir, this.layout.keyRefs] : [dir] };
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { isChecksum } from '../model/records.js';
+import { writeDurableFile } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import { isProcessAlive } from './process.js';
@@ -59,14 +60,16 @@ function parseStagingIndex(bytes: Buffer): { pid: number; checksums: string[] } 
 }
 
 /**
- * A publish record, `local/staging/<commit id>.<pid>.publish`, an empty file
- * whose name says everything, is created before a commit writes its refs
- * and removed once the commit is durable. It is what makes an unpublished
- * ref provably debris: a ref whose commit is missing is removed only when a
- * dead writer's publish record names that commit; any other such ref is
- * reported, never deleted. Being empty, it needs no fsync of its own: the
- * fsync of `local/staging/` beside the ref directories makes it durable
- * before the commit point.
+ * A publish record, `local/staging/<commit id>.<pid>.publish`, is created
+ * before a commit writes its refs and holds the commit file's bytes: at the
+ * commit point it is renamed into `commits/`, so it stops being a publish
+ * record at the very instant its commit becomes visible. It is what makes
+ * an unpublished ref provably debris: a ref whose commit is missing is
+ * removed only when a dead writer's publish record names that commit; any
+ * other such ref is reported, never deleted. The fsync of `local/staging/`
+ * beside the ref directories makes it durable before the commit point.
+ * Readers go by its name alone (records left empty by older versions of the
+ * store read alike).
  */
 const PUBLISH_NAME = /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z_[0-9a-f]{16})\.([1-9]\d{0,9})\.publish$/;
 
@@ -98,20 +101,33 @@ export async function readPendingCommits(fs: StoreFs, layout: StoreLayout): Prom
   return pending;
 }
 
-/** Creates the publish record of a commit about to write its refs; the caller fsyncs `local/staging/` with the ref directories. */
-export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string): Promise<void> {
+/**
+ * Creates the publish record of a commit about to write its refs, holding
+ * the commit's bytes, and answers its path. Neither it nor `local/staging/`
+ * is fsynced here: the caller does both with the refs.
+ */
+export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string, commitBytes: Uint8Array): Promise<string> {
   const path = publishRecordPath(layout, commitId);
-  const create = async () => (await fs.open(path, 'wx', 0o644)).close();
+  const write = async () => {
+    try {
+      await writeDurableFile(fs, path, commitBytes, false);
+    } catch (error) {
+      // A record cut short by a failed write names no ref yet: take it back.
+      if (!isErrno(error, 'EEXIST') && !isErrno(error, 'ENOENT')) await fs.unlink(path).catch(() => undefined);
+      throw error;
+    }
+  };
   try {
-    await create();
+    await write();
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
     await fs.mkdir(layout.staging, { recursive: true });
-    await create();
+    await write();
   }
+  return path;
 }
 
-/** Removes a publish record once its commit is durable (or its refs are gone). */
+/** Removes the publish record of a commit that failed before its commit point, once its refs are gone. */
 export async function removePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string): Promise<void> {
   await fs.unlink(publishRecordPath(layout, commitId)).catch(() => undefined);
 }

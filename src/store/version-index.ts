@@ -26,9 +26,14 @@
  * `IntegrityError`, never another version's data. A ref whose commit file is
  * missing is skipped only when a publish record proves it belongs to a commit
  * in progress or to a dead writer's (see staging.ts); otherwise the commit
- * file was lost, and reading the key is an `IntegrityError` too.
+ * file was lost, and reading the key is an `IntegrityError` too. A ref that
+ * does not parse is an `IntegrityError` as well, unless its file name carries
+ * the suffix of such a commit in progress or abandoned: a machine crash
+ * before the commit point may tear the refs the commit was writing.
  */
+import { basename } from 'node:path';
 import { IntegrityError } from '../errors.js';
+import { refFileName, refFileTimestamp } from '../model/keys.js';
 import { lastTakenVersion, type VersionRecord } from '../model/records.js';
 import type { CommitLog } from './commits.js';
 import type { RefStore } from './refs.js';
@@ -86,7 +91,9 @@ export class VersionIndex {
     let pending: PendingCommits | null = null;
     let lastTaken = 0;
     for (const path of paths) {
-      let state = await this.readRecord(path, logicalKey);
+      // Cached records skip the await: a key of thousands of versions is listed on every save.
+      const cached = this.records.get(path);
+      let state = cached === undefined ? await this.readRecord(path, logicalKey) : { record: cached };
       if (state !== 'missing' && 'unpublished' in state && this.pending !== undefined) {
         pending ??= await this.pending();
         if (pending.abandoned.has(state.unpublished)) unpublished.push(path);
@@ -120,11 +127,23 @@ export class VersionIndex {
     this.records.delete(path);
   }
 
+  /** The commit in progress or abandoned whose ref `path` is, by its file name; null when none is. */
+  private async pendingCommitNamedBy(path: string): Promise<string | null> {
+    return this.pending === undefined ? null : pendingCommitOf(basename(path), await this.pending());
+  }
+
   private async readRecord(path: string, logicalKey: string): Promise<RecordState> {
     const cached = this.records.get(path);
     if (cached) return { record: cached };
     // Null when removed between listing and reading (cleanup or GC in another process).
-    const record = await this.refs.readIfExists(path);
+    let record: VersionRecord | null;
+    try {
+      record = await this.refs.readIfExists(path);
+    } catch (error) {
+      const commit = error instanceof IntegrityError ? await this.pendingCommitNamedBy(path) : null;
+      if (commit === null) throw error;
+      return { unpublished: commit };
+    }
     if (record === null) return 'missing';
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
@@ -141,6 +160,19 @@ export class VersionIndex {
     this.records.set(path, record);
     return { record };
   }
+}
+
+/**
+ * A ref a commit writes is fsynced in the same round as its directory entry
+ * (publish.ts), so a machine crash before the commit point can leave it torn.
+ * Its file name still carries its commit's suffix: when that names a commit
+ * in progress or abandoned, the torn ref is that commit's, not published data.
+ */
+function pendingCommitOf(name: string, pending: PendingCommits): string | null {
+  const timestamp = refFileTimestamp(name);
+  if (timestamp === null) return null;
+  for (const commit of [...pending.live, ...pending.abandoned]) if (name === refFileName(timestamp, commit)) return commit;
+  return null;
 }
 
 /**

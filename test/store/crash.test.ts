@@ -3,7 +3,8 @@
  * transactions, then reopens the store: every acknowledged transaction must be
  * there in full, and no transaction may be there in part. The same for a
  * writer whose concurrent saves are published together (group commit):
- * every acknowledged save is there, and every commit is there in full.
+ * every acknowledged save is there, and every commit is there in full; and
+ * for a writer of single saves, one after another (each its own commit).
  */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -14,8 +15,13 @@ import { REPO_ROOT, tempProject } from '../helpers.js';
 
 const WRITER = join(REPO_ROOT, 'test', 'fixtures', 'tx-writer.mjs');
 const BATCH_WRITER = join(REPO_ROOT, 'test', 'fixtures', 'batch-writer.mjs');
-const KILL_POINTS = Number(process.env.AE_STATE_KILL_POINTS ?? 100);
+const SAVE_WRITER = join(REPO_ROOT, 'test', 'fixtures', 'save-writer.mjs');
+// `npm run test:long` (AE_STATE_LONG=1) kills the writer at 1,000 points.
+const KILL_POINTS = Number(process.env.AE_STATE_KILL_POINTS ?? (process.env.AE_STATE_LONG === '1' ? 1000 : 100));
+// Each kill point takes up to about two seconds on a busy machine (a child process, then a reopen).
+const TIMEOUT_MS = Math.max(120_000, KILL_POINTS * 2_500);
 const SAVES_PER_TX = 20;
+const KEYS = 5;
 
 interface Ack {
   n: number;
@@ -24,9 +30,13 @@ interface Ack {
 
 /** Runs one writer until a random moment after it is ready, kills it, returns its acknowledgements. */
 function runAndKill(root: string, round: number, delayMs: number, args = [WRITER, root, `w${round}`, '1000', String(SAVES_PER_TX), String(SAVES_PER_TX)]): Promise<Ack[]> {
+  return killAfter(args, delayMs);
+}
+
+function killAfter<T>(args: string[], delayMs: number): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args);
-    const acks: Ack[] = [];
+    const acks: T[] = [];
     let buffered = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -35,7 +45,7 @@ function runAndKill(root: string, round: number, delayMs: number, args = [WRITER
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
-        else if (line.startsWith('ack ')) acks.push(JSON.parse(line.slice(4)) as Ack);
+        else if (line.startsWith('ack ')) acks.push(JSON.parse(line.slice(4)) as T);
       }
     });
     let stderr = '';
@@ -82,7 +92,7 @@ describe('crash safety', () => {
     expect(acknowledged.size).toBeGreaterThan(0);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
-  });
+  }, TIMEOUT_MS);
 
   it(`keeps every acknowledged save of concurrent batches and every commit whole, over ${Math.ceil(KILL_POINTS / 2)} SIGKILLs`, async () => {
     const root = await tempProject();
@@ -120,5 +130,31 @@ describe('crash safety', () => {
     expect((await manager.fsck()).ok).toBe(true);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
-  });
+  }, TIMEOUT_MS);
+
+  it(`keeps every acknowledged single save, numbered without a gap, over ${KILL_POINTS} SIGKILLs of a writer saving one after another`, async () => {
+    // Sequential saves keep the lock across a burst: a writer killed while it
+    // holds it (between saves too) must not block the next one.
+    const root = await tempProject();
+    const acknowledged = new Set<string>();
+    let pseudoRandom = 54321;
+    for (let round = 0; round < KILL_POINTS; round++) {
+      pseudoRandom = (pseudoRandom * 1103515245 + 12345) % 2 ** 31;
+      const acks = await killAfter<{ key: string }>([SAVE_WRITER, root, `s${round}`, '100000', String(KEYS)], pseudoRandom % 250);
+      for (const ack of acks) acknowledged.add(ack.key);
+    }
+    const manager = new EnhancedStateManager(root, { maxVersions: 100000, gcInterval: 0 });
+    const present = new Set<string>();
+    for (let i = 0; i < KEYS; i++) {
+      const versions = await manager.getVersions(`key${i}`);
+      expect(versions.map((v) => v.version)).toEqual(versions.map((_, j) => versions.length - j));
+      for (const v of versions) present.add(v.key);
+      for (const v of versions.slice(0, 3)) await manager.loadSSOT(`key${i}`, v.version);
+    }
+    for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
+    expect(acknowledged.size).toBeGreaterThan(0);
+    expect((await manager.fsck()).ok).toBe(true);
+    await manager.shutdown();
+    expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
+  }, TIMEOUT_MS);
 });

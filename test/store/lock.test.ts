@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LockTimeoutError } from '../../src/errors.js';
 import { nodeFs } from '../../src/store/fs.js';
-import { StoreLock } from '../../src/store/lock.js';
+import { BurstLock, StoreLock } from '../../src/store/lock.js';
 import { tempProject } from '../helpers.js';
 
 describe('store lock', () => {
@@ -46,5 +46,44 @@ describe('store lock', () => {
     const release = await new StoreLock(nodeFs, path).acquire(200);
     expect(JSON.parse(await readFile(path, 'utf8')).pid).toBe(process.pid);
     await release();
+  });
+
+  it('keeps the lock file across a burst of one process\'s writes, and releases it once the burst is over', async () => {
+    const dir = await tempProject();
+    const path = join(dir, 'lock');
+    const lock = new BurstLock(new StoreLock(nodeFs, path));
+    const first = await lock.acquire(1000);
+    const owner = await readFile(path, 'utf8');
+    await first();
+    // The next write of the burst takes the lock over: the same owner, the same file.
+    const second = await lock.acquire(1000);
+    expect(await readFile(path, 'utf8')).toBe(owner);
+    await second();
+    await new Promise((r) => setImmediate(r));
+    await lock.flush();
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('lets another writer in once a burst has held the lock for its longest turn', async () => {
+    const dir = await tempProject();
+    const path = join(dir, 'lock');
+    const lock = new BurstLock(new StoreLock(nodeFs, path), 20);
+    const release = await lock.acquire(1000);
+    await new Promise((r) => setTimeout(r, 30));
+    await release();
+    // Released at once, not deferred: a waiting process gets its turn.
+    const other = await new StoreLock(nodeFs, path).acquire(0);
+    expect(JSON.parse(await readFile(path, 'utf8')).pid).toBe(process.pid);
+    await other();
+    await lock.flush();
+  });
+
+  it('flush releases a lock a burst still keeps', async () => {
+    const dir = await tempProject();
+    const path = join(dir, 'lock');
+    const lock = new BurstLock(new StoreLock(nodeFs, path));
+    await (await lock.acquire(1000))();
+    await lock.flush();
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
