@@ -9,6 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+// From node:timers, not the globals: fake timers (vi.useFakeTimers(), sinon)
+// replace the globals, and a release that waited on a faked timer would keep
+// the lock from every other process until the test advanced its clock.
+import { clearTimeout as clearRealTimeout, setTimeout as setRealTimeout } from 'node:timers';
 import { LockTimeoutError } from '../errors.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import { isProcessAlive } from './process.js';
@@ -119,9 +123,9 @@ export class StoreLock {
 /**
  * The store lock as one process's writers share it: a burst of writes (saves
  * awaited one after another, or queued together) takes the lock file once.
- * Releasing is deferred to the next turn of the event loop; a write of this
- * process that asks for the lock before then takes it over without touching
- * the disk. A burst keeps the lock at most `maxHoldMs`, so other processes
+ * Releasing is deferred to the next turn of the event loop (a zero timeout);
+ * a write of this process that asks for the lock before then takes it over
+ * without touching the disk. A burst keeps the lock at most `maxHoldMs`, so other processes
  * get their turn. The lock file is the same `local/lock`, with the same
  * owner, so stale-lock recovery is unchanged: a process killed while it
  * holds the lock (a burst included) is dead, and its lock is taken over.
@@ -130,7 +134,7 @@ export class StoreLock {
 export class BurstLock {
   private release: (() => Promise<void>) | null = null;
   private heldSince = 0;
-  private deferred: NodeJS.Immediate | null = null;
+  private deferred: NodeJS.Timeout | null = null;
   private releasing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -142,7 +146,7 @@ export class BurstLock {
   async acquire(timeoutMs: number): Promise<() => Promise<void>> {
     if (this.deferred !== null && this.release !== null) {
       // Still held by this process's previous write: keep it.
-      clearImmediate(this.deferred);
+      clearRealTimeout(this.deferred);
       this.deferred = null;
     } else {
       await this.releasing;
@@ -151,17 +155,17 @@ export class BurstLock {
     }
     return async () => {
       if (Date.now() - this.heldSince >= this.maxHoldMs) return this.releaseNow();
-      this.deferred = setImmediate(() => {
+      this.deferred = setRealTimeout(() => {
         this.deferred = null;
         void this.releaseNow();
-      });
+      }, 0);
     };
   }
 
   /** Releases a lock kept for a burst at once (before the process ends, say). */
   async flush(): Promise<void> {
     if (this.deferred !== null) {
-      clearImmediate(this.deferred);
+      clearRealTimeout(this.deferred);
       this.deferred = null;
       await this.releaseNow();
     }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LockTimeoutError } from '../../src/errors.js';
 import { nodeFs } from '../../src/store/fs.js';
 import { BurstLock, StoreLock } from '../../src/store/lock.js';
@@ -59,8 +59,9 @@ describe('store lock', () => {
     const second = await lock.acquire(1000);
     expect(await readFile(path, 'utf8')).toBe(owner);
     await second();
-    await new Promise((r) => setImmediate(r));
-    await lock.flush();
+    expect(await readFile(path, 'utf8')).toBe(owner);
+    // No write asked for it on the next turn of the event loop: the burst is over.
+    await new Promise((r) => setTimeout(r, 50));
     await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -76,6 +77,21 @@ describe('store lock', () => {
     expect(JSON.parse(await readFile(path, 'utf8')).pid).toBe(process.pid);
     await other();
     await lock.flush();
+  });
+
+  it('releases the lock of a burst even while fake timers replace the global ones', async () => {
+    const dir = await tempProject();
+    const path = join(dir, 'lock');
+    const lock = new BurstLock(new StoreLock(nodeFs, path));
+    const release = await lock.acquire(1000);
+    vi.useFakeTimers();
+    try {
+      await release();
+    } finally {
+      vi.useRealTimers();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('flush releases a lock a burst still keeps', async () => {
