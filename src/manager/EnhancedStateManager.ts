@@ -153,7 +153,7 @@ export class EnhancedStateManager extends EventEmitter {
   async saveSSOT(logicalKey: string, data: unknown, options: SaveOptions = {}): Promise<string> {
     const tx = this.transactions.resolve(options?.transactionId);
     await this.initialize();
-    const staged = await stageSave(this.ctx, logicalKey, data, options);
+    const staged = await stageSave(this.ctx, logicalKey, data, options, 'saveSSOT', tx?.pack);
     if (tx !== null) {
       this.transactions.stage(tx, staged, data);
       this.emit('ssotStaged', { logicalKey, key: `${logicalKey}_${staged.timestamp}`, txId: tx.id });

@@ -8,6 +8,7 @@ import { assertSnapshotPhase } from '../model/snapshot.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
+import type { ObjectWriter, PackWriter } from '../store/pack-writer.js';
 import type { CommittedVersion } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
 import { overlayStaged } from './staged-view.js';
@@ -22,6 +23,8 @@ export async function stageSave(
   data: unknown,
   options: SaveOptions = {},
   context = 'saveSSOT',
+  /** A transaction's or a bulk write's pack; a single save writes a loose object. */
+  writer: ObjectWriter = ctx.objects,
 ): Promise<StagedVersion> {
   assertLogicalKey(logicalKey);
   checkSaveOptions(options);
@@ -30,7 +33,7 @@ export async function stageSave(
   const serialized = ctx.metrics.serialize(data, context);
   const compress = ctx.options.enableCompression && serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it, which waits for all of its objects' fsyncs.
-  const stored = await ctx.objects.write(serialized, compress);
+  const stored = await writer.write(serialized, compress);
   const now = ctx.clock();
   const created = new Date(now).toISOString();
   const staged: StagedVersion = {
@@ -62,7 +65,7 @@ export async function stageSave(
 export async function commitStaged(
   ctx: StoreContext,
   staged: readonly StagedVersion[],
-  details: { message: string; transaction: string | null },
+  details: { message: string; transaction: string | null; pack?: PackWriter },
   data: readonly unknown[] = [],
 ): Promise<PublishedCommit> {
   let cleanups: VersionsCleanup[] = [];

@@ -34,6 +34,7 @@ import type { CommitLog } from './commits.js';
 import type { StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import type { ObjectStore } from './objects.js';
+import { syncCommitObjects, type PackWriter } from './pack-writer.js';
 import type { RefStore } from './refs.js';
 import type { VersionIndex } from './version-index.js';
 import { removePublishRecord, writePublishRecord } from './staging.js';
@@ -68,7 +69,8 @@ export interface PublishedCommit {
 export async function publishCommit(
   ctx: PublishContext,
   staged: readonly StagedVersion[],
-  details: { message: string; transaction: string | null; now?: number },
+  /** `pack`: the pack holding the commit's new objects, published with its refs (pack-writer.ts). */
+  details: { message: string; transaction: string | null; now?: number; pack?: PackWriter },
   /**
    * Work that needs the commit published (removing the versions beyond
    * `maxVersions`, say); it runs right after the commit point and returns the
@@ -145,7 +147,7 @@ export async function publishCommit(
   // (mapLimit stops at its first failure, so each ref write reports its own.)
   const [refWrites, objectSync, commitWrite] = await Promise.allSettled([
     mapLimit(records, FILE_CONCURRENCY, (record) => ctx.refs.write(record).then((dirs) => ({ dirs }), (error: unknown) => ({ error }))),
-    ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)),
+    syncCommitObjects(ctx.objects, staged.map((s) => s.checksum), details.pack),
     ctx.commits.writeTemp(id, bytes),
   ]);
   const refFailure = refWrites.status === 'fulfilled' ? refWrites.value.find((w): w is { error: unknown } => 'error' in w) : refWrites;
