@@ -16,10 +16,10 @@ import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { encodePackIndex, packHeader, PACK_HEADER_SIZE, type PackEntry } from '../model/pack-index.js';
-import { tempPathFor, writeDurableFile } from './atomic-write.js';
+import { syncDirs, tempPathFor, writeDurableFile } from './atomic-write.js';
 import { isErrno, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
-import { sha256Hex, type ObjectStore, type StoredObject } from './objects.js';
+import { isGzip, sha256Hex, type ObjectStore, type StoredObject } from './objects.js';
 import { packDirOf, packPathOf } from './packs.js';
 
 /** What writes the objects of a save: the object store itself (loose files), or a pack writer. */
@@ -72,6 +72,18 @@ export class PackWriter implements ObjectWriter {
   }
 
   /**
+   * Appends stored bytes already verified against `checksum` as they are,
+   * without looking for the object elsewhere: for a repack, which copies
+   * live objects out of the pack it is about to remove.
+   */
+  async copyStored(checksum: string, stored: Buffer): Promise<void> {
+    this.assertOpen();
+    if (this.entries.has(checksum)) return;
+    this.append(checksum, stored, isGzip(stored));
+    await this.lastWrite;
+  }
+
+  /**
    * fsyncs the pack and its index and renames them into `objects/pack/`;
    * answers the directories whose entries the caller must fsync before the
    * commit point. An empty pack publishes nothing.
@@ -101,6 +113,29 @@ export class PackWriter implements ObjectWriter {
     this.objects.markPackFlushed(packPath, false);
     for (const checksum of this.entries.keys()) this.objects.trackUnpublished(checksum, null);
     return createdDir ? [packDirOf(this.layout), this.layout.objects] : [packDirOf(this.layout)];
+  }
+
+  /**
+   * Publishes the pack on its own, outside a commit, and makes it durable:
+   * for objects that something other than a commit names (a snapshot's tree).
+   */
+  async publishDurably(): Promise<void> {
+    if (this.state !== 'open') return;
+    const dirs = await this.publish();
+    await syncDirs(this.fs, dirs);
+    if (this.packPath !== null) this.objects.markPackFlushed(this.packPath, true);
+  }
+
+  /**
+   * Removes this pack whether published or not, for a failed import that
+   * holds the write lock throughout (so no commit can have named its
+   * objects since they were published).
+   */
+  async withdraw(): Promise<void> {
+    if (this.state !== 'published' || this.packPath === null) return this.discard();
+    await this.fs.unlink(this.packPath.replace(/\.pack$/, '.idx')).catch(() => undefined);
+    await this.fs.unlink(this.packPath).catch(() => undefined);
+    await this.objects.packs.refresh();
   }
 
   /** Drops a pack that was not published (a rollback, a failed import): its temporary file goes. */

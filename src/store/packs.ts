@@ -136,3 +136,37 @@ export class PackSet {
     }
   }
 }
+
+export interface PackedSizes {
+  /** mtime of `objects/pack/`, -1 when there is none. */
+  mtimeMs: number;
+  /** Stored bytes of each packed object, by checksum (from indexes that check out). */
+  sizes: Map<string, number>;
+  /** Bytes of every file in `objects/pack/`. */
+  fileBytes: number;
+}
+
+/** The packed objects' sizes, read synchronously, for `getStatistics`. */
+export function readPackedSizesSync(fs: StoreFs, layout: StoreLayout): PackedSizes {
+  const dir = packDirOf(layout);
+  const dirStats = fs.lstatSync(dir);
+  const result: PackedSizes = { mtimeMs: dirStats?.isDirectory() ? dirStats.mtimeMs : -1, sizes: new Map(), fileBytes: 0 };
+  if (result.mtimeMs === -1) return result;
+  for (const name of fs.readdirSync(dir)) {
+    const stats = fs.lstatSync(join(dir, name));
+    if (stats?.isFile()) result.fileBytes += stats.size;
+    const match = PACK_NAME.exec(name);
+    if (match === null || match[2] !== 'idx') continue;
+    const packSize = fs.lstatSync(packPathOf(layout, match[1]!, 'pack'))?.size;
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(join(dir, name));
+    } catch {
+      continue; // Removed meanwhile.
+    }
+    const decoded = packSize === undefined ? null : decodePackIndex(bytes, packSize);
+    if (decoded === null || typeof decoded === 'string') continue; // Damage is fsck's business, not a statistic.
+    for (const entry of decoded.entries) if (!result.sizes.has(entry.checksum)) result.sizes.set(entry.checksum, entry.length);
+  }
+  return result;
+}
