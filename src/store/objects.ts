@@ -236,6 +236,8 @@ export class ObjectStore {
   private async locateForCommit(checksum: string): Promise<'loose' | PackedObject> {
     const known = this.packs.locateKnown(checksum);
     if (known !== null && (await this.statIfExists(known.pack)) !== null) return known;
+    // Its pack went since it was listed (repacked, say): list the packs again.
+    if (known !== null) await this.packs.refresh();
     const path = this.pathOf(checksum);
     if ((await this.statIfExists(path)) !== null) return 'loose';
     const packed = await this.packs.locate(checksum);
