@@ -6,6 +6,7 @@
  * repacked: its live objects are copied into a new pack, fsynced and
  * published, and only then is the old one removed, index first. A pack
  * without an index (a writer killed between the two renames) is debris.
+ * Past `MAX_PACKS` packs, the ones kept are combined into one.
  * Damaged packs are left alone: fsck reports them and its repair moves them.
  */
 import { join } from 'node:path';
@@ -27,6 +28,12 @@ export interface PackSweep {
 
 /** Repacks when at most this share of a pack's objects is still named. */
 export const REPACK_LIVE_SHARE = 0.5;
+/**
+ * Past this many packs, GC combines the live objects of all that it keeps
+ * into one pack: a store of many small transactions would otherwise make
+ * every listing of `objects/pack/` (each new object's lookup) grow without end.
+ */
+export const MAX_PACKS = 32;
 
 /** What to do with one pack: pure. */
 export function packDecision(entries: readonly PackEntry[], marked: ReadonlySet<string>): { action: 'keep' | 'remove' | 'repack'; live: PackEntry[] } {
@@ -44,6 +51,7 @@ export async function sweepPacks(ctx: StoreContext, marked: ReadonlySet<string>,
   const wallMs = Date.now();
   const indexed = new Set(names.filter((name) => name.endsWith('.idx')).map((name) => PACK_NAME.exec(name)?.[1]).filter((h): h is string => h !== undefined));
   let touched = false;
+  const kept: Array<{ packHash: string; live: PackEntry[]; garbage: number; garbageBytes: number }> = [];
   for (const name of names) {
     const match = PACK_NAME.exec(name);
     if (match === null || match[2] !== 'pack') continue;
@@ -57,11 +65,24 @@ export async function sweepPacks(ctx: StoreContext, marked: ReadonlySet<string>,
     const entries = await readPackIndex(ctx.fs, ctx.layout, packHash);
     if (entries === null || typeof entries === 'string') continue;
     const { action, live } = packDecision(entries, marked);
-    if (action === 'keep') continue;
-    if (action === 'repack') await copyIntoNewPack(ctx, packHash, live);
+    if (action === 'keep') {
+      const garbageBytes = stat.size - live.reduce((sum, entry) => sum + entry.length, 0);
+      kept.push({ packHash, live, garbage: entries.length - live.length, garbageBytes });
+      continue;
+    }
+    if (action === 'repack') await copyIntoNewPack(ctx, [{ packHash, live }]);
     await removePack(ctx, packHash);
     sweep.removedObjects += entries.length - live.length;
     sweep.freedBytes += stat.size - live.reduce((sum, entry) => sum + entry.length, 0);
+    touched = true;
+  }
+  if (kept.length > MAX_PACKS) {
+    await copyIntoNewPack(ctx, kept);
+    for (const { packHash, garbage, garbageBytes } of kept) {
+      await removePack(ctx, packHash);
+      sweep.removedObjects += garbage;
+      sweep.freedBytes += garbageBytes;
+    }
     touched = true;
   }
   if (touched) await syncDirs(ctx.fs, [dir]);
@@ -69,16 +90,18 @@ export async function sweepPacks(ctx: StoreContext, marked: ReadonlySet<string>,
   return sweep;
 }
 
-/** The live objects of a pack, verified, into a new pack made durable before the old one goes. */
-async function copyIntoNewPack(ctx: StoreContext, packHash: string, live: readonly PackEntry[]): Promise<void> {
-  const pack = packPathOf(ctx.layout, packHash, 'pack');
+/** The live objects of packs, verified, into one new pack made durable before the old ones go. */
+async function copyIntoNewPack(ctx: StoreContext, packs: ReadonlyArray<{ packHash: string; live: readonly PackEntry[] }>): Promise<void> {
   const writer = new PackWriter(ctx.fs, ctx.layout, ctx.objects);
   try {
-    for (const entry of live) {
-      const stored = await readPackedBytes(ctx.fs, { ...entry, pack });
-      // A damaged object stops the repack (the error names the pack): fsck --repair deals with it.
-      if (stored !== null) decodeObject(stored, entry.checksum, pack);
-      if (stored !== null) await writer.copyStored(entry.checksum, stored);
+    for (const { packHash, live } of packs) {
+      const pack = packPathOf(ctx.layout, packHash, 'pack');
+      for (const entry of live) {
+        const stored = await readPackedBytes(ctx.fs, { ...entry, pack });
+        // A damaged object stops the repack (the error names the pack): fsck --repair deals with it.
+        if (stored !== null) decodeObject(stored, entry.checksum, pack);
+        if (stored !== null) await writer.copyStored(entry.checksum, stored);
+      }
     }
     await writer.publishDurably();
   } finally {

@@ -247,7 +247,7 @@ export class ObjectStore {
 
   /** A packed object to reuse: verified, and its pack's mtime refreshed (see `reuseExisting`). */
   private async reusePacked(checksum: string): Promise<StoredObject | null> {
-    const packed = await this.packs.locate(checksum);
+    const packed = await this.packs.locateForReuse(checksum);
     if (packed === null) return null;
     const stored = await readPackedBytes(this.fs, packed);
     if (stored === null) return null;

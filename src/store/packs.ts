@@ -77,6 +77,8 @@ export class PackSet {
   private readonly listed = new Set<string>();
   private readonly damaged = new Map<string, string>();
   private refreshing: Promise<void> | null = null;
+  // mtime of `objects/pack/` when `locateForReuse` last listed it.
+  private listedAtMtime = -1;
 
   constructor(
     private readonly fs: StoreFs,
@@ -88,6 +90,24 @@ export class PackSet {
     const known = this.byChecksum.get(checksum);
     if (known !== undefined) return known;
     await this.refresh();
+    return this.byChecksum.get(checksum) ?? null;
+  }
+
+  /**
+   * `locate` for a writer looking for an object to reuse: lists the packs
+   * again only when `objects/pack/` changed since the last listing (one
+   * stat instead of a listing per save). A pack missed because the time did
+   * not move costs one duplicate object, never a wrong read; readers use
+   * `locate`, which always lists again on a miss.
+   */
+  async locateForReuse(checksum: string): Promise<PackedObject | null> {
+    const known = this.byChecksum.get(checksum);
+    if (known !== undefined) return known;
+    const stats = await this.fs.stat(packDirOf(this.layout)).catch(() => null);
+    const mtimeMs = stats === null ? -1 : stats.mtimeMs;
+    if (mtimeMs === -1 || mtimeMs === this.listedAtMtime) return null;
+    await this.refresh();
+    this.listedAtMtime = mtimeMs;
     return this.byChecksum.get(checksum) ?? null;
   }
 

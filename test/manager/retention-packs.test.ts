@@ -144,3 +144,18 @@ describe('statistics with packs', () => {
     await m.shutdown();
   });
 });
+
+describe('many packs', () => {
+  it('combines the packs it keeps into one once there are more than MAX_PACKS, every version still loading', async () => {
+    const { MAX_PACKS } = await import('../../src/manager/retention-packs.js');
+    const { m } = await manager();
+    for (let n = 0; n <= MAX_PACKS; n++) await commitTransaction(m, `t${n}-`, 2);
+    expect((await packNames(m)).length).toBe(2 * (MAX_PACKS + 1));
+    await m.runGarbageCollection({ prune: 'now' });
+    expect(await packNames(m)).toHaveLength(2);
+    for (let n = 0; n <= MAX_PACKS; n++) for (let i = 0; i < 2; i++) expect(await m.loadSSOT(`t${n}-${i}`)).toEqual({ tag: `t${n}-`, i });
+    expect((await m.fsck()).ok).toBe(true);
+    expect(m.getStatistics().objectCount).toBe(2 * (MAX_PACKS + 1));
+    await m.shutdown();
+  });
+});
