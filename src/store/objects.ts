@@ -119,10 +119,11 @@ export class ObjectStore {
     return existing === null ? this.reusePacked(checksum) : null;
   }
 
-  /** Called by a pack writer for each object it appends, and with `null` once the pack is published or dropped. */
-  trackUnpublished(checksum: string, entry: PackedObject | null): void {
-    if (entry === null) this.unpublished.delete(checksum);
-    else this.unpublished.set(checksum, entry);
+  /** Called by a pack writer for each object it appends, and again (`isGone`) once its pack is published or dropped. */
+  trackUnpublished(checksum: string, entry: PackedObject, isGone = false): void {
+    // Another open pack of this process may hold the same object: only the writer's own entry goes.
+    if (!isGone) this.unpublished.set(checksum, entry);
+    else if (this.unpublished.get(checksum)?.pack === entry.pack) this.unpublished.delete(checksum);
   }
 
   /** Called by a pack writer once its files are fsynced (`durable`: and the rename into `objects/pack/`). */

@@ -111,7 +111,7 @@ export class PackWriter implements ObjectWriter {
     this.packPath = packPath;
     this.objects.packs.add(packHash, entries);
     this.objects.markPackFlushed(packPath, false);
-    for (const checksum of this.entries.keys()) this.objects.trackUnpublished(checksum, null);
+    this.forgetUnpublished();
     return createdDir ? [packDirOf(this.layout), this.layout.objects] : [packDirOf(this.layout)];
   }
 
@@ -142,7 +142,7 @@ export class PackWriter implements ObjectWriter {
   async discard(): Promise<void> {
     if (this.state === 'published' || this.state === 'discarded') return;
     this.state = 'discarded';
-    for (const checksum of this.entries.keys()) this.objects.trackUnpublished(checksum, null);
+    this.forgetUnpublished();
     if (this.entries.size === 0) return;
     const handle = this.handle === null ? null : await this.handle.catch(() => null);
     await this.lastWrite.catch(() => undefined);
@@ -172,6 +172,10 @@ export class PackWriter implements ObjectWriter {
     this.lastWrite = this.lastWrite.then(async () => (await handle).write(bytes));
     this.objects.trackUnpublished(checksum, { ...entry, pack: this.tempPath });
     return entry;
+  }
+
+  private forgetUnpublished(): void {
+    for (const entry of this.entries.values()) this.objects.trackUnpublished(entry.checksum, { ...entry, pack: this.tempPath }, true);
   }
 
   private storedOf(checksum: string, entry: PackEntry & { compressed: boolean }): StoredObject {

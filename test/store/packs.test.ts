@@ -128,6 +128,18 @@ describe('packs', () => {
     await expect(objects.read(stored.checksum)).rejects.toBeInstanceOf(IntegrityError);
   });
 
+  it('two open packs of one process with the same object: dropping one leaves the other readable', async () => {
+    const { layout, objects } = await store();
+    const [doc] = docs(1);
+    const first = new PackWriter(nodeFs, layout, objects);
+    const second = new PackWriter(nodeFs, layout, objects);
+    await first.write(doc!, false);
+    const stored = await second.write(doc!, false);
+    await first.discard();
+    expect(await objects.read(stored.checksum)).toEqual(doc);
+    await second.discard();
+  });
+
   it('a commit fails rather than name a packed object whose pack was removed after staging', async () => {
     const { layout, objects } = await store();
     const { stored, pack } = await writePack(layout, objects, docs(2));
