@@ -62,7 +62,8 @@ export async function sweepPacks(ctx: StoreContext, marked: ReadonlySet<string>,
       if (await unlinkIfExists(ctx.fs, join(dir, name))) (sweep.freedBytes += stat.size), (touched = true);
       continue;
     }
-    const entries = await readPackIndex(ctx.fs, ctx.layout, packHash);
+    // An index that cannot be read or trusted is left to fsck, as a damaged pack is.
+    const entries = await readPackIndex(ctx.fs, ctx.layout, packHash).catch(() => null);
     if (entries === null || typeof entries === 'string') continue;
     const { action, live } = packDecision(entries, marked);
     if (action === 'keep') {

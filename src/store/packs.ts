@@ -149,7 +149,8 @@ export class PackSet {
     for (const hash of this.damaged.keys()) if (!present.has(hash)) this.damaged.delete(hash);
     for (const hash of present) {
       if (this.listed.has(hash)) continue;
-      const entries = await readPackIndex(this.fs, this.layout, hash);
+      // An index that cannot be read (a link a clone brought, a directory) is damaged like one that does not verify.
+      const entries = await readPackIndex(this.fs, this.layout, hash).catch((error: unknown) => `cannot be read: ${(error as Error).message}`);
       if (entries === null) continue;
       if (typeof entries === 'string') this.damaged.set(hash, entries);
       else this.add(hash, entries);
