@@ -97,16 +97,25 @@ export class PackWriter implements ObjectWriter {
     }
     const handle = await this.handle!;
     await this.lastWrite;
-    await handle.sync();
-    await handle.close();
-    this.handle = null;
     const packHash = this.hash.digest('hex');
     const entries = [...this.entries.values()].map(({ checksum, offset, length }) => ({ checksum, offset, length }));
     const indexTemp = tempPathFor(this.layout.tmp, 'pack.idx');
-    await writeDurableFile(this.fs, indexTemp, encodePackIndex(packHash, entries));
+    // The pack's and the index's fsyncs run together: neither is visible before both renames.
     const packPath = packPathOf(this.layout, packHash, 'pack');
-    const createdDir = await this.renameIntoPackDir(this.tempPath, packPath);
-    await this.fs.rename(indexTemp, packPathOf(this.layout, packHash, 'idx'));
+    let createdDir: boolean;
+    try {
+      const synced = await Promise.allSettled([handle.sync(), writeDurableFile(this.fs, indexTemp, encodePackIndex(packHash, entries))]);
+      const failed = synced.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      await handle.close();
+      this.handle = null;
+      createdDir = await this.renameIntoPackDir(this.tempPath, packPath);
+      await this.fs.rename(indexTemp, packPathOf(this.layout, packHash, 'idx'));
+    } catch (error) {
+      // The pack's temporary file goes with `discard`; the index's goes here.
+      await this.fs.unlink(indexTemp).catch(() => undefined);
+      throw error;
+    }
     this.state = 'published';
     this.packPath = packPath;
     this.objects.packs.add(packHash, entries);
