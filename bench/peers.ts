@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnhancedStateManager } from '../src/index.js';
 import { benchDir, fmt, median, printTable, ratio, sampleAeIr } from './fixtures.js';
-import { countingFs, floorSave, prepareFloor, rawSave, rawSaveMany, SqliteStore, type Payload } from './peer-stores.js';
+import { countingFs, floorSave, floorTransaction, prepareFloor, rawSave, rawSaveMany, SqliteStore, type Payload } from './peer-stores.js';
 import { concurrentWriters, fsyncsUnderStrace, hasStrace } from './peer-processes.js';
 import { runPeerImports } from './peer-imports.js';
 import { runPeerStartup } from './peer-startup.js';
@@ -77,7 +77,7 @@ async function openStores(): Promise<Stores> {
   const rawDir = join(dir, 'raw');
   mkdirSync(rawDir, { recursive: true });
   const floorDir = join(dir, 'floor');
-  prepareFloor(floorDir, [KEY]);
+  prepareFloor(floorDir, [KEY, ...Array.from({ length: 20 }, (_, i) => `${KEY}${i}`)]);
   return { dir, manager, counter, sqlite, sqliteFile, rawDir, floorDir };
 }
 
@@ -111,8 +111,8 @@ async function singleSaves(s: Stores): Promise<{ row: PeerRow; floor: number }> 
 }
 
 /** A 100-save transaction, and 100 saves started together in one process. */
-async function hundredSaves(s: Stores): Promise<{ tx: PeerRow; concurrent: { all: number; tx: number; fsyncsAll: number; fsyncsTx: number } }> {
-  const tx: number[] = [], all: number[] = [], sq: number[] = [], raw: number[] = [];
+async function hundredSaves(s: Stores): Promise<{ tx: PeerRow; floor: number; concurrent: { all: number; tx: number; fsyncsAll: number; fsyncsTx: number } }> {
+  const tx: number[] = [], all: number[] = [], sq: number[] = [], raw: number[] = [], floor: number[] = [];
   let fsyncsTx = 0, fsyncsAll = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const batch = payloadsOf(100);
@@ -127,6 +127,8 @@ async function hundredSaves(s: Stores): Promise<{ tx: PeerRow; concurrent: { all
     const rawDir = join(s.rawDir, `batch${round}`);
     mkdirSync(rawDir);
     raw.push(await timed(() => rawSaveMany(rawDir, payloadsOf(100))));
+    const floorBatch = payloadsOf(100).map((p, i) => ({ ...p, logicalKey: `${KEY}${i % 20}` }));
+    floor.push(await timed(() => floorTransaction(s.floorDir, floorBatch)));
   }
   return {
     tx: {
@@ -138,6 +140,7 @@ async function hundredSaves(s: Stores): Promise<{ tx: PeerRow; concurrent: { all
       raw: median(raw),
       rawFsyncs: '101',
     },
+    floor: median(floor),
     concurrent: { all: median(all), tx: median(tx), fsyncsAll: fsyncsAll / ROUNDS, fsyncsTx: fsyncsTx / ROUNDS },
   };
 }
@@ -177,6 +180,8 @@ export async function runPeerBench(): Promise<void> {
   printTable(['work', 'ms', 'fsyncs', 'ratio'], [
     ['one 100-save transaction', fmt(hundred.concurrent.tx, 2), fmt(hundred.concurrent.fsyncsTx, 0), '1.00x'],
     ['100 concurrent in-process saves (Promise.all)', fmt(hundred.concurrent.all, 2), fmt(hundred.concurrent.fsyncsAll, 0), ratio(hundred.concurrent.all / hundred.concurrent.tx)],
+    ['floor: 100 ref files written + fsynced, their 20 folders, one commit (no objects)', fmt(hundred.floor, 2), '122', ratio(hundred.floor / hundred.concurrent.tx)],
+    ['SQLite FULL, the same 100 saves in one transaction', fmt(hundred.tx.sqlite!, 2), hundred.tx.sqliteFsyncs, ratio(hundred.tx.sqlite! / hundred.concurrent.tx)],
   ]);
   printTable(['4 concurrent writers, 20 saves each, per save', 'ms', 'ratio to raw loop (4 processes)'], [
     ['raw loop, 4 processes', fmt(four.raw, 2), '1.00x'],

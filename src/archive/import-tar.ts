@@ -17,7 +17,8 @@ import { ImportBudget, importedVersionProblem, serializedDataProblem } from '../
 import { assertTextDepth } from '../model/codec.js';
 import type { StagedVersion } from '../store/publish.js';
 import { WritePool } from '../store/write-pool.js';
-import { sha256Hex, type ObjectStore } from '../store/objects.js';
+import { sha256Hex } from '../store/objects.js';
+import type { ObjectWriter } from '../store/pack-writer.js';
 import type { ResolvedOptions } from '../model/options.js';
 import type { ProgressListener } from './export-tar.js';
 import {
@@ -31,7 +32,8 @@ import {
 } from './manifest.js';
 
 export interface TarImportContext {
-  objects: ObjectStore;
+  /** Where the verified objects go: the import's pack. */
+  objects: ObjectWriter;
   options: Pick<ResolvedOptions, 'enableCompression' | 'compressionThreshold'>;
   onProgress?: ProgressListener;
   /** Receives the checksum of every object this import wrote that was not in the store before. */

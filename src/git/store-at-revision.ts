@@ -12,6 +12,7 @@ import { GitError, IntegrityError } from '../errors.js';
 import { keyDirName, refFileTimestamp } from '../model/keys.js';
 import type { CommitOperation, VersionRecord } from '../model/records.js';
 import { operationsByFullKey, parseCommitRecord } from '../store/commits.js';
+import { decodePackIndex, PACK_NAME } from '../model/pack-index.js';
 import { decodeObject } from '../store/objects.js';
 import { parseVersionRecord } from '../store/refs.js';
 import { VersionIndex, type CommitSource, type RefSource } from '../store/version-index.js';
@@ -30,6 +31,8 @@ export class StoreAtRevision implements RefSource, CommitSource {
   readonly index: VersionIndex;
   private commitNames: Promise<Set<string>> | null = null;
   private readonly trees = new Map<string, Promise<Map<string, TreeEntry> | null>>();
+  private packs: Promise<Map<string, { path: string; bytes: Buffer; offset: number; length: number }>> | null = null;
+  private readonly damagedPacks: Array<{ path: string; reason: string }> = [];
 
   constructor(
     private readonly access: GitAccess,
@@ -74,10 +77,36 @@ export class StoreAtRevision implements RefSource, CommitSource {
   async readObject(checksum: string, key?: string): Promise<Buffer> {
     const path = `${this.prefix}/objects/${checksum.slice(0, 2)}/${checksum.slice(2)}`;
     const stored = await this.readBlobIfExists(path);
-    if (stored === null) {
-      throw new IntegrityError(`object ${checksum} is missing from ${this.describe(path)}`, { path: this.describe(path), checksum, key });
-    }
-    return decodeObject(stored, checksum, this.describe(path), key);
+    if (stored !== null) return decodeObject(stored, checksum, this.describe(path), key);
+    const packed = (await this.loadPacks()).get(checksum);
+    if (packed !== undefined) return decodeObject(packed.bytes.subarray(packed.offset, packed.offset + packed.length), checksum, this.describe(packed.path), key);
+    const damaged = this.damagedPacks.map((d) => `; ${this.describe(d.path)} ${d.reason}`).join('');
+    throw new IntegrityError(`object ${checksum} is missing from ${this.describe(path)}${damaged}`, { path: this.describe(path), checksum, key });
+  }
+
+  /**
+   * The packs of this revision (docs/FORMAT.md, "Packs"), read whole on the
+   * first object that is not loose: each index checked as on disk.
+   */
+  private loadPacks(): Promise<Map<string, { path: string; bytes: Buffer; offset: number; length: number }>> {
+    this.packs ??= (async () => {
+      const found = new Map<string, { path: string; bytes: Buffer; offset: number; length: number }>();
+      const dir = `${this.prefix}/objects/pack`;
+      for (const entry of await this.readTreeIfExists(dir)) {
+        const match = PACK_NAME.exec(entry.path);
+        if (match === null || match[2] !== 'idx') continue;
+        const path = `${dir}/pack-${match[1]}.pack`;
+        const [index, bytes] = [await this.readBlobIfExists(`${dir}/${entry.path}`), await this.readBlobIfExists(path)];
+        const decoded = index === null || bytes === null ? 'has no pack' : decodePackIndex(index, bytes.length);
+        if (typeof decoded === 'string' || decoded.packHash !== match[1]) {
+          this.damagedPacks.push({ path: `${dir}/${entry.path}`, reason: typeof decoded === 'string' ? decoded : 'names another pack' });
+          continue;
+        }
+        for (const e of decoded.entries) found.set(e.checksum, { path, bytes: bytes!, offset: e.offset, length: e.length });
+      }
+      return found;
+    })();
+    return this.packs;
   }
 
   private describe(path: string): string {

@@ -157,7 +157,7 @@ export class EnhancedStateManager extends EventEmitter {
     const tx = this.transactions.resolve(options?.transactionId);
     await this.initialize();
     if (tx !== null) {
-      const staged = await stageSave(this.ctx, logicalKey, data, options);
+      const staged = await stageSave(this.ctx, logicalKey, data, options, 'saveSSOT', tx.pack);
       this.transactions.stage(tx, staged, data);
       this.emit('ssotStaged', { logicalKey, key: `${logicalKey}_${staged.timestamp}`, txId: tx.id });
       return `${logicalKey}_${staged.timestamp}`;

@@ -9,6 +9,7 @@ import { serialize } from '../model/codec.js';
 import { keyOfDocument, parseKeySource, type KeySource } from '../model/file-keys.js';
 import { parseJsonDocument } from '../model/json-document.js';
 import { sha256Hex } from '../store/objects.js';
+import { PackWriter } from '../store/pack-writer.js';
 import type { StoreContext } from './context.js';
 import { commitStaged, listVersions, stageSave } from './versions.js';
 import type { VersionsCleanup } from './versions.js';
@@ -74,12 +75,14 @@ export async function addFiles(
   if (options.dryRun || changed.length === 0) return { files: results, skippedLinks, commit: null, cleanups: [] };
   await openForWriting();
   const staged = [];
-  for (const file of changed) staged.push(await stageSave(ctx, file.key, file.data, { phase: options.phase, source: file.file }));
+  // The new objects go into one pack, published with the commit.
+  const pack = new PackWriter(ctx.fs, ctx.layout, ctx.objects);
   const cleanups: VersionsCleanup[] = [];
   const collect = (cleanup: VersionsCleanup) => cleanups.push(cleanup);
   ctx.events.on('versionsCleanedUp', collect);
   try {
-    const published = await commitStaged(ctx, staged, { message: `add ${changed.length} file(s)`, transaction: null });
+    for (const file of changed) staged.push(await stageSave(ctx, file.key, file.data, { phase: options.phase, source: file.file }, 'saveSSOT', pack));
+    const published = await commitStaged(ctx, staged, { message: `add ${changed.length} file(s)`, transaction: null, pack });
     const byKey = new Map(published.records.map((r) => [r.logicalKey, r]));
     for (const result of results) {
       const record = result.status === 'changed' ? byKey.get(result.key) : undefined;
@@ -87,6 +90,7 @@ export async function addFiles(
     }
     return { files: results, skippedLinks, commit: published.id, cleanups };
   } finally {
+    await pack.discard();
     ctx.events.off('versionsCleanedUp', collect);
   }
 }

@@ -3,12 +3,13 @@
  * and the migration of an original database file into the store.
  */
 import { basename, dirname, resolve } from 'node:path';
-import { InvalidBackupError, UnsupportedFormatError } from '../errors.js';
+import { CommitNotDurableError, InvalidBackupError, UnsupportedFormatError } from '../errors.js';
 import { buildBackup, decodeBackup, type BackupEntry, type DecodedBackupEntry, type StateBackup } from '../model/backup.js';
 import { timestampToFileStem } from '../model/keys.js';
 import { lastTakenVersion } from '../model/records.js';
 import { syncDirs } from '../store/atomic-write.js';
 import { isErrno, type StoreFs } from '../store/fs.js';
+import { PackWriter } from '../store/pack-writer.js';
 import type { StagedVersion } from '../store/publish.js';
 import { WritePool } from '../store/write-pool.js';
 import type { StoreContext } from './context.js';
@@ -54,10 +55,12 @@ async function importDecoded(ctx: StoreContext, decoded: DecodedBackupEntry[], m
     const staged: StagedVersion[] = [];
     const created = new Set<string>();
     const pool = new WritePool(16);
+    // The new objects go into one pack, published with the commit.
+    const pack = new PackWriter(ctx.fs, ctx.layout, ctx.objects);
     try {
-      for (const entry of decoded) await pool.add(async () => void staged.push(await stageDecoded(ctx, entry, created)));
+      for (const entry of decoded) await pool.add(async () => void staged.push(await stageDecoded(ctx, entry, created, pack)));
       await pool.drain();
-      const { olderVersions, ...result } = await publishImportedLocked(ctx, sortForImport(staged), message);
+      const { olderVersions, ...result } = await publishImportedLocked(ctx, sortForImport(staged), message, pack);
       // Versions skipped as older are named by nothing: their new objects go again.
       const named = new Set(result.records.map((record) => record.checksum));
       await removeCreatedObjects(ctx, olderVersions.map((v) => v.checksum).filter((checksum) => created.has(checksum) && !named.has(checksum)));
@@ -66,8 +69,11 @@ async function importDecoded(ctx: StoreContext, decoded: DecodedBackupEntry[], m
       // A failed import leaves no objects behind (see removeCreatedObjects),
       // once the writes still in flight have settled.
       await pool.settle();
+      if (!(error instanceof CommitNotDurableError)) await pack.withdraw();
       await removeCreatedObjects(ctx, created);
       throw error;
+    } finally {
+      await pack.discard();
     }
   };
   // Objects are written under the lock too: a backup is in memory already,
@@ -76,10 +82,10 @@ async function importDecoded(ctx: StoreContext, decoded: DecodedBackupEntry[], m
   return locked ? run() : ctx.withWriteLock(run);
 }
 
-async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry, created: Set<string>): Promise<StagedVersion> {
+async function stageDecoded(ctx: StoreContext, entry: DecodedBackupEntry, created: Set<string>, pack: PackWriter): Promise<StagedVersion> {
   const compress = ctx.options.enableCompression && entry.serialized.length > ctx.options.compressionThreshold;
   // Made durable by the commit that publishes it (publishCommit syncs its objects).
-  const stored = await ctx.objects.write(entry.serialized, compress);
+  const stored = await pack.write(entry.serialized, compress);
   // A reused object has no directory to sync; a new one does.
   if (stored.dirsToSync.length > 0) created.add(stored.checksum);
   const staged: StagedVersion = {

@@ -22,6 +22,7 @@
 import { setImmediate as nextTurn } from 'node:timers';
 import { CommitNotDurableError, LockTimeoutError } from '../errors.js';
 import type { VersionRecord } from '../model/records.js';
+import { PackWriter } from '../store/pack-writer.js';
 import type { StoreContext } from './context.js';
 import { announceCommit, publishStaged, writeSaveObjects, type PreparedSave, type PublishedWithRetention } from './versions.js';
 
@@ -118,11 +119,22 @@ export class CommitQueue {
     this.settle(batch, result);
   }
 
-  /** Writes the batch's objects (before taking the lock, as a lone save does) and publishes them as one commit. */
+  /**
+   * Writes the batch's objects (before taking the lock, as a lone save does)
+   * and publishes them as one commit. A batch of several saves writes its new
+   * objects as one pack, fsynced once, as a transaction does; a lone save
+   * writes a loose object.
+   */
   private async publish(batch: readonly QueuedSave[]): Promise<PublishedWithRetention> {
-    const staged = await writeSaveObjects(this.ctx, batch.map((save) => save.prepared));
-    const message = batchMessage(staged.map((s) => s.logicalKey));
-    return this.ctx.withWriteLock(() => publishStaged(this.ctx, staged, { message, transaction: null }));
+    const pack = batch.length > 1 ? new PackWriter(this.ctx.fs, this.ctx.layout, this.ctx.objects) : undefined;
+    try {
+      const staged = await writeSaveObjects(this.ctx, batch.map((save) => save.prepared), pack);
+      const message = batchMessage(staged.map((s) => s.logicalKey));
+      return await this.ctx.withWriteLock(() => publishStaged(this.ctx, staged, { message, transaction: null, pack }));
+    } finally {
+      // A pack published before a failure stays, named by nothing, until GC; an unpublished one is dropped.
+      await pack?.discard();
+    }
   }
 
   /** Announces a published batch and gives each caller its record (in the order of the batch, which is the commit's). */

@@ -184,8 +184,8 @@ async function isCommitPresent(scan: FsckScan, id: string): Promise<boolean> {
 /** Valid per the object scan, or written and valid since. */
 async function isObjectValid(scan: FsckScan, checksum: string): Promise<boolean> {
   if (scan.validObjects.has(checksum)) return true;
-  const stored = await readFileIfExists(scan.ctx.fs, scan.ctx.objects.pathOf(checksum));
-  if (stored === null || objectProblem(stored, checksum) !== null) return false;
+  const found = await scan.ctx.objects.readStored(checksum);
+  if (found === null || objectProblem(found.stored, checksum) !== null) return false;
   scan.validObjects.add(checksum);
   return true;
 }

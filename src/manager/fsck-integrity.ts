@@ -99,7 +99,9 @@ async function rebuildRecord(
 ): Promise<VersionRecord | null> {
   const parsed = parseFullKey(listed.op.fullKey);
   if (parsed === null || !isObjectIntact) return null;
-  const stored = await ctx.fs.readFile(ctx.objects.pathOf(listed.op.checksum));
+  const found = await ctx.objects.readStored(listed.op.checksum);
+  if (found === null) return null;
+  const { stored } = found;
   const compressed = isGzip(stored);
   const size = compressed ? gunzipSync(stored).length : stored.length;
   return {

@@ -24,6 +24,7 @@ export type FsckProblemCode =
   | 'ref-mismatch'
   | 'unsafe-entry'
   | 'unreachable-object'
+  | 'damaged-pack'
   | 'stray-file';
 
 const WARNINGS: ReadonlySet<FsckProblemCode> = new Set(['unpublished-ref', 'unreachable-object', 'stray-file']);

@@ -18,6 +18,7 @@ import { saveFsckRecord } from './maintenance-records.js';
 import { checkUnsafeEntries, removeUnsafeEntries, restoreRefsFromCommits } from './fsck-integrity.js';
 import type { StoreContext } from './context.js';
 import { verifyAllObjectsInBackground } from '../store/object-verify.js';
+import { salvagePack } from '../store/pack-verify.js';
 import {
   applyObjectVerification,
   checkCommits,
@@ -100,9 +101,9 @@ async function reportUnreachable(scan: FsckScan): Promise<void> {
   const wallMs = Date.now();
   for (const checksum of scan.validObjects) {
     if (scan.marked.has(checksum)) continue;
-    const path = ctx.objects.pathOf(checksum);
-    const stat = await ctx.fs.stat(path).catch(() => null);
-    if (stat !== null && isPastGrace(stat.mtimeMs, wallMs, DEFAULT_GRACE_SECONDS)) {
+    const found = await ctx.objects.locate(checksum);
+    if (found !== null && isPastGrace(found.mtimeMs, wallMs, DEFAULT_GRACE_SECONDS)) {
+      const path = found.packed ? `${found.path} (object ${checksum})` : found.path;
       scan.problems.push(problem('unreachable-object', path, 'is named by no version, snapshot or open transaction (gc removes it)', { checksum }));
     }
   }
@@ -132,7 +133,18 @@ async function repair(scan: FsckScan): Promise<void> {
   const touched = new Set<string>();
   const moved = new Set<string>();
   for (const found of scan.problems) {
-    if (found.code === 'unpublished-ref') {
+    if (found.code === 'damaged-pack') {
+      if (!moved.has(found.path)) {
+        moved.add(found.path);
+        // The objects that still verify are kept, as loose objects; then the
+        // index goes before its pack, so no reader finds one without the other.
+        await salvagePack(ctx.fs, ctx.layout, ctx.objects, found.path);
+        await moveAside(scan, found.path.replace(/\.pack$/, '.idx'));
+        await moveAside(scan, found.path);
+        touched.add(dirname(found.path));
+      }
+      found.repaired = 'moved-aside';
+    } else if (found.code === 'unpublished-ref') {
       if (await removeFile(scan, found.path)) found.repaired = 'removed';
       touched.add(dirname(found.path));
     } else if (MOVE_ASIDE.has(found.code) && !moved.has(found.path)) {

@@ -17,6 +17,7 @@
  */
 import type { VersionRecord } from '../model/records.js';
 import { unlinkIfExists } from '../store/bulk-io.js';
+import type { PackWriter } from '../store/pack-writer.js';
 import { publishCommit, type StagedVersion } from '../store/publish.js';
 import { FILE_CONCURRENCY, mapLimit } from '../store/write-pool.js';
 import type { StoreContext } from './context.js';
@@ -50,7 +51,7 @@ export function sortForImport(staged: StagedVersion[]): StagedVersion[] {
 type Disposition = VersionRecord | 'older' | 'new';
 
 /** Publishes imported versions (see the module comment). The caller holds the write lock. */
-export async function publishImportedLocked(ctx: StoreContext, staged: readonly StagedVersion[], message: string): Promise<ImportOutcome> {
+export async function publishImportedLocked(ctx: StoreContext, staged: readonly StagedVersion[], message: string, pack?: PackWriter): Promise<ImportOutcome> {
   // Per key: its newest timestamp, and its versions by full key and checksum.
   const listings = new Map<string, { latest: string | undefined; byIdentity: Map<string, VersionRecord> }>();
   const identity = (v: { timestamp: string; checksum: string }) => `${v.timestamp}\u0000${v.checksum}`;
@@ -65,7 +66,7 @@ export async function publishImportedLocked(ctx: StoreContext, staged: readonly 
     return latest !== undefined && !(save.timestamp > latest) ? 'older' : 'new';
   });
   const fresh = staged.filter((_, i) => dispositions[i] === 'new');
-  const published = fresh.length === 0 ? null : await publishCommit(ctx, fresh, { message, transaction: null, now: ctx.clock() });
+  const published = fresh.length === 0 ? null : await publishCommit(ctx, fresh, { message, transaction: null, now: ctx.clock(), pack });
   let next = 0;
   const records: VersionRecord[] = [];
   for (const disposition of dispositions) {

@@ -11,6 +11,7 @@
  * their file has not been touched for the grace period, because another
  * process may have written one for a save that has not taken the lock yet
  * (writers refresh the mtime of objects that already exist for this reason).
+ * Packs are collected, or repacked, by the same marks (retention-packs.ts).
  */
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
@@ -27,6 +28,7 @@ import { readPendingCommits, readStagingPins, type PendingCommits } from '../sto
 import { TagStore } from '../store/tags.js';
 import type { StoreContext } from './context.js';
 import { saveGcRecord } from './maintenance-records.js';
+import { sweepPacks } from './retention-packs.js';
 
 export interface GarbageCollectionOptions {
   /**
@@ -75,6 +77,9 @@ export async function runGarbageCollection(ctx: StoreContext, options: GarbageCo
       if (!debrisLeft.has(commit) && (await unlinkIfExists(ctx.fs, path))) tally.removedStagingFiles++;
     }
     await sweepObjects(ctx, pins.marked, tally);
+    const packs = await sweepPacks(ctx, pins.marked, tally.graceSeconds);
+    tally.removedObjects += packs.removedObjects;
+    tally.freedBytes += packs.freedBytes;
     tally.removedTempFiles = await removeDeadWriterDebris(ctx.fs, ctx.layout);
     tally.durationMs = Date.now() - started;
     // Written before the lock is released: a watcher that sees the release reads the new record.

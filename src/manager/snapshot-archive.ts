@@ -7,12 +7,13 @@ import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { writeFileStreamAtomic, writeSnapshotTar, type ProgressListener } from '../archive/export-tar.js';
 import { readSnapshotTar } from '../archive/import-tar.js';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { CommitNotDurableError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { SnapshotManifest } from '../archive/manifest.js';
 import { makeFullKey } from '../model/keys.js';
 import type { SnapshotTree, SnapshotTreeEntry } from '../model/snapshot.js';
 import type { StagedVersion } from '../store/publish.js';
 import { isErrno } from '../store/fs.js';
+import { PackWriter } from '../store/pack-writer.js';
 import type { SnapshotMetadata } from '../model/types.js';
 import type { StoreContext } from './context.js';
 import { publishImportedLocked, removeCreatedObjects, sortForImport } from './import-versions.js';
@@ -65,20 +66,25 @@ export async function importSnapshot(ctx: StoreContext, source: string | Readabl
   const stream = typeof source === 'string' ? await openArchive(source) : source;
   const created = new Set<string>();
   const imported = await ctx.withWriteLock(async () => {
+    // The archive's new objects go into one pack, published with the commit.
+    const pack = new PackWriter(ctx.fs, ctx.layout, ctx.objects);
     try {
       // Holding the lock also keeps garbage collection away from the objects until the commit names them.
-      const { manifest, staged } = await readSnapshotTar({ objects: ctx.objects, options: ctx.options, onProgress, created }, stream);
-      return await publishSnapshotLocked(ctx, manifest, staged);
+      const { manifest, staged } = await readSnapshotTar({ objects: pack, options: ctx.options, onProgress, created }, stream);
+      return await publishSnapshotLocked(ctx, manifest, staged, pack);
     } catch (error) {
+      if (!(error instanceof CommitNotDurableError)) await pack.withdraw();
       await removeCreatedObjects(ctx, created);
       throw error;
+    } finally {
+      await pack.discard();
     }
   });
   ctx.events.emit('snapshotImported', { snapshotId: imported.snapshot.snapshotId, metadata: imported.snapshot, published: imported.published, skipped: imported.skipped });
   return imported;
 }
 
-async function publishSnapshotLocked(ctx: StoreContext, manifest: SnapshotManifest, staged: StagedVersion[]): Promise<SnapshotImport> {
+async function publishSnapshotLocked(ctx: StoreContext, manifest: SnapshotManifest, staged: StagedVersion[], pack: PackWriter): Promise<SnapshotImport> {
   const tags = tagStoreOf(ctx);
   const existing = await tags.read(manifest.snapshotId);
   if (existing !== null) {
@@ -88,7 +94,10 @@ async function publishSnapshotLocked(ctx: StoreContext, manifest: SnapshotManife
     }
     return { snapshot: snapshotMetadata(tree, existing, ctx.options), published: 0, present: staged.length, older: 0, skipped: staged.length };
   }
-  const result = await publishImportedLocked(ctx, sortForImport([...staged]), `import ${manifest.snapshotId}`);
+  const result = await publishImportedLocked(ctx, sortForImport([...staged]), `import ${manifest.snapshotId}`, pack);
+  // The tree names the objects of versions skipped as older too: with no
+  // commit to publish the pack, it is published (durably) before the tree.
+  await pack.publishDurably();
   // Versions skipped as older than their key's newest stay named by the
   // snapshot as the archive has them: their objects were written, and the tree keeps them.
   const entries = [...result.records.map((record) => treeEntryOf(record, record.version)), ...result.olderVersions.map(treeEntryOfArchived)].sort((a, b) =>

@@ -42,6 +42,9 @@ export class IndexUpdate {
     return parsed;
   }
 
+  /** Bytes of `objects/pack/` beyond the packed objects the shards count. */
+  packBytes = 0;
+
   shard(fanout: string): ShardSidecar {
     let shard = this.shards.get(fanout);
     if (shard === undefined) {

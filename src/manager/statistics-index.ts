@@ -27,6 +27,7 @@ import {
 } from '../model/statistics-index.js';
 import { tempPathFor } from '../store/atomic-write.js';
 import type { StoreFs } from '../store/fs.js';
+import { readPackedSizesSync } from '../store/packs.js';
 import { parseVersionRecord } from '../store/refs.js';
 import type { StoreContext } from './context.js';
 import { IndexUpdate, newGen, readJson, StaleIndex } from './statistics-index-update.js';
@@ -44,6 +45,7 @@ export interface IndexedStatistics {
 export class StatisticsIndex {
   private writing: Promise<void> = Promise.resolve();
   private readonly published = new Set<string>();
+  private packed: { mtimeMs: number; byFanout: Map<string, Record<string, number>>; fileBytes: number; entryBytes: number } | null = null;
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -92,11 +94,17 @@ export class StatisticsIndex {
     }
     for (const name of Object.keys(main.keys)) if (!onDisk.has(name)) update.dropKey(name);
     const fanouts = new Set(listSync(this.ctx.fs, layout.objects).filter((name) => FANOUT.test(name)));
-    for (const name of new Set([...fanouts, ...Object.keys(main.shards)])) {
+    const packed = this.packedObjects();
+    for (const name of new Set([...fanouts, ...packed.byFanout.keys(), ...Object.keys(main.shards)])) {
       const stats = fanouts.has(name) ? this.ctx.fs.lstatSync(join(layout.objects, name)) : undefined;
-      const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
-      if (!isTrusted(main.shards[name]?.mtimeMs, mtimeMs)) this.rescanObjects(update, name, mtimeMs === -1, recordedMtime(mtimeMs, readAt, true));
+      const looseMtime = stats?.isDirectory() ? stats.mtimeMs : -1;
+      // Packed objects are counted in the shard of their fan-out: a pack added or removed moves every shard's time.
+      const mtimeMs = Math.max(looseMtime, packed.mtimeMs);
+      if (!isTrusted(main.shards[name]?.mtimeMs, mtimeMs)) {
+        this.rescanObjects(update, name, looseMtime === -1, recordedMtime(mtimeMs, readAt, true), packed.byFanout.get(name));
+      }
     }
+    update.packBytes = packed.fileBytes - packed.entryBytes;
     update.summariseShards();
     this.refreshCommits(update, readAt);
     update.diskBytes = this.measureRest(update);
@@ -139,7 +147,24 @@ export class StatisticsIndex {
     update.replaceKey(name, refs, bytes, recordedMtime(mtimeMs, readAt, isComplete));
   }
 
-  private rescanObjects(update: IndexUpdate, fanout: string, isGone: boolean, mtimeMs: number): void {
+  /** The packed objects by fan-out, read again only when `objects/pack/` changed. */
+  private packedObjects(): NonNullable<StatisticsIndex['packed']> {
+    const mtimeMs = this.ctx.fs.lstatSync(join(this.ctx.layout.objects, 'pack'))?.mtimeMs ?? -1;
+    if (this.packed?.mtimeMs === mtimeMs && mtimeMs !== -1) return this.packed;
+    const read = readPackedSizesSync(this.ctx.fs, this.ctx.layout);
+    const byFanout = new Map<string, Record<string, number>>();
+    let entryBytes = 0;
+    for (const [checksum, size] of read.sizes) {
+      const fanout = checksum.slice(0, 2);
+      if (!byFanout.has(fanout)) byFanout.set(fanout, {});
+      byFanout.get(fanout)![checksum.slice(2)] = size;
+      entryBytes += size;
+    }
+    this.packed = { mtimeMs: read.mtimeMs, byFanout, fileBytes: read.fileBytes, entryBytes };
+    return this.packed;
+  }
+
+  private rescanObjects(update: IndexUpdate, fanout: string, isGone: boolean, mtimeMs: number, packed: Record<string, number> = {}): void {
     const shard = update.shard(fanout);
     const dir = join(this.ctx.layout.objects, fanout);
     const objects: Record<string, number> = {};
@@ -152,6 +177,7 @@ export class StatisticsIndex {
         if (stats?.isFile()) objects[name] = stats.size;
       }
     }
+    for (const [name, size] of Object.entries(packed)) objects[name] ??= size;
     shard.objects = objects;
     update.touchShard(fanout, mtimeMs);
   }
@@ -178,12 +204,13 @@ export class StatisticsIndex {
   /** Bytes of the regular files the summaries do not cover: store files, tags, hooks, `local/` but the index. */
   private measureRest(update: IndexUpdate): number {
     const { layout } = this.ctx;
-    let bytes = update.main.commits?.bytes ?? 0;
+    // The packs' own bytes beyond the objects the shards count in them (headers, indexes).
+    let bytes = (update.main.commits?.bytes ?? 0) + update.packBytes;
     for (const key of Object.values(update.main.keys)) bytes += key.bytes;
     for (const shard of Object.values(update.main.shards)) bytes += shard.objectBytes;
     const covered = (dir: string, name: string): boolean =>
       (dir === layout.keyRefs && update.main.keys[name] !== undefined) ||
-      (dir === layout.objects && update.main.shards[name] !== undefined) ||
+      (dir === layout.objects && (update.main.shards[name] !== undefined || name === 'pack')) ||
       join(dir, name) === layout.commits ||
       join(dir, name) === this.directory;
     const walk = (dir: string): number => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { StoreFs } from '../store/fs.js';
 import type { VersionRecord } from '../model/records.js';
 import type { StateStatistics } from '../model/types.js';
+import { readPackedSizesSync } from '../store/packs.js';
 import { parseVersionRecord } from '../store/refs.js';
 import type { StoreContext } from './context.js';
 import type { StatisticsIndex } from './statistics-index.js';
@@ -24,6 +25,8 @@ export function scanStatistics(ctx: StoreContext, activeTransactions: number): S
   }
   const totalSize = records.reduce((sum, r) => sum + r.size, 0);
   const objects = measureObjectsSync(ctx.fs, ctx.layout.objects);
+  // A packed object counts as one object too, by its stored bytes (a loose copy, if any, wins).
+  for (const [checksum, size] of readPackedSizesSync(ctx.fs, ctx.layout).sizes) if (!objects.has(checksum)) objects.set(checksum, size);
   let objectBytes = 0;
   for (const size of objects.values()) objectBytes += size;
   // Each distinct content once: its serialised size, and its size on disk.

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommitNotDurableError, InvalidArgumentError, TransactionNotFoundError, TransactionsDisabledError } from '../errors.js';
+import { PackWriter } from '../store/pack-writer.js';
 import type { PublishedCommit, StagedVersion } from '../store/publish.js';
 import type { TransactionRef } from '../model/types.js';
 import type { StoreContext } from './context.js';
@@ -32,6 +33,8 @@ interface OpenTransaction {
   stagingFile: FileHandle | null;
   /** The staging index appends still in flight, in order. */
   stagingWrites: Promise<void>;
+  /** Where the transaction's new objects go: one pack, published by the commit. */
+  pack: PackWriter;
 }
 
 export class TransactionManager {
@@ -53,7 +56,8 @@ export class TransactionManager {
   begin(enterScope = true): string {
     if (!this.ctx.options.enableTransactions) throw new TransactionsDisabledError();
     const id = `tx_${randomUUID()}`;
-    this.open.set(id, { id, staged: [], data: [], stagingFile: null, stagingWrites: Promise.resolve() });
+    const pack = new PackWriter(this.ctx.fs, this.ctx.layout, this.ctx.objects);
+    this.open.set(id, { id, staged: [], data: [], stagingFile: null, stagingWrites: Promise.resolve(), pack });
     if (enterScope) this.scope.enterWith(id);
     this.ctx.events.emit('transactionStarted', { txId: id, operationCount: 0 });
     return id;
@@ -99,7 +103,7 @@ export class TransactionManager {
     this.close(tx, 'committed');
     try {
       if (tx.staged.length === 0) reportNothingToPublish(this.ctx, { txId: id });
-      const published = tx.staged.length === 0 ? null : await commitStaged(this.ctx, tx.staged, { message: `transaction ${id}`, transaction: id }, tx.data);
+      const published = tx.staged.length === 0 ? null : await commitStaged(this.ctx, tx.staged, { message: `transaction ${id}`, transaction: id, pack: tx.pack }, tx.data);
       this.ctx.events.emit('transactionCommitted', {
         txId: id,
         operationCount: tx.staged.length,
@@ -114,6 +118,8 @@ export class TransactionManager {
       this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, reason: (error as Error).message });
       throw error;
     } finally {
+      // A pack published before a failure stays, named by nothing, until GC.
+      await tx.pack.discard();
       await this.removeStagingIndex(tx);
     }
   }
@@ -122,6 +128,7 @@ export class TransactionManager {
     const tx = this.require(idOf(ref));
     const id = tx.id;
     this.close(tx, 'rolled back');
+    await tx.pack.discard();
     await this.removeStagingIndex(tx);
     this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, ...(reason ? { reason } : {}) });
   }

@@ -34,8 +34,9 @@ export async function readVersionPage(ctx: StoreContext, logicalKey: string, off
   const newestFirst = versions.slice().reverse().slice(offset, offset + limit);
   const details = await Promise.all(
     newestFirst.map(async ({ record, version }) => {
-      const stat = await ctx.fs.stat(ctx.objects.pathOf(record.checksum)).catch(() => null);
-      return { ...toVersionInfo(record, version), commit: record.commit, storedBytes: stat === null ? null : stat.size };
+      // Loose or packed: a packed object's stored bytes are its length in the pack.
+      const found = await ctx.objects.locate(record.checksum).catch(() => null);
+      return { ...toVersionInfo(record, version), commit: record.commit, storedBytes: found === null ? null : found.size };
     }),
   );
   return { total: versions.length, versions: details };

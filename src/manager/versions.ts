@@ -10,6 +10,7 @@ import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
 import { publishCommit, type PublishedCommit, type StagedVersion } from '../store/publish.js';
 import type { StoredObject } from '../store/objects.js';
 import { FILE_CONCURRENCY, mapLimit } from '../store/write-pool.js';
+import type { ObjectWriter, PackWriter } from '../store/pack-writer.js';
 import type { CommittedVersion } from '../store/version-index.js';
 import type { StoreContext } from './context.js';
 import { overlayStaged } from './staged-view.js';
@@ -63,11 +64,16 @@ export function prepareSave(
  * nothing becomes visible until they are published. Rejects if any object
  * cannot be written; objects already written stay as unreferenced garbage.
  */
-export async function writeSaveObjects(ctx: StoreContext, prepared: readonly PreparedSave[]): Promise<StagedVersion[]> {
+export async function writeSaveObjects(
+  ctx: StoreContext,
+  prepared: readonly PreparedSave[],
+  /** A transaction's or a bulk write's pack; saves outside them write loose objects. */
+  writer: ObjectWriter = ctx.objects,
+): Promise<StagedVersion[]> {
   // Made durable by the commit that publishes them, which waits for all of their objects' fsyncs.
   // Each write settles before a failure is reported, so none is still in flight when the caller retries.
   const written = await mapLimit(prepared, FILE_CONCURRENCY, (save) =>
-    ctx.objects.write(save.serialized, save.compress).then((object) => ({ object }), (error: unknown) => ({ error })),
+    writer.write(save.serialized, save.compress).then((object) => ({ object }), (error: unknown) => ({ error })),
   );
   const failed = written.find((w): w is { error: unknown } => 'error' in w);
   if (failed !== undefined) throw failed.error;
@@ -92,8 +98,10 @@ export async function stageSave(
   data: unknown,
   options: SaveOptions = {},
   context = 'saveSSOT',
+  /** A transaction's or a bulk write's pack; a single save writes a loose object. */
+  writer: ObjectWriter = ctx.objects,
 ): Promise<StagedVersion> {
-  const [staged] = await writeSaveObjects(ctx, [prepareSave(ctx, logicalKey, data, options, context)]);
+  const [staged] = await writeSaveObjects(ctx, [prepareSave(ctx, logicalKey, data, options, context)], writer);
   return staged!;
 }
 
@@ -110,7 +118,7 @@ export interface PublishedWithRetention {
 export async function publishStaged(
   ctx: StoreContext,
   staged: readonly StagedVersion[],
-  details: { message: string; transaction: string | null },
+  details: { message: string; transaction: string | null; pack?: PackWriter },
 ): Promise<PublishedWithRetention> {
   let cleanups: VersionsCleanup[] = [];
   const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records, versionCounts) => {
@@ -162,7 +170,7 @@ export function announceCommit(ctx: StoreContext, result: PublishedWithRetention
 export async function commitStaged(
   ctx: StoreContext,
   staged: readonly StagedVersion[],
-  details: { message: string; transaction: string | null },
+  details: { message: string; transaction: string | null; pack?: PackWriter },
   data: readonly unknown[] = [],
 ): Promise<PublishedCommit> {
   const result = await ctx.withWriteLock(() => publishStaged(ctx, staged, details));

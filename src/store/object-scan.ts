@@ -1,6 +1,6 @@
 /**
- * Store-wide walk over `objects/<2 hex>/<62 hex>`, one fan-out directory at
- * a time, for garbage collection and fsck.
+ * Store-wide walk over the loose objects, `objects/<2 hex>/<62 hex>`, one
+ * fan-out directory at a time, for garbage collection and fsck.
  */
 import { join } from 'node:path';
 import { readdirFast } from './bulk-io.js';
@@ -23,7 +23,8 @@ export async function listFanouts(fs: StoreFs, layout: StoreLayout): Promise<{ f
   const names = (await readdirFast(fs, layout.objects)).sort();
   return {
     fanouts: names.filter((name) => FANOUT.test(name)),
-    stray: names.filter((name) => !FANOUT.test(name)).map((name) => join(layout.objects, name)),
+    // `pack/` holds the packs (packs.ts), walked on their own.
+    stray: names.filter((name) => !FANOUT.test(name) && name !== 'pack').map((name) => join(layout.objects, name)),
   };
 }
 

@@ -14,8 +14,9 @@ import type { StoreLayout } from './layout.js';
 import { forEachLimit } from './map-limit.js';
 import { isGzip, sha256Hex } from './objects.js';
 import { listFanout, listFanouts } from './object-scan.js';
+import { verifyAllPacks } from './pack-verify.js';
 
-export type ObjectProblemCode = 'corrupt-object' | 'invalid-gzip' | 'unreadable-object' | 'stray-file';
+export type ObjectProblemCode = 'corrupt-object' | 'invalid-gzip' | 'unreadable-object' | 'stray-file' | 'damaged-pack';
 
 export interface ObjectVerification {
   /** Objects whose content hashes to their name. */
@@ -37,9 +38,10 @@ export function objectProblem(stored: Buffer, checksum: string): { code: ObjectP
   return actual === checksum ? null : { code: 'corrupt-object', message: `is corrupt: its content hashes to ${actual}` };
 }
 
-/** Reads and verifies every file under `objects/`. Objects removed meanwhile (a concurrent GC) are skipped. */
+/** Reads and verifies every file under `objects/`, packs included. Objects removed meanwhile (a concurrent GC) are skipped. */
 export async function verifyAllObjects(fs: StoreFs, layout: StoreLayout): Promise<ObjectVerification> {
   const result: ObjectVerification = { valid: [], problems: [] };
+  await verifyAllPacks(fs, layout, result);
   const { fanouts, stray } = await listFanouts(fs, layout);
   for (const path of stray) result.problems.push({ code: 'stray-file', path, message: 'is not an object fan-out directory' });
   await forEachLimit(fanouts, 2, async (fanout) => {

@@ -3,7 +3,9 @@
  * sha256 of the serialised (uncompressed) bytes. A stored object is either
  * those bytes or a plain gzip stream of them; readers tell the two apart by
  * the gzip magic number (serialised JSON never starts with 0x1f). Objects are
- * immutable: writing content that exists already costs one stat.
+ * immutable: writing content that exists already costs one stat. An object
+ * may also live in a pack (packs.ts, pack-writer.ts): every read and every
+ * reuse looks there when there is no loose file, and verifies alike.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { syncDirs, syncFiles, writeFileAtomic } from './atomic-write.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
+import { packDirOf, PackSet, readPackedBytes, type PackedObject } from './packs.js';
 
 export interface StoredObject {
   checksum: string;
@@ -48,11 +51,20 @@ export class ObjectStore {
   private readonly createdFanouts = new Set<string>();
   // Objects this process has fsynced (with their directory entry); they stay durable.
   private readonly durable = new Set<string>();
+  /** The packs of the store, as this process has listed them. */
+  readonly packs: PackSet;
+  // Packs whose files this process has fsynced, and those whose directory entry too.
+  private readonly flushedPacks = new Set<string>();
+  private readonly durablePacks = new Set<string>();
+  // Objects of packs this process is still writing: only its own reads (a transaction's) may see them.
+  private readonly unpublished = new Map<string, PackedObject>();
 
   constructor(
     private readonly fs: StoreFs,
     private readonly layout: StoreLayout,
-  ) {}
+  ) {
+    this.packs = new PackSet(fs, layout);
+  }
 
   pathOf(checksum: string): string {
     return objectPath(this.layout.objects, checksum);
@@ -65,12 +77,16 @@ export class ObjectStore {
    * its objects at once) before publishing anything that names it.
    */
   async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
+    const found = await this.findReusable(checksum);
+    return found ?? this.writeLoose(serialized, compress, checksum);
+  }
+
+  /** `write` without looking for the object in packs first (fsck salvaging a damaged pack). */
+  async writeLoose(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
     const path = this.pathOf(checksum);
     const existing = await this.statIfExists(path);
     const reused = existing === null ? null : await this.reuseExisting(path, checksum);
-    if (existing !== null && reused !== null) {
-      return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
-    }
+    if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
     const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: false, createDir: true });
@@ -88,6 +104,32 @@ export class ObjectStore {
     this.flushing.set(checksum, flush);
     void flush.finally(() => this.flushing.delete(checksum));
     return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync: createdDir ? [dir, this.layout.objects] : [dir] };
+  }
+
+  /**
+   * An object already stored, loose or packed, verified and with its mtime
+   * (or its pack's) refreshed for garbage collection; null when there is
+   * none to reuse. Pack writers call it too, so no object is stored twice.
+   */
+  async findReusable(checksum: string): Promise<StoredObject | null> {
+    const path = this.pathOf(checksum);
+    const existing = await this.statIfExists(path);
+    const reused = existing === null ? null : await this.reuseExisting(path, checksum);
+    if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
+    return existing === null ? this.reusePacked(checksum) : null;
+  }
+
+  /** Called by a pack writer for each object it appends, and again (`isGone`) once its pack is published or dropped. */
+  trackUnpublished(checksum: string, entry: PackedObject, isGone = false): void {
+    // Another open pack of this process may hold the same object: only the writer's own entry goes.
+    if (!isGone) this.unpublished.set(checksum, entry);
+    else if (this.unpublished.get(checksum)?.pack === entry.pack) this.unpublished.delete(checksum);
+  }
+
+  /** Called by a pack writer once its files are fsynced (`durable`: and the rename into `objects/pack/`). */
+  markPackFlushed(pack: string, durable: boolean): void {
+    remember(this.flushedPacks, pack);
+    if (durable) remember(this.durablePacks, pack);
   }
 
   /**
@@ -112,17 +154,27 @@ export class ObjectStore {
     // an object between staging (outside the lock) and here. The caches
     // below would skip its fsync, so check it is still there: a commit must
     // fail rather than name data that is gone.
-    await Promise.all(unique.map((checksum) => this.assertPresent(checksum)));
-    const pending = unique.filter((checksum) => !this.durable.has(checksum));
+    const where = await Promise.all(unique.map((checksum) => this.locateForCommit(checksum)));
+    const loose = unique.filter((_, i) => where[i] === 'loose');
+    const pending = loose.filter((checksum) => !this.durable.has(checksum));
     const flushed = await Promise.all(pending.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
-    await syncFiles(this.fs, pending.filter((_, i) => !flushed[i]).map((checksum) => this.pathOf(checksum)));
+    // A pack found here but not written by this process was fsynced by its
+    // writer before its rename; its directory entry may not be durable yet.
+    const packs = [...new Set(where.filter((w): w is PackedObject => w !== 'loose').map((w) => w.pack))].filter((pack) => !this.durablePacks.has(pack));
+    const unflushedPacks = packs.filter((pack) => !this.flushedPacks.has(pack));
+    await syncFiles(this.fs, [
+      ...pending.filter((_, i) => !flushed[i]).map((checksum) => this.pathOf(checksum)),
+      ...unflushedPacks.flatMap((pack) => [pack, pack.replace(/\.pack$/, '.idx')]),
+    ]);
     const fanouts = [...new Set(pending.map((checksum) => join(this.layout.objects, checksum.slice(0, 2))))];
     const created = fanouts.filter((dir) => this.createdFanouts.has(dir));
+    const dirs = [...fanouts, ...(packs.length > 0 ? [packDirOf(this.layout)] : [])];
     return {
-      dirs: created.length > 0 ? [...fanouts, this.layout.objects] : fanouts,
+      dirs: created.length > 0 ? [...dirs, this.layout.objects] : dirs,
       markDurable: () => {
         pending.forEach((checksum) => remember(this.durable, checksum));
         created.forEach((dir) => this.createdFanouts.delete(dir));
+        packs.forEach((pack) => remember(this.durablePacks, pack));
       },
     };
   }
@@ -137,19 +189,77 @@ export class ObjectStore {
     try {
       stored = await this.fs.readFile(path);
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) {
-        throw new IntegrityError(`object ${checksum} is missing${forKey(key)} (${path})`, { path, checksum, key });
-      }
+      if (isErrno(error, 'ENOENT')) return this.readPacked(checksum, key);
       throw error;
     }
     return decodeObject(stored, checksum, path, key);
   }
 
-  private async assertPresent(checksum: string): Promise<void> {
+  /**
+   * The stored bytes of an object (loose or packed) and the file they came
+   * from, unverified: for fsck, which verifies and reports them itself.
+   */
+  async readStored(checksum: string): Promise<{ stored: Buffer; path: string } | null> {
     const path = this.pathOf(checksum);
-    if ((await this.statIfExists(path)) === null) {
-      throw new IntegrityError(`object ${checksum} was removed (by garbage collection?) before its commit; save again (${path})`, { path, checksum });
+    const loose = await readFileIfExists(this.fs, path);
+    if (loose !== null) return { stored: loose, path };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const packed = this.unpublished.get(checksum) ?? (await this.packs.locate(checksum));
+      if (packed === null) return null;
+      const stored = await readPackedBytes(this.fs, packed);
+      if (stored !== null) return { stored, path: packed.pack };
+      // The pack went since it was listed (collected or repacked): list again.
+      await this.packs.refresh();
     }
+    return null;
+  }
+
+  /** The file holding an object (its loose file or its pack) with its size and mtime; null when there is none. */
+  async locate(checksum: string): Promise<{ path: string; size: number; mtimeMs: number; packed: boolean } | null> {
+    const path = this.pathOf(checksum);
+    const loose = await this.fs.stat(path).catch(() => null);
+    if (loose !== null) return { path, size: loose.size, mtimeMs: loose.mtimeMs, packed: false };
+    const packed = await this.packs.locate(checksum);
+    const stat = packed === null ? null : await this.fs.stat(packed.pack).catch(() => null);
+    return stat === null ? null : { path: packed!.pack, size: packed!.length, mtimeMs: stat.mtimeMs, packed: true };
+  }
+
+  private async readPacked(checksum: string, key: string | undefined): Promise<Buffer> {
+    const found = await this.readStored(checksum);
+    if (found !== null) return decodeObject(found.stored, checksum, found.path, key);
+    const path = this.pathOf(checksum);
+    // An object a damaged index may list is not called merely missing.
+    const damaged = this.packs.damagedIndexes().map((d) => `; pack index ${d.path} ${d.reason}`).join('');
+    throw new IntegrityError(`object ${checksum} is missing${forKey(key)} (${path})${damaged}`, { path: this.packs.damagedIndexes()[0]?.path ?? path, checksum, key });
+  }
+
+  /** Where a commit's object is, loose or packed; throws when it is in neither. */
+  private async locateForCommit(checksum: string): Promise<'loose' | PackedObject> {
+    const known = this.packs.locateKnown(checksum);
+    if (known !== null && (await this.statIfExists(known.pack)) !== null) return known;
+    // Its pack went since it was listed (repacked, say): list the packs again.
+    if (known !== null) await this.packs.refresh();
+    const path = this.pathOf(checksum);
+    if ((await this.statIfExists(path)) !== null) return 'loose';
+    const packed = await this.packs.locate(checksum);
+    if (packed !== null && (await this.statIfExists(packed.pack)) !== null) return packed;
+    throw new IntegrityError(`object ${checksum} was removed (by garbage collection?) before its commit; save again (${path})`, { path, checksum });
+  }
+
+  /** A packed object to reuse: verified, and its pack's mtime refreshed (see `reuseExisting`). */
+  private async reusePacked(checksum: string): Promise<StoredObject | null> {
+    const packed = await this.packs.locateForReuse(checksum);
+    if (packed === null) return null;
+    const stored = await readPackedBytes(this.fs, packed);
+    if (stored === null) return null;
+    try {
+      decodeObject(stored, checksum, packed.pack);
+    } catch (error) {
+      if (error instanceof IntegrityError) return null;
+      throw error;
+    }
+    if (!(await this.touch(packed.pack))) return null;
+    return { checksum, compressed: isGzip(stored), storedSize: packed.length, dirsToSync: [] };
   }
 
   private async statIfExists(path: string): Promise<number | null> {
@@ -168,7 +278,24 @@ export class ObjectStore {
    * named again by this save is not swept before the save is published.
    */
   private async reuseExisting(path: string, checksum: string): Promise<boolean | null> {
-    const touched = await withDescriptor(async () => {
+    if (!(await this.touch(path))) return null;
+    // A crash of the machine can leave a file under a valid name that was
+    // renamed into place but never flushed; only a verified object is reused,
+    // anything else is written again over it.
+    const stored = await readFileIfExists(this.fs, path);
+    if (stored === null) return null;
+    try {
+      decodeObject(stored, checksum, path);
+    } catch (error) {
+      if (error instanceof IntegrityError) return null;
+      throw error;
+    }
+    return isGzip(stored);
+  }
+
+  /** Refreshes a file's mtime; false when it is gone. */
+  private async touch(path: string): Promise<boolean> {
+    return withDescriptor(async () => {
       let handle;
       try {
         handle = await this.fs.open(path, 'r');
@@ -184,19 +311,6 @@ export class ObjectStore {
       }
       return true;
     });
-    if (!touched) return null;
-    // A crash of the machine can leave a file under a valid name that was
-    // renamed into place but never flushed; only a verified object is reused,
-    // anything else is written again over it.
-    const stored = await readFileIfExists(this.fs, path);
-    if (stored === null) return null;
-    try {
-      decodeObject(stored, checksum, path);
-    } catch (error) {
-      if (error instanceof IntegrityError) return null;
-      throw error;
-    }
-    return isGzip(stored);
   }
 }
 

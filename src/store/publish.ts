@@ -41,6 +41,7 @@ import type { CommitLog } from './commits.js';
 import type { StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import type { ObjectStore } from './objects.js';
+import { syncCommitObjects, type PackWriter } from './pack-writer.js';
 import type { RefStore } from './refs.js';
 import type { VersionIndex } from './version-index.js';
 import { removePublishRecord, writePublishRecord } from './staging.js';
@@ -75,7 +76,8 @@ export interface PublishedCommit {
 export async function publishCommit(
   ctx: PublishContext,
   staged: readonly StagedVersion[],
-  details: { message: string; transaction: string | null; now?: number },
+  /** `pack`: the pack holding the commit's new objects, published with its refs (pack-writer.ts). */
+  details: { message: string; transaction: string | null; now?: number; pack?: PackWriter },
   /**
    * Work that needs the commit published (removing the versions beyond
    * `maxVersions`, say); it runs right after the commit point and returns the
@@ -157,7 +159,7 @@ export async function publishCommit(
   // flight when the refs are removed.
   const [refWrites, objectSync, ownFiles] = await Promise.allSettled([
     writeAndSyncRefs(ctx, records),
-    ctx.objects.syncObjectFiles(staged.map((s) => s.checksum)).then(async (objects) => {
+    syncCommitObjects(ctx.objects, staged.map((s) => s.checksum), details.pack).then(async (objects) => {
       await syncDirs(ctx.fs, objects.dirs);
       return objects;
     }),

@@ -107,30 +107,36 @@ describe('garbage collection of objects', () => {
 
   it('never collects objects staged by an open transaction of another manager', async () => {
     const { root, m, objectPath, exists } = await setup();
+    // An object nothing names yet, which the transaction's save then reuses
+    // (new content goes into the transaction's pack, invisible until its commit).
+    const ctx = new StoreContext(root, resolveOptions({}), new EventEmitter());
+    await m.saveSSOT('other', { n: 1 });
+    const { checksum } = await ctx.objects.write(serialize({ inTransaction: true }), false);
     const txId = await m.beginTransaction();
     await m.saveSSOT('staged', { inTransaction: true }, { transactionId: txId });
+    await m.saveSSOT('staged', { inTransaction: 'packed' }, { transactionId: txId });
     const other = new EnhancedStateManager(root, { gcInterval: 0 });
-    const objects = await listObjects(m.storeDirectory);
-    expect(objects).toHaveLength(1);
     await other.runGarbageCollection({ prune: 'now' });
-    expect(await exists(objectPath(objects[0]!))).toBe(true);
+    expect(await exists(objectPath(checksum))).toBe(true);
     await m.commitTransaction(txId);
-    expect(await other.loadSSOT('staged')).toEqual({ inTransaction: true });
+    expect(await other.getVersions('staged')).toHaveLength(2);
+    expect(await other.loadSSOT('staged', 1)).toEqual({ inTransaction: true });
+    expect(await other.loadSSOT('staged', 2)).toEqual({ inTransaction: 'packed' });
     await Promise.all([m.shutdown(), other.shutdown()]);
   });
 
   it('ignores and removes staging files of processes that no longer run', async () => {
-    const { m, objectPath, exists } = await setup();
-    const txId = await m.beginTransaction();
-    await m.saveSSOT('staged', { orphan: true }, { transactionId: txId });
-    const [checksum] = await listObjects(m.storeDirectory);
+    const { root, m, objectPath, exists } = await setup();
+    await m.saveSSOT('other', { n: 1 });
+    const ctx = new StoreContext(root, resolveOptions({}), new EventEmitter());
+    const { checksum } = await ctx.objects.write(serialize({ orphan: true }), false);
+    await ctx.objects.syncObjects([checksum]);
     const deadPid = await pidOfExitedProcess();
     const stagingFile = join(m.storeDirectory, 'local', 'staging', 'tx_dead.json');
     await writeFile(stagingFile, JSON.stringify({ txId: 'tx_dead', pid: deadPid, checksums: [checksum] }));
-    await m.rollbackTransaction(txId);
     const result = await m.runGarbageCollection({ prune: 'now' });
     expect(result).toMatchObject({ removedObjects: 1, removedStagingFiles: 1 });
-    expect(await exists(objectPath(checksum!))).toBe(false);
+    expect(await exists(objectPath(checksum))).toBe(false);
     expect(await exists(stagingFile)).toBe(false);
     await m.shutdown();
   });
