@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -16,9 +18,10 @@ const outcome = (p: Promise<string>): Promise<Outcome> => p.then((key) => ({ key
  * A file system on which every write, rename or link touching a path that
  * contains the fragment `poisoned()` names (none while it is null) fails
  * with EIO, as a bad sector under one file would: the save that needs that
- * file can never be published, any other can.
+ * file can never be published, any other can. Writes through a handle of
+ * bytes that contain `poisonedBytes()` (an append to a pack) fail the same way.
  */
-function failingFor(poisoned: () => string | null): StoreFs {
+function failingFor(poisoned: () => string | null, poisonedBytes: () => Buffer | null = () => null): StoreFs {
   const hits = (...paths: unknown[]) => {
     const fragment = poisoned();
     return fragment !== null && paths.some((p) => typeof p === 'string' && p.includes(fragment));
@@ -26,9 +29,19 @@ function failingFor(poisoned: () => string | null): StoreFs {
   const eio = () => Object.assign(new Error('EIO: injected i/o error'), { code: 'EIO' });
   return {
     ...nodeFs,
-    open: (async (path: string, flags?: string, ...rest: unknown[]) => {
-      if (typeof flags === 'string' && /[wa+]/.test(flags) && hits(path)) throw eio();
-      return (nodeFs.open as (...a: unknown[]) => Promise<unknown>)(path, flags, ...rest);
+    open: (async (path: string, flags?: string | number, ...rest: unknown[]) => {
+      const writing = typeof flags === 'string' ? /[wa+]/.test(flags) : typeof flags === 'number' && (flags & (constants.O_WRONLY | constants.O_RDWR)) !== 0;
+      if (writing && hits(path)) throw eio();
+      const handle = await (nodeFs.open as (...a: unknown[]) => Promise<FileHandle>)(path, flags, ...rest);
+      if (!writing) return handle;
+      // Appends to a pack fail too when they carry the poisoned bytes.
+      const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+      handle.write = (async (data: unknown, ...more: unknown[]) => {
+        const bytes = poisonedBytes();
+        if (bytes !== null && Buffer.isBuffer(data) && data.includes(bytes)) throw eio();
+        return write(data, ...more);
+      }) as FileHandle['write'];
+      return handle;
     }) as StoreFs['open'],
     writeFile: (async (path: unknown, ...rest: unknown[]) => {
       if (hits(path)) throw eio();
@@ -170,7 +183,13 @@ describe('group commit of concurrent saves', () => {
     const doomed = { doomed: true };
     const checksum = sha256Hex(serialize(doomed));
     let poisoned: string | null = checksum.slice(2);
-    const m = new EnhancedStateManager(root, { gcInterval: 0, maxVersions: 100_000, recordGitProvenance: false }, { fs: failingFor(() => poisoned) });
+    // Its loose file cannot be written, nor a pack holding its bytes: the
+    // batch's pack fails, its halves are published again, and the save alone
+    // (a loose object) fails.
+    const bytes = serialize(doomed);
+    const m = new EnhancedStateManager(root, { gcInterval: 0, maxVersions: 100_000, recordGitProvenance: false }, {
+      fs: failingFor(() => poisoned, () => (poisoned === null ? null : bytes)),
+    });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => outcome(m.saveSSOT('spec', i === 5 ? doomed : { i }))));
     poisoned = null;
     expect((results[5] as { error: { code?: string } }).error.code).toBe('EIO');
