@@ -1,43 +1,55 @@
 /**
  * Keeps the statistics index under `local/stats/` (src/model/statistics-index.ts,
- * docs/FORMAT.md) in step with the store, so `getStatistics()` reads only the
- * directories that changed since the last call: a stat of each key
- * directory, each object fanout directory and `commits/`, then the refs or
- * objects of those whose mtime moved. Everything in `.ae/` outside `local/`
- * may change behind the index's back (a clone, a `git checkout` or merge, a
- * save of another process), which is why each summary is checked against its
- * directory before it is used, and a summary that does not match its sidecar
- * file throws the whole index away.
+ * docs/FORMAT.md) in step with the store, so `getStatistics()` reads the
+ * index and only what changed since its last call.
+ *
+ * Writers holding the lock append what they change to the change log
+ * (store/change-log.ts). When every session since the index's last read
+ * declared its changes, and nothing else moved (the boot, the git index,
+ * `commits/` and `refs/keys/` as the last session left them), only the
+ * declared key directories are read again: the precise path. Otherwise every
+ * key directory is `lstat`ed against the mtime its summary recorded: the full
+ * check. Object fanouts are `lstat`ed every time (there are at most 256); one
+ * whose mtime is the one the last session left gets only its declared
+ * objects measured, any other change is read again whole.
  *
  * The reads are synchronous, through the context's `StoreFs`, because
  * `getStatistics()` is; the writes are asynchronous and best effort, after
  * the figures are returned: a failed write only means reading again next time.
  */
 import { join } from 'node:path';
+import { planChanges, type ChangePlan } from '../model/change-log.js';
 import { refFileTimestamp } from '../model/keys.js';
 import {
   emptyStatsIndex,
-  isCommitsSidecar,
   isStatsIndexMain,
   isTrusted,
+  NO_SUBS,
   recordedMtime,
-  type CommitsSidecar,
+  STATS_INDEX_FORMAT,
   type IndexedRef,
   type StatsIndexMain,
+  type WatchState,
 } from '../model/statistics-index.js';
-import { tempPathFor } from '../store/atomic-write.js';
+import { statsDirectory } from '../store/change-log.js';
 import type { StoreFs } from '../store/fs.js';
 import { parseVersionRecord } from '../store/refs.js';
 import type { StoreContext } from './context.js';
-import { IndexUpdate, newGen, readJson, StaleIndex } from './statistics-index-update.js';
+import { IndexUpdate, readJson, StaleIndex } from './statistics-index-update.js';
+import { currentBoot, gitStamp } from './statistics-index-watch.js';
+import { writeIndexFiles } from './statistics-index-write.js';
 
 const FANOUT = /^[0-9a-f]{2}$/;
-
 
 export interface IndexedStatistics {
   main: StatsIndexMain;
   /** Bytes of every regular file of the store, the index's own directory left out. */
   diskBytes: number;
+}
+
+interface Changes {
+  plan: ChangePlan;
+  log: WatchState['log'];
 }
 
 /** Reads the store's statistics through the index, refreshing what changed; schedules the index's write. */
@@ -48,19 +60,22 @@ export class StatisticsIndex {
   constructor(private readonly ctx: StoreContext) {}
 
   get directory(): string {
-    return join(this.ctx.layout.local, 'stats');
+    return statsDirectory(this.ctx.layout);
   }
 
   read(): IndexedStatistics {
-    let update: IndexUpdate;
-    try {
-      update = this.refresh(this.readMain());
-    } catch (error) {
-      if (!(error instanceof StaleIndex)) throw error;
-      update = this.refresh(emptyStatsIndex());
+    let update: IndexUpdate | undefined;
+    // A sidecar newer than its main file is a refresh of another process being written: read once more, then rebuild.
+    for (let attempt = 0; update === undefined; attempt++) {
+      const onDisk = this.readMain();
+      try {
+        update = this.refresh(attempt < 2 ? onDisk : { ...emptyStatsIndex(), seq: onDisk.seq });
+      } catch (error) {
+        if (!(error instanceof StaleIndex) || attempt >= 2) throw error;
+      }
     }
-    const files = update.files;
-    this.writing = this.writing.then(() => this.writeFiles(files)).catch(() => undefined);
+    const { files, baseSeq } = { files: update.files, baseSeq: update.main.seq - 1 };
+    this.writing = this.writing.then(() => writeIndexFiles(this.ctx, this.directory, files, baseSeq)).catch(() => undefined);
     return { main: update.main, diskBytes: update.diskBytes };
   }
 
@@ -75,35 +90,98 @@ export class StatisticsIndex {
   }
 
   private refresh(indexed: StatsIndexMain): IndexUpdate {
-    const { layout } = this.ctx;
-    const settledStats = this.ctx.fs.lstatSync(join(layout.local, 'settled'));
+    const { fs, layout } = this.ctx;
+    const settledStats = fs.lstatSync(join(layout.local, 'settled'));
     const settled = settledStats === undefined ? '' : `${settledStats.ino}:${settledStats.mtimeMs}`;
     // Settled refs were rewritten under their names, which the index reads only once: start again.
-    const main = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
-    const update = new IndexUpdate(this.ctx.fs, this.directory, main);
+    const main: StatsIndexMain = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
+    const update = new IndexUpdate(fs, this.directory, { ...main, format: STATS_INDEX_FORMAT, seq: indexed.seq + 1 }, indexed.seq);
     const readAt = Date.now();
-    const onDisk = new Set<string>();
-    for (const name of listSync(this.ctx.fs, layout.keyRefs)) {
-      const path = join(layout.keyRefs, name);
-      const stats = this.ctx.fs.lstatSync(path);
-      if (!stats?.isDirectory()) continue;
-      onDisk.add(name);
-      if (!isTrusted(main.keys[name]?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt);
-    }
-    for (const name of Object.keys(main.keys)) if (!onDisk.has(name)) update.dropKey(name);
-    const fanouts = new Set(listSync(this.ctx.fs, layout.objects).filter((name) => FANOUT.test(name)));
-    for (const name of new Set([...fanouts, ...Object.keys(main.shards)])) {
-      const stats = fanouts.has(name) ? this.ctx.fs.lstatSync(join(layout.objects, name)) : undefined;
-      const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
-      if (!isTrusted(main.shards[name]?.mtimeMs, mtimeMs)) this.rescanObjects(update, name, mtimeMs === -1, recordedMtime(mtimeMs, readAt, true));
-    }
-    update.summariseShards();
-    this.refreshCommits(update, readAt);
+    const changes = this.readChanges(main.watch);
+    const boot = currentBoot();
+    const git = gitStamp(fs, layout.root);
+    const commitsMtimeMs = mtimeOf(fs, layout.commits);
+    const keyRefsMtimeMs = mtimeOf(fs, layout.keyRefs);
+    const watch = main.watch;
+    const isPrecise =
+      watch !== null &&
+      changes.plan.isPrecise &&
+      watch.boot === boot &&
+      watch.git === git &&
+      commitsMtimeMs === (changes.plan.commitsMtimeMs ?? watch.commitsMtimeMs) &&
+      keyRefsMtimeMs === (changes.plan.keyRefsMtimeMs ?? watch.keyRefsMtimeMs);
+    if (isPrecise) this.refreshDeclaredKeys(update, changes.plan.keyDirs, readAt);
+    else this.refreshAllKeys(update, readAt);
+    this.refreshObjects(update, changes.plan, readAt);
+    this.refreshCommits(update, commitsMtimeMs, readAt);
+    const trust = (mtimeMs: number) => (isPrecise ? mtimeMs : recordedMtime(mtimeMs, readAt, true));
+    update.main.watch = { boot, git, commitsMtimeMs: trust(commitsMtimeMs), keyRefsMtimeMs: trust(keyRefsMtimeMs), log: changes.log };
+    update.files.set('main.json', update.main);
     update.diskBytes = this.measureRest(update);
     return update;
   }
 
-  /** Reads every file of a key directory that changed, and moves its versions' counts between shards. */
+  /** The change log's lines since the index's last read, and where the next read starts. */
+  private readChanges(watch: WatchState | null): Changes {
+    const path = this.ctx.changeLog.path;
+    const current = this.ctx.fs.lstatSync(path);
+    const currentIno = current?.isFile() ? current.ino : 0;
+    const read = (file: string, from: number) => {
+      try {
+        return this.ctx.fs.readFileSync(file).subarray(from).toString('utf8');
+      } catch {
+        return '';
+      }
+    };
+    // Without a known place in the log, every directory is checked; the log is read for where sessions still open began.
+    const fromStart = (): Changes => {
+      const text = read(path, 0);
+      const plan = planChanges(text);
+      plan.isPrecise = false;
+      return { plan, log: { ino: currentIno, offset: Buffer.byteLength(text.slice(0, plan.consumed)) } };
+    };
+    if (watch === null) return fromStart();
+    if (watch.log.ino === currentIno && (current?.size ?? 0) >= watch.log.offset) {
+      const text = read(path, watch.log.offset);
+      const plan = planChanges(text);
+      return { plan, log: { ino: currentIno, offset: watch.log.offset + Buffer.byteLength(text.slice(0, plan.consumed)) } };
+    }
+    // Rotated since: the rest of the old log, then the new one.
+    const old = this.ctx.fs.lstatSync(`${path}.old`);
+    if (old?.isFile() && old.ino === watch.log.ino && old.size >= watch.log.offset) {
+      const rest = read(`${path}.old`, watch.log.offset);
+      const text = rest + read(path, 0);
+      const plan = planChanges(text);
+      if (plan.consumed < rest.length) return { plan, log: { ino: old.ino, offset: watch.log.offset + Buffer.byteLength(rest.slice(0, plan.consumed)) } };
+      return { plan, log: { ino: currentIno, offset: Buffer.byteLength(text.slice(rest.length, plan.consumed)) } };
+    }
+    return fromStart();
+  }
+
+  private refreshDeclaredKeys(update: IndexUpdate, names: Set<string>, readAt: number): void {
+    for (const name of names) {
+      const stats = this.ctx.fs.lstatSync(join(this.ctx.layout.keyRefs, name));
+      if (stats?.isDirectory()) this.rescanKey(update, name, stats.mtimeMs, readAt);
+      else if (update.keySummary(name) !== undefined) update.dropKey(name);
+    }
+  }
+
+  private refreshAllKeys(update: IndexUpdate, readAt: number): void {
+    const { fs, layout } = this.ctx;
+    const onDisk = new Set<string>();
+    let stray = 0;
+    for (const name of listSync(fs, layout.keyRefs)) {
+      const stats = fs.lstatSync(join(layout.keyRefs, name));
+      if (stats?.isFile()) stray += stats.size;
+      if (!stats?.isDirectory()) continue;
+      onDisk.add(name);
+      if (!isTrusted(update.keySummary(name)?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt);
+    }
+    for (const name of update.knownKeys()) if (!onDisk.has(name)) update.dropKey(name);
+    update.main.strayKeyRefBytes = stray;
+  }
+
+  /** Reads the files of a key directory the index does not know yet, and moves its versions' counts between sub-shards. */
   private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number): void {
     const dir = join(this.ctx.layout.keyRefs, name);
     // A ref keeps its content under its name (settling, which rewrites it, starts the index again), so only new names are read.
@@ -139,53 +217,65 @@ export class StatisticsIndex {
     update.replaceKey(name, refs, bytes, recordedMtime(mtimeMs, readAt, isComplete));
   }
 
-  private rescanObjects(update: IndexUpdate, fanout: string, isGone: boolean, mtimeMs: number): void {
-    const shard = update.shard(fanout);
-    const dir = join(this.ctx.layout.objects, fanout);
-    const objects: Record<string, number> = {};
-    for (const name of isGone ? [] : listSync(this.ctx.fs, dir)) {
-      // Objects never change once written: only names not seen before are measured.
-      const known = shard.objects[name];
-      if (known !== undefined) objects[name] = known;
-      else {
-        const stats = this.ctx.fs.lstatSync(join(dir, name));
-        if (stats?.isFile()) objects[name] = stats.size;
+  private refreshObjects(update: IndexUpdate, plan: ChangePlan, readAt: number): void {
+    const { fs, layout } = this.ctx;
+    const fanouts = new Set(listSync(fs, layout.objects).filter((name) => FANOUT.test(name)));
+    const declared = new Map<string, string[]>();
+    for (const checksum of plan.checksums) declared.set(checksum.slice(0, 2), [...(declared.get(checksum.slice(0, 2)) ?? []), checksum]);
+    const gone: string[] = [];
+    for (const fanout of new Set([...fanouts, ...Object.keys(update.main.shards)])) {
+      const stats = fanouts.has(fanout) ? fs.lstatSync(join(layout.objects, fanout)) : undefined;
+      const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
+      if (isTrusted(update.main.shards[fanout]?.mtimeMs, mtimeMs)) continue;
+      if (mtimeMs !== -1 && plan.fanoutMtimes.get(fanout) === mtimeMs && update.main.shards[fanout] !== undefined) {
+        // The last session left the fanout as it is: what changed in it is what the sessions declared.
+        for (const checksum of declared.get(fanout) ?? []) this.measureObject(update, checksum);
+        update.setShardMtime(fanout, mtimeMs);
+        continue;
       }
+      this.rescanFanout(update, fanout, mtimeMs === -1);
+      update.setShardMtime(fanout, recordedMtime(mtimeMs, readAt, true));
+      if (mtimeMs === -1) gone.push(fanout);
     }
-    shard.objects = objects;
-    update.touchShard(fanout, mtimeMs);
+    update.summariseShards();
+    for (const fanout of gone) if (update.main.shards[fanout]?.subs === NO_SUBS) delete update.main.shards[fanout];
   }
 
-  private refreshCommits(update: IndexUpdate, readAt: number): void {
-    const dir = this.ctx.layout.commits;
-    const stats = this.ctx.fs.lstatSync(dir);
-    const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
+  private rescanFanout(update: IndexUpdate, fanout: string, isGone: boolean): void {
+    const onDisk = new Set((isGone ? [] : listSync(this.ctx.fs, join(this.ctx.layout.objects, fanout))).map((name) => fanout + name));
+    for (const checksum of update.knownObjects(fanout)) if (!onDisk.has(checksum)) update.setObject(checksum, undefined);
+    // Objects never change once written: only names not seen before are measured.
+    for (const checksum of onDisk) this.measureObject(update, checksum);
+  }
+
+  private measureObject(update: IndexUpdate, checksum: string): void {
+    if (update.objectBytes(checksum) !== undefined) return;
+    const stats = this.ctx.fs.lstatSync(join(this.ctx.layout.objects, checksum.slice(0, 2), checksum.slice(2)));
+    if (stats?.isFile()) update.setObject(checksum, stats.size);
+  }
+
+  private refreshCommits(update: IndexUpdate, mtimeMs: number, readAt: number): void {
     if (isTrusted(update.main.commits?.mtimeMs, mtimeMs)) return;
-    const old = update.main.commits === null ? {} : update.readSidecar('commits.json', update.main.commits.gen, isCommitsSidecar).files;
+    const old = update.commitFiles();
     const files: Record<string, number> = {};
-    let bytes = 0;
+    const dir = this.ctx.layout.commits;
     for (const name of mtimeMs === -1 ? [] : listSync(this.ctx.fs, dir)) {
       const size = old[name] ?? this.ctx.fs.lstatSync(join(dir, name))?.size;
-      if (size === undefined) continue;
-      files[name] = size;
-      bytes += size;
+      if (size !== undefined) files[name] = size;
     }
-    const sidecar: CommitsSidecar = { gen: newGen(), files };
-    update.main.commits = { mtimeMs: recordedMtime(mtimeMs, readAt, true), gen: sidecar.gen, bytes };
-    update.files.set('commits.json', sidecar);
+    update.setCommits(files, recordedMtime(mtimeMs, readAt, true));
   }
 
   /** Bytes of the regular files the summaries do not cover: store files, tags, hooks, `local/` but the index. */
   private measureRest(update: IndexUpdate): number {
     const { layout } = this.ctx;
-    let bytes = update.main.commits?.bytes ?? 0;
-    for (const key of Object.values(update.main.keys)) bytes += key.bytes;
-    for (const shard of Object.values(update.main.shards)) bytes += shard.objectBytes;
+    const { main } = update;
+    let bytes = (main.commits?.bytes ?? 0) + main.strayKeyRefBytes;
+    for (const bucket of Object.values(main.buckets)) bytes += bucket.bytes;
+    for (const shard of Object.values(main.shards)) bytes += shard.objectBytes;
     const covered = (dir: string, name: string): boolean =>
-      (dir === layout.keyRefs && update.main.keys[name] !== undefined) ||
-      (dir === layout.objects && update.main.shards[name] !== undefined) ||
-      join(dir, name) === layout.commits ||
-      join(dir, name) === this.directory;
+      (dir === layout.objects && main.shards[name] !== undefined) ||
+      [layout.keyRefs, layout.commits, this.directory].includes(join(dir, name));
     const walk = (dir: string): number => {
       let total = 0;
       for (const name of listSync(this.ctx.fs, dir)) {
@@ -206,25 +296,11 @@ export class StatisticsIndex {
     if (isFile) this.published.add(commitId);
     return isFile;
   }
+}
 
-  private async writeFiles(files: Map<string, unknown>): Promise<void> {
-    if (files.size === 0) return;
-    const { fs, layout } = this.ctx;
-    // Statistics of a store that does not exist (yet) create nothing: the index lives in an existing `local/`.
-    if (!(await fs.lstat(layout.local).then((stats) => stats.isDirectory(), () => false))) return;
-    await fs.mkdir(join(this.directory, 'keys'), { recursive: true });
-    await fs.mkdir(join(this.directory, 'shards'), { recursive: true });
-    await fs.mkdir(layout.tmp, { recursive: true });
-    // The main file goes last: until it is in place, the sidecars written before it do not match it and are not used.
-    const names = [...files.keys()].filter((name) => name !== 'main.json');
-    if (files.has('main.json')) names.push('main.json');
-    for (const name of names) {
-      const target = join(this.directory, name);
-      const temp = tempPathFor(layout.tmp, target);
-      await fs.writeFile(temp, JSON.stringify(files.get(name)));
-      await fs.rename(temp, target);
-    }
-  }
+function mtimeOf(fs: StoreFs, path: string): number {
+  const stats = fs.lstatSync(path);
+  return stats?.isDirectory() ? stats.mtimeMs : -1;
 }
 
 function listSync(fs: StoreFs, dir: string): string[] {

@@ -3,7 +3,7 @@
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { deserialize } from '../model/codec.js';
-import { assertLogicalKey, nextTimestamp } from '../model/keys.js';
+import { assertLogicalKey, keyDirName, nextTimestamp } from '../model/keys.js';
 import { assertSnapshotPhase } from '../model/snapshot.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
@@ -66,12 +66,14 @@ export async function commitStaged(
   data: readonly unknown[] = [],
 ): Promise<PublishedCommit> {
   let cleanups: VersionsCleanup[] = [];
-  const published = await ctx.withWriteLock(() =>
-    publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records) => {
+  const published = await ctx.withWriteLock(async () => {
+    // The commit and its maxVersions cleanup change these keys' directories and add these objects, nothing else the statistics count.
+    await ctx.changeLog.declare(staged.map((s) => keyDirName(s.logicalKey)), staged.map((s) => s.checksum));
+    return publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records) => {
       cleanups = await enforceMaxVersions(ctx, new Set(records.map((r) => r.logicalKey)));
       return cleanups.map((cleanup) => ctx.refs.dirOf(cleanup.logicalKey));
-    }),
-  );
+    });
+  });
   published.records.forEach((record, i) => {
     ctx.events.emit('ssotSaved', {
       logicalKey: record.logicalKey,

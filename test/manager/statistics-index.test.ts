@@ -139,11 +139,12 @@ describe('statistics index', () => {
     await ageDirectories(m.storeDirectory);
     const expected = await indexed(m);
     const dir = join(m.storeDirectory, 'local', 'stats');
-    // A shard whose generation is not the main file's, as a write cut short between the two leaves it.
-    const shard = (await readdir(join(dir, 'shards')))[0]!;
-    await writeFile(join(dir, 'shards', shard), JSON.stringify({ gen: 'other', objects: {}, refs: {} }));
+    // A sub-shard newer than the main file, as a write cut short between the two leaves it.
+    const fanout = (await readdir(join(dir, 'shards')))[0]!;
+    const sub = (await readdir(join(dir, 'shards', fanout)))[0]!;
+    await writeFile(join(dir, 'shards', fanout, sub), JSON.stringify({ seq: 1e9, objects: {}, refs: {} }));
     await m.saveSSOT('key0', { k: 0, v: 'x' });
-    await utimes(join(m.storeDirectory, 'objects', shard.slice(0, 2)), new Date(0), new Date(0));
+    await utimes(join(m.storeDirectory, 'objects', fanout), new Date(0), new Date(0));
     expect(await indexed(m)).toEqual(await scanned(m));
     await writeFile(join(dir, 'main.json'), '{"format": 1, "keys": [');
     expect(await indexed(m)).toEqual(await scanned(m));
