@@ -161,7 +161,7 @@ export class StatisticsIndex {
   private refreshDeclaredKeys(update: IndexUpdate, names: Set<string>, readAt: number): void {
     for (const name of names) {
       const stats = this.ctx.fs.lstatSync(join(this.ctx.layout.keyRefs, name));
-      if (stats?.isDirectory()) this.rescanKey(update, name, stats.mtimeMs, readAt);
+      if (stats?.isDirectory()) this.rescanKey(update, name, stats.mtimeMs, readAt, false);
       else if (update.keySummary(name) !== undefined) update.dropKey(name);
     }
   }
@@ -175,23 +175,28 @@ export class StatisticsIndex {
       if (stats?.isFile()) stray += stats.size;
       if (!stats?.isDirectory()) continue;
       onDisk.add(name);
-      if (!isTrusted(update.keySummary(name)?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt);
+      if (!isTrusted(update.keySummary(name)?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt, true);
     }
     for (const name of update.knownKeys()) if (!onDisk.has(name)) update.dropKey(name);
     update.main.strayKeyRefBytes = stray;
   }
 
-  /** Reads the files of a key directory the index does not know yet, and moves its versions' counts between sub-shards. */
-  private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number): void {
+  /**
+   * Reads the files of a key directory the index does not know yet, and moves
+   * its versions' counts between sub-shards. A ref keeps its content under its
+   * name (settling, which rewrites it, starts the index again), so only new
+   * names are read; a full check also `lstat`s the known ones, since
+   * `fsck --repair` and hands may rewrite a ref in place.
+   */
+  private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number, isVerifying: boolean): void {
     const dir = join(this.ctx.layout.keyRefs, name);
-    // A ref keeps its content under its name (settling, which rewrites it, starts the index again), so only new names are read.
     const known = update.keyRefs(name);
     const refs: Record<string, IndexedRef> = {};
     let bytes = 0;
     let isComplete = true;
     for (const file of listSync(this.ctx.fs, dir)) {
       const indexed = known[file];
-      if (indexed !== undefined) {
+      if (indexed !== undefined && !isVerifying) {
         refs[file] = indexed;
         bytes += indexed[4];
         continue;
@@ -199,6 +204,11 @@ export class StatisticsIndex {
       const path = join(dir, file);
       const stats = this.ctx.fs.lstatSync(path);
       if (!stats?.isFile()) continue;
+      if (indexed !== undefined && indexed[4] === stats.size) {
+        refs[file] = indexed;
+        bytes += indexed[4];
+        continue;
+      }
       bytes += stats.size;
       if (refFileTimestamp(file) === null) continue;
       let record;
