@@ -18,7 +18,7 @@ import { isErrno, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
 /** Past this size the log is moved to `changes.old` at the next begin; a reader further behind than that checks everything. */
-export const CHANGE_LOG_ROTATE_BYTES = 1 << 20;
+export const CHANGE_LOG_ROTATE_BYTES = 256 * 1024;
 
 export function statsDirectory(layout: StoreLayout): string {
   return join(layout.local, 'stats');
