@@ -31,6 +31,7 @@ import {
   type SubShard,
 } from '../model/statistics-index.js';
 import type { StoreFs } from '../store/fs.js';
+import { nextVersionNumber } from '../store/version-index.js';
 
 /** A sidecar missing, unparsable or newer than the main file: the index cannot be used as it is. */
 export class StaleIndex extends Error {}
@@ -81,6 +82,11 @@ export class IndexUpdate {
     return this.bucket(bucketOf(name)).keys[name];
   }
 
+  /** Every key directory the index knows, with its summary (loads every bucket). */
+  allKeys(): Array<[string, KeyDirSummary]> {
+    return Object.keys(this.main.buckets).flatMap((id) => Object.entries(this.bucket(id).keys));
+  }
+
   /** Every key directory the index knows (loads every bucket: for full checks only). */
   knownKeys(): string[] {
     return Object.keys(this.main.buckets).flatMap((id) => Object.keys(this.bucket(id).keys));
@@ -102,7 +108,7 @@ export class IndexUpdate {
     this.countRefs(Object.entries(old).filter(([file]) => refs[file] === undefined).map(([, ref]) => ref), -1);
     this.countRefs(Object.entries(refs).filter(([file]) => old[file] === undefined).map(([, ref]) => ref), 1);
     this.keys.set(name, refs);
-    this.setKey(name, summariseKey(refs, bytes, mtimeMs));
+    this.setKey(name, summariseKey(refs, bytes, mtimeMs, nextVersionNumber));
     this.write(refsFile(name), { seq: 0, refs });
   }
 

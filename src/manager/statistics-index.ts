@@ -28,6 +28,7 @@ import {
   recordedMtime,
   STATS_INDEX_FORMAT,
   type IndexedRef,
+  type KeyDirSummary,
   type StatsIndexMain,
   type WatchState,
 } from '../model/statistics-index.js';
@@ -45,6 +46,8 @@ export interface IndexedStatistics {
   main: StatsIndexMain;
   /** Bytes of every regular file of the store, the index's own directory left out. */
   diskBytes: number;
+  /** Every key directory's name and summary (reads every bucket). */
+  keys: () => Array<[string, KeyDirSummary]>;
 }
 
 interface Changes {
@@ -76,7 +79,8 @@ export class StatisticsIndex {
     }
     const { files, baseSeq } = { files: update.files, baseSeq: update.main.seq - 1 };
     this.writing = this.writing.then(() => writeIndexFiles(this.ctx, this.directory, files, baseSeq)).catch(() => undefined);
-    return { main: update.main, diskBytes: update.diskBytes };
+    const refreshed = update;
+    return { main: update.main, diskBytes: update.diskBytes, keys: () => refreshed.allKeys() };
   }
 
   /** Resolves once the index writes scheduled so far have finished (or failed). */
@@ -222,7 +226,7 @@ export class StatisticsIndex {
         isComplete = false;
         continue;
       }
-      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp, stats.size];
+      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp, stats.size, record.version, record.reservedThrough ?? 0];
     }
     update.replaceKey(name, refs, bytes, recordedMtime(mtimeMs, readAt, isComplete));
   }

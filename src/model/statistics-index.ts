@@ -8,8 +8,8 @@
 
 export const STATS_INDEX_FORMAT = 2;
 
-/** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file]`. */
-export type IndexedRef = [string, number, 0 | 1, string, number];
+/** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file, stored version, reservedThrough (0: none)]`. */
+export type IndexedRef = [string, number, 0 | 1, string, number, number, number];
 
 /** Totals over a set of visible versions (a key directory, a bucket of them). */
 export interface VersionTotals {
@@ -26,6 +26,8 @@ export interface VersionTotals {
 export interface KeyDirSummary extends VersionTotals {
   /** The directory's mtime when read; -1 when a full check must read it again (see `isTrusted`). */
   mtimeMs: number;
+  /** The newest visible version: its ref file name and the number readers give it; null without one. */
+  latest: [string, number] | null;
 }
 
 /** A bucket of key directories (by the first 2 hex of sha256 of the name): their totals, and how many have a visible version. */
@@ -149,8 +151,19 @@ export function addTotals(into: VersionTotals, part: VersionTotals): void {
   if (part.newest !== null && (into.newest === null || part.newest > into.newest)) into.newest = part.newest;
 }
 
-export function summariseKey(refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number): KeyDirSummary {
-  const summary: KeyDirSummary = { mtimeMs, ...emptyTotals(), bytes };
+/**
+ * A key directory's summary. `nextNumber` is the store's numbering rule
+ * (store/version-index.ts), applied in ref file name order as readers do.
+ */
+export function summariseKey(refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number, nextNumber: (lastTaken: number, stored: number) => number): KeyDirSummary {
+  const summary: KeyDirSummary = { mtimeMs, ...emptyTotals(), bytes, latest: null };
+  let lastTaken = 0;
+  for (const name of Object.keys(refs).sort()) {
+    const [, , , , , stored, reservedThrough] = refs[name]!;
+    const version = nextNumber(lastTaken, stored);
+    lastTaken = Math.max(version, reservedThrough);
+    summary.latest = [name, version];
+  }
   for (const [, size, compressed, timestamp] of Object.values(refs)) {
     summary.count++;
     summary.totalSize += size;
@@ -240,13 +253,16 @@ function isWatch(value: unknown): boolean {
 }
 
 export function isKeyBucket(value: unknown): value is KeyBucket {
-  return isSeq(value) && isRecordOf((value as KeyBucket).keys, (k) => isNumbers(k, ['mtimeMs', ...TOTALS]) && isSpan(k));
+  return isSeq(value) && isRecordOf((value as KeyBucket).keys, (k) => isNumbers(k, ['mtimeMs', ...TOTALS]) && isSpan(k) && isLatest((k as KeyDirSummary).latest));
 }
 
 export function isKeySidecar(value: unknown): value is KeySidecar {
   return (
     isSeq(value) &&
-    isRecordOf((value as KeySidecar).refs, (r) => Array.isArray(r) && r.length === 5 && typeof r[0] === 'string' && Number.isFinite(r[1]) && (r[2] === 0 || r[2] === 1) && typeof r[3] === 'string' && Number.isFinite(r[4]))
+    isRecordOf(
+      (value as KeySidecar).refs,
+      (r) => Array.isArray(r) && r.length === 7 && typeof r[0] === 'string' && Number.isFinite(r[1]) && (r[2] === 0 || r[2] === 1) && typeof r[3] === 'string' && [r[4], r[5], r[6]].every(Number.isSafeInteger),
+    )
   );
 }
 
@@ -257,6 +273,10 @@ export function isSubShard(value: unknown): value is SubShard {
 
 export function isCommitsSidecar(value: unknown): value is CommitsSidecar {
   return isSeq(value) && isRecordOf((value as CommitsSidecar).files, Number.isFinite);
+}
+
+function isLatest(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && Number.isSafeInteger(value[1]));
 }
 
 function isSpan(value: unknown): boolean {
