@@ -42,7 +42,9 @@ export async function writeIndexFiles(ctx: StoreContext, directory: string, file
     const names = [...files.keys()].filter((name) => name !== 'main.json');
     if (files.has('main.json')) names.push('main.json');
     const made = new Set<string>();
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
+      // A first build writes tens of thousands of files: a new name in the lock now and then keeps its mtime fresh, so it is not taken for a dead writer's.
+      if (i > 0 && i % 1000 === 0) await fs.writeFile(join(lock, `alive-${i}`), '');
       const target = join(directory, name);
       if (!made.has(dirname(target))) {
         await fs.mkdir(dirname(target), { recursive: true });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstat, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -352,6 +352,30 @@ describe('statistics index, after each kind of change', () => {
     expect(await indexed(m)).toEqual(await scanned(m));
     await m.saveSSOT('key1', { k: 1, v: 'again' });
     expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+});
+
+describe('statistics index writes', () => {
+  it('skip while another process writes, and take a lock left by a dead writer for a reason to rebuild', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    const dir = join(m.storeDirectory, 'local', 'stats');
+    const lock = join(dir, 'writing');
+    const seqOf = async () => JSON.parse(await readFile(join(dir, 'main.json'), 'utf8')).seq as number;
+    const seq = await seqOf();
+    await mkdir(lock);
+    await m.saveSSOT('key1', { more: 1 });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(await seqOf()).toBe(seq);
+    await utimes(lock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await m.saveSSOT('key2', { more: 2 });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await expect(lstat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(lstat(join(dir, 'main.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(await seqOf()).toBeGreaterThan(0);
     await m.shutdown();
   });
 });
