@@ -234,16 +234,15 @@ export class StatisticsIndex {
   private refreshObjects(update: IndexUpdate, plan: ChangePlan, readAt: number): void {
     const { fs, layout } = this.ctx;
     const fanouts = new Set(listSync(fs, layout.objects).filter((name) => FANOUT.test(name)));
-    const declared = new Map<string, string[]>();
-    for (const checksum of plan.checksums) declared.set(checksum.slice(0, 2), [...(declared.get(checksum.slice(0, 2)) ?? []), checksum]);
+    // Declared and left objects are measured whatever their fanout's mtime says: a later session may have left it trusted.
+    for (const checksum of plan.checksums) if (fanouts.has(checksum.slice(0, 2))) this.measureObject(update, checksum);
     const gone: string[] = [];
     for (const fanout of new Set([...fanouts, ...Object.keys(update.main.shards)])) {
       const stats = fanouts.has(fanout) ? fs.lstatSync(join(layout.objects, fanout)) : undefined;
       const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
       if (isTrusted(update.main.shards[fanout]?.mtimeMs, mtimeMs)) continue;
       if (mtimeMs !== -1 && plan.fanoutMtimes.get(fanout) === mtimeMs && update.main.shards[fanout] !== undefined) {
-        // The last session left the fanout as it is: what changed in it is what the sessions declared.
-        for (const checksum of declared.get(fanout) ?? []) this.measureObject(update, checksum);
+        // The last session left the fanout as it is: what changed in it is what the sessions declared, measured above.
         update.setShardMtime(fanout, mtimeMs);
         continue;
       }

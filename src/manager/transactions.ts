@@ -123,6 +123,7 @@ export class TransactionManager {
     const id = tx.id;
     this.close(tx, 'rolled back');
     await this.removeStagingIndex(tx);
+    await this.ctx.changeLog.noteLeftObjects(tx.staged.map((s) => s.checksum));
     this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, ...(reason ? { reason } : {}) });
   }
 

@@ -9,7 +9,8 @@
  * is changed, any number of declare lines (each before the changes it
  * names), an end line after the last change. A session without a declare
  * line changed anything at all; one whose end never came (a writer still at
- * work, or killed) may still change what it names.
+ * work, or killed) may still change what it names. Outside sessions, a line
+ * may name objects written without a session that no version will name.
  */
 
 export interface BeginLine {
@@ -22,6 +23,12 @@ export interface DeclareLine {
   k: string[];
   /** Checksums (64 hex) whose objects may have been written. */
   o: string[];
+}
+
+
+/** Outside any session: objects written that no version may ever name (a rolled-back transaction's). */
+export interface LeftObjectsLine {
+  s: string[];
 }
 
 export interface EndLine {
@@ -58,6 +65,7 @@ export function planChanges(text: string): ChangePlan {
   for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', at)) {
     const line = parseLine(text.slice(at, end));
     if (line === null) plan.isPrecise = false;
+    else if ('s' in line) for (const checksum of line.s) plan.checksums.add(checksum);
     else if ('b' in line) {
       // The lock is exclusive: a session begun while another is open means that one's writer died.
       if (open.size > 0) plan.isPrecise = false;
@@ -90,15 +98,12 @@ export function planChanges(text: string): ChangePlan {
   const unfinished = [...open.values()][0];
   if (unfinished !== undefined) plan.isPrecise = false;
   plan.consumed = unfinished?.startsAt ?? wholeLines;
-  // A fanout's mtime after a later session says nothing of what an imprecise one removed before it: all of them are read.
-  if (!plan.isPrecise) {
-    plan.checksums.clear();
-    plan.fanoutMtimes.clear();
-  }
+  // A fanout's mtime after a later session says nothing of what an imprecise one removed before it: all changed ones are listed.
+  if (!plan.isPrecise) plan.fanoutMtimes.clear();
   return plan;
 }
 
-function parseLine(text: string): BeginLine | DeclareLine | EndLine | null {
+function parseLine(text: string): BeginLine | DeclareLine | EndLine | LeftObjectsLine | null {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -108,6 +113,7 @@ function parseLine(text: string): BeginLine | DeclareLine | EndLine | null {
   if (typeof value !== 'object' || value === null) return null;
   const line = value as Record<string, unknown>;
   if (typeof line.b === 'string') return line as unknown as BeginLine;
+  if (isStrings(line.s) && line.s.every((c) => HEX64.test(c))) return line as unknown as LeftObjectsLine;
   if (typeof line.t === 'string' && isStrings(line.k) && isStrings(line.o) && line.o.every((c) => HEX64.test(c))) return line as unknown as DeclareLine;
   const f = line.f;
   if (

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { BeginLine, DeclareLine, EndLine } from '../model/change-log.js';
+import type { BeginLine, DeclareLine, EndLine, LeftObjectsLine } from '../model/change-log.js';
 import { isErrno, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
@@ -51,6 +51,16 @@ export class ChangeLog {
     const o = [...new Set(checksums)];
     for (const checksum of o) session.fanouts.add(checksum.slice(0, 2));
     await this.append(session, { t: session.token, k: [...new Set(keyDirs)], o } satisfies DeclareLine);
+  }
+
+  /**
+   * Without the lock: objects that were written (staged) and that no commit
+   * will declare, such as a rolled-back transaction's, so statistics count
+   * them even in a fanout a later session left trusted.
+   */
+  async noteLeftObjects(checksums: Iterable<string>): Promise<void> {
+    const s = [...new Set(checksums)];
+    if (s.length > 0) await this.append({ isBroken: false }, { s } satisfies LeftObjectsLine);
   }
 
   /** After the lock's work, before its release: the directories' mtimes as the session leaves them. */

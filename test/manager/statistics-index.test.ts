@@ -222,6 +222,14 @@ describe('statistics index, after each kind of change', () => {
     await m.saveSSOT('key4', { rolledBack: true }, { transactionId: tx } as never);
     await m.rollbackTransaction(tx);
     expect(await indexed(m)).toEqual(await scanned(m));
+    // Objects a rollback leaves behind stay counted when later commits write into their fanouts.
+    const rolledBack = await m.beginTransaction();
+    for (let i = 0; i < 40; i++) await m.saveSSOT(`left${i}`, { left: i }, { transactionId: rolledBack } as never);
+    await m.rollbackTransaction(rolledBack);
+    await m.withTransaction(async (later) => {
+      for (let i = 0; i < 400; i++) await later.saveSSOT(`later${i % 5}`, { later: i });
+    });
+    expect(await indexed(m)).toEqual(await scanned(m));
     await m.shutdown();
   });
 

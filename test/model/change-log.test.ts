@@ -20,7 +20,13 @@ describe('planChanges', () => {
     const plan = planChanges(lines({ b: 'gc' }, { e: 'gc', c: 1, r: 1, f: {} }, ...session('s', ['k'], [C1])));
     expect(plan.isPrecise).toBe(false);
     expect(plan.fanoutMtimes.size).toBe(0);
-    expect(plan.checksums.size).toBe(0);
+    expect([...plan.checksums]).toEqual([C1]);
+  });
+
+  it('adds the objects a line outside sessions names, and stays precise', () => {
+    const plan = planChanges(lines(...session('s', ['k'], [C1]), { s: [C2] }));
+    expect(plan.isPrecise).toBe(true);
+    expect([...plan.checksums]).toEqual([C1, C2]);
   });
 
   it('stops before a session still open, and is imprecise while it is', () => {
