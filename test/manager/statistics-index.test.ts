@@ -210,6 +210,25 @@ describe('statistics index, after each kind of change', () => {
     await m.shutdown();
   });
 
+  it('keeps to the precise path across a rotation of the change log', async () => {
+    const { fs, seen } = keyDirLstats();
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    for (let k = 0; k < 10; k++) await m.saveSSOT(`key${k}`, { k });
+    await indexed(m);
+    // Sessions that changed nothing, as many as fill the log past its rotation size.
+    const mtime = async (dir: string) => (await lstat(join(m.storeDirectory, dir))).mtimeMs;
+    const end = { c: await mtime('commits'), r: await mtime(join('refs', 'keys')), f: {} };
+    const idle = (i: number) => `${JSON.stringify({ b: `i${i}` })}\n${JSON.stringify({ t: `i${i}`, k: [], o: [] })}\n${JSON.stringify({ e: `i${i}`, ...end })}\n`;
+    await writeFile(changeLogOf(m), Array.from({ length: 3000 }, (_, i) => idle(i)).join(''), { flag: 'a' });
+    await m.saveSSOT('key3', { k: 'after' });
+    await expect(lstat(`${changeLogOf(m)}.old`)).resolves.toBeDefined();
+    seen.clear();
+    const stats = await indexed(m);
+    expect([...seen]).toEqual(['key3']);
+    expect(stats).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
   it('follows transactions, rollbacks and retention by maxVersions', async () => {
     const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false, maxVersions: 3 });
     await fill(m);
