@@ -271,7 +271,7 @@ export class EnhancedStateManager extends EventEmitter {
   async listKeys(): Promise<KeySummary[]> {
     await this.openForReading();
     const { listKeySummaries } = await import('./key-summaries.js');
-    return listKeySummaries(this.ctx);
+    return listKeySummaries(this.ctx, this.statisticsIndex);
   }
 
   /**

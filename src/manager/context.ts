@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ResolvedOptions } from '../model/options.js';
+import { ChangeLog } from '../store/change-log.js';
 import { CommitLog } from '../store/commits.js';
 import { nodeFs, type StoreFs } from '../store/fs.js';
 import { guardStoreFs } from '../store/guarded-fs.js';
@@ -29,6 +30,8 @@ export class StoreContext {
   readonly commits: CommitLog;
   readonly index: VersionIndex;
   readonly metrics: PerformanceRecorder;
+  /** What each hold of the write lock changes, for the statistics index (store/change-log.ts). */
+  readonly changeLog: ChangeLog;
   /** The only door to the disk: `fs` guarded so that nothing under the store follows a link. */
   readonly fs: StoreFs;
   private readonly lock: BurstLock;
@@ -49,6 +52,7 @@ export class StoreContext {
     this.index = new VersionIndex(this.refs, this.commits, () => readPendingCommits(fs, this.layout));
     this.lock = new BurstLock(new StoreLock(fs, this.layout.lock));
     this.metrics = new PerformanceRecorder(options);
+    this.changeLog = new ChangeLog(fs, this.layout);
   }
 
   /**
@@ -61,8 +65,10 @@ export class StoreContext {
     const run = this.writeQueue.then(async () => {
       const release = await this.lock.acquire(this.options.lockTimeout * 1000);
       try {
+        await this.changeLog.begin();
         return await work();
       } finally {
+        await this.changeLog.end();
         await release();
       }
     });

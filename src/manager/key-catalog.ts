@@ -33,7 +33,7 @@ export async function listAllKeys(ctx: StoreContext): Promise<KeyVersions[]> {
   return found.sort((a, b) => compareStrings(a.logicalKey, b.logicalKey));
 }
 
-async function readKeyDir(ctx: StoreContext, dirName: string): Promise<KeyVersions | null> {
+export async function readKeyDir(ctx: StoreContext, dirName: string): Promise<KeyVersions | null> {
   const dir = join(ctx.layout.keyRefs, dirName);
   const names = (await readdirIfExists(ctx.fs, dir)).filter((name) => name.endsWith('.json')).sort();
   // The newest ref first: it is the one most likely to be published.

@@ -1,69 +1,93 @@
 /**
  * Keeps the statistics index under `local/stats/` (src/model/statistics-index.ts,
- * docs/FORMAT.md) in step with the store, so `getStatistics()` reads only the
- * directories that changed since the last call: a stat of each key
- * directory, each object fanout directory and `commits/`, then the refs or
- * objects of those whose mtime moved. Everything in `.ae/` outside `local/`
- * may change behind the index's back (a clone, a `git checkout` or merge, a
- * save of another process), which is why each summary is checked against its
- * directory before it is used, and a summary that does not match its sidecar
- * file throws the whole index away.
+ * docs/FORMAT.md) in step with the store, so `getStatistics()` reads the
+ * index and only what changed since its last call.
+ *
+ * Writers holding the lock append what they change to the change log
+ * (store/change-log.ts). When every session since the index's last read
+ * declared its changes, and nothing else moved (the boot, the git index,
+ * `commits/` and `refs/keys/` as the last session left them), only the
+ * declared key directories are read again: the precise path. Otherwise every
+ * key directory is `lstat`ed against the mtime its summary recorded: the full
+ * check. Object fanouts are `lstat`ed every time (there are at most 256); one
+ * whose mtime is the one the last session left gets only its declared
+ * objects measured, any other change is read again whole.
  *
  * The reads are synchronous, through the context's `StoreFs`, because
  * `getStatistics()` is; the writes are asynchronous and best effort, after
  * the figures are returned: a failed write only means reading again next time.
  */
 import { join } from 'node:path';
+import { planChanges, type ChangePlan } from '../model/change-log.js';
 import { refFileTimestamp } from '../model/keys.js';
 import {
   emptyStatsIndex,
-  isCommitsSidecar,
   isStatsIndexMain,
   isTrusted,
+  NO_SUBS,
   recordedMtime,
-  type CommitsSidecar,
+  STATS_INDEX_FORMAT,
   type IndexedRef,
+  type KeyDirSummary,
   type StatsIndexMain,
+  type WatchState,
 } from '../model/statistics-index.js';
-import { tempPathFor } from '../store/atomic-write.js';
+import { statsDirectory } from '../store/change-log.js';
 import type { StoreFs } from '../store/fs.js';
-import { readPackedSizesSync } from '../store/packs.js';
+import { readPackedSizesSync, type PackedSizes } from '../store/packs.js';
 import { parseVersionRecord } from '../store/refs.js';
 import type { StoreContext } from './context.js';
-import { IndexUpdate, newGen, readJson, StaleIndex } from './statistics-index-update.js';
+import { IndexUpdate, readJson, StaleIndex } from './statistics-index-update.js';
+import { currentBoot, gitStamp } from './statistics-index-watch.js';
+import { writeIndexFiles } from './statistics-index-write.js';
 
 const FANOUT = /^[0-9a-f]{2}$/;
-
+/**
+ * The recorded time of a fanout that has no directory because all its
+ * objects are packed: trusted while `objects/pack/` is, since no loose file
+ * can be added without creating the directory.
+ */
+const ONLY_PACKED = -2;
 
 export interface IndexedStatistics {
   main: StatsIndexMain;
   /** Bytes of every regular file of the store, the index's own directory left out. */
   diskBytes: number;
+  /** Every key directory's name and summary (reads every bucket). */
+  keys: () => Array<[string, KeyDirSummary]>;
+}
+
+interface Changes {
+  plan: ChangePlan;
+  log: WatchState['log'];
 }
 
 /** Reads the store's statistics through the index, refreshing what changed; schedules the index's write. */
 export class StatisticsIndex {
   private writing: Promise<void> = Promise.resolve();
   private readonly published = new Set<string>();
-  private packed: { mtimeMs: number; byFanout: Map<string, Record<string, number>>; fileBytes: number; entryBytes: number } | null = null;
 
   constructor(private readonly ctx: StoreContext) {}
 
   get directory(): string {
-    return join(this.ctx.layout.local, 'stats');
+    return statsDirectory(this.ctx.layout);
   }
 
   read(): IndexedStatistics {
-    let update: IndexUpdate;
-    try {
-      update = this.refresh(this.readMain());
-    } catch (error) {
-      if (!(error instanceof StaleIndex)) throw error;
-      update = this.refresh(emptyStatsIndex());
+    let update: IndexUpdate | undefined;
+    // A sidecar newer than its main file is a refresh of another process being written: read once more, then rebuild.
+    for (let attempt = 0; update === undefined; attempt++) {
+      const onDisk = this.readMain();
+      try {
+        update = this.refresh(attempt < 2 ? onDisk : { ...emptyStatsIndex(), seq: onDisk.seq });
+      } catch (error) {
+        if (!(error instanceof StaleIndex) || attempt >= 2) throw error;
+      }
     }
-    const files = update.files;
-    this.writing = this.writing.then(() => this.writeFiles(files)).catch(() => undefined);
-    return { main: update.main, diskBytes: update.diskBytes };
+    const { files, baseSeq } = { files: update.files, baseSeq: update.main.seq - 1 };
+    this.writing = this.writing.then(() => writeIndexFiles(this.ctx, this.directory, files, baseSeq)).catch(() => undefined);
+    const refreshed = update;
+    return { main: update.main, diskBytes: update.diskBytes, keys: () => refreshed.allKeys() };
   }
 
   /** Resolves once the index writes scheduled so far have finished (or failed). */
@@ -77,51 +101,113 @@ export class StatisticsIndex {
   }
 
   private refresh(indexed: StatsIndexMain): IndexUpdate {
-    const { layout } = this.ctx;
-    const settledStats = this.ctx.fs.lstatSync(join(layout.local, 'settled'));
+    const { fs, layout } = this.ctx;
+    const settledStats = fs.lstatSync(join(layout.local, 'settled'));
     const settled = settledStats === undefined ? '' : `${settledStats.ino}:${settledStats.mtimeMs}`;
     // Settled refs were rewritten under their names, which the index reads only once: start again.
-    const main = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
-    const update = new IndexUpdate(this.ctx.fs, this.directory, main);
+    const main: StatsIndexMain = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
+    const update = new IndexUpdate(fs, this.directory, { ...main, format: STATS_INDEX_FORMAT, seq: indexed.seq + 1 }, indexed.seq);
     const readAt = Date.now();
-    const onDisk = new Set<string>();
-    for (const name of listSync(this.ctx.fs, layout.keyRefs)) {
-      const path = join(layout.keyRefs, name);
-      const stats = this.ctx.fs.lstatSync(path);
-      if (!stats?.isDirectory()) continue;
-      onDisk.add(name);
-      if (!isTrusted(main.keys[name]?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt);
-    }
-    for (const name of Object.keys(main.keys)) if (!onDisk.has(name)) update.dropKey(name);
-    const fanouts = new Set(listSync(this.ctx.fs, layout.objects).filter((name) => FANOUT.test(name)));
-    const packed = this.packedObjects();
-    for (const name of new Set([...fanouts, ...packed.byFanout.keys(), ...Object.keys(main.shards)])) {
-      const stats = fanouts.has(name) ? this.ctx.fs.lstatSync(join(layout.objects, name)) : undefined;
-      const looseMtime = stats?.isDirectory() ? stats.mtimeMs : -1;
-      // Packed objects are counted in the shard of their fan-out: a pack added or removed moves every shard's time.
-      const mtimeMs = Math.max(looseMtime, packed.mtimeMs);
-      if (!isTrusted(main.shards[name]?.mtimeMs, mtimeMs)) {
-        this.rescanObjects(update, name, looseMtime === -1, recordedMtime(mtimeMs, readAt, true), packed.byFanout.get(name));
-      }
-    }
-    update.packBytes = packed.fileBytes - packed.entryBytes;
-    update.summariseShards();
-    this.refreshCommits(update, readAt);
+    const changes = this.readChanges(main.watch);
+    const boot = currentBoot();
+    const git = gitStamp(fs, layout.root);
+    const commitsMtimeMs = mtimeOf(fs, layout.commits);
+    const keyRefsMtimeMs = mtimeOf(fs, layout.keyRefs);
+    const watch = main.watch;
+    const isPrecise =
+      watch !== null &&
+      changes.plan.isPrecise &&
+      watch.boot === boot &&
+      watch.git === git &&
+      commitsMtimeMs === (changes.plan.commitsMtimeMs ?? watch.commitsMtimeMs) &&
+      keyRefsMtimeMs === (changes.plan.keyRefsMtimeMs ?? watch.keyRefsMtimeMs);
+    if (isPrecise) this.refreshDeclaredKeys(update, changes.plan.keyDirs, readAt);
+    else this.refreshAllKeys(update, readAt);
+    this.refreshObjects(update, changes.plan, readAt);
+    this.refreshCommits(update, commitsMtimeMs, readAt);
+    const trust = (mtimeMs: number) => (isPrecise ? mtimeMs : recordedMtime(mtimeMs, readAt, true));
+    update.main.watch = { boot, git, commitsMtimeMs: trust(commitsMtimeMs), keyRefsMtimeMs: trust(keyRefsMtimeMs), log: changes.log };
+    update.files.set('main.json', update.main);
     update.diskBytes = this.measureRest(update);
     return update;
   }
 
-  /** Reads every file of a key directory that changed, and moves its versions' counts between shards. */
-  private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number): void {
+  /** The change log's lines since the index's last read, and where the next read starts. */
+  private readChanges(watch: WatchState | null): Changes {
+    const path = this.ctx.changeLog.path;
+    const current = this.ctx.fs.lstatSync(path);
+    const currentIno = current?.isFile() ? current.ino : 0;
+    const read = (file: string, from: number) => {
+      try {
+        return this.ctx.fs.readFileSync(file).subarray(from).toString('utf8');
+      } catch {
+        return '';
+      }
+    };
+    // Without a known place in the log, every directory is checked; the log is read for where sessions still open began.
+    const fromStart = (): Changes => {
+      const text = read(path, 0);
+      const plan = planChanges(text);
+      plan.isPrecise = false;
+      return { plan, log: { ino: currentIno, offset: Buffer.byteLength(text.slice(0, plan.consumed)) } };
+    };
+    if (watch === null) return fromStart();
+    if (watch.log.ino === currentIno && (current?.size ?? 0) >= watch.log.offset) {
+      const text = read(path, watch.log.offset);
+      const plan = planChanges(text);
+      return { plan, log: { ino: currentIno, offset: watch.log.offset + Buffer.byteLength(text.slice(0, plan.consumed)) } };
+    }
+    // Rotated since: the rest of the old log, then the new one.
+    const old = this.ctx.fs.lstatSync(`${path}.old`);
+    if (old?.isFile() && old.ino === watch.log.ino && old.size >= watch.log.offset) {
+      const rest = read(`${path}.old`, watch.log.offset);
+      const text = rest + read(path, 0);
+      const plan = planChanges(text);
+      if (plan.consumed < rest.length) return { plan, log: { ino: old.ino, offset: watch.log.offset + Buffer.byteLength(rest.slice(0, plan.consumed)) } };
+      return { plan, log: { ino: currentIno, offset: Buffer.byteLength(text.slice(rest.length, plan.consumed)) } };
+    }
+    return fromStart();
+  }
+
+  private refreshDeclaredKeys(update: IndexUpdate, names: Set<string>, readAt: number): void {
+    for (const name of names) {
+      const stats = this.ctx.fs.lstatSync(join(this.ctx.layout.keyRefs, name));
+      if (stats?.isDirectory()) this.rescanKey(update, name, stats.mtimeMs, readAt, false);
+      else if (update.keySummary(name) !== undefined) update.dropKey(name);
+    }
+  }
+
+  private refreshAllKeys(update: IndexUpdate, readAt: number): void {
+    const { fs, layout } = this.ctx;
+    const onDisk = new Set<string>();
+    let stray = 0;
+    for (const name of listSync(fs, layout.keyRefs)) {
+      const stats = fs.lstatSync(join(layout.keyRefs, name));
+      if (stats?.isFile()) stray += stats.size;
+      if (!stats?.isDirectory()) continue;
+      onDisk.add(name);
+      if (!isTrusted(update.keySummary(name)?.mtimeMs, stats.mtimeMs)) this.rescanKey(update, name, stats.mtimeMs, readAt, true);
+    }
+    for (const name of update.knownKeys()) if (!onDisk.has(name)) update.dropKey(name);
+    update.main.strayKeyRefBytes = stray;
+  }
+
+  /**
+   * Reads the files of a key directory the index does not know yet, and moves
+   * its versions' counts between sub-shards. A ref keeps its content under its
+   * name (settling, which rewrites it, starts the index again), so only new
+   * names are read; a full check also `lstat`s the known ones, since
+   * `fsck --repair` and hands may rewrite a ref in place.
+   */
+  private rescanKey(update: IndexUpdate, name: string, mtimeMs: number, readAt: number, isVerifying: boolean): void {
     const dir = join(this.ctx.layout.keyRefs, name);
-    // A ref keeps its content under its name (settling, which rewrites it, starts the index again), so only new names are read.
     const known = update.keyRefs(name);
     const refs: Record<string, IndexedRef> = {};
     let bytes = 0;
     let isComplete = true;
     for (const file of listSync(this.ctx.fs, dir)) {
       const indexed = known[file];
-      if (indexed !== undefined) {
+      if (indexed !== undefined && !isVerifying) {
         refs[file] = indexed;
         bytes += indexed[4];
         continue;
@@ -129,6 +215,11 @@ export class StatisticsIndex {
       const path = join(dir, file);
       const stats = this.ctx.fs.lstatSync(path);
       if (!stats?.isFile()) continue;
+      if (indexed !== undefined && indexed[4] === stats.size) {
+        refs[file] = indexed;
+        bytes += indexed[4];
+        continue;
+      }
       bytes += stats.size;
       if (refFileTimestamp(file) === null) continue;
       let record;
@@ -142,77 +233,89 @@ export class StatisticsIndex {
         isComplete = false;
         continue;
       }
-      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp, stats.size];
+      refs[file] = [record.checksum, record.size, record.compressed ? 1 : 0, record.timestamp, stats.size, record.version, record.reservedThrough ?? 0];
     }
     update.replaceKey(name, refs, bytes, recordedMtime(mtimeMs, readAt, isComplete));
   }
 
-  /** The packed objects by fan-out, read again only when `objects/pack/` changed. */
-  private packedObjects(): NonNullable<StatisticsIndex['packed']> {
-    const mtimeMs = this.ctx.fs.lstatSync(join(this.ctx.layout.objects, 'pack'))?.mtimeMs ?? -1;
-    if (this.packed?.mtimeMs === mtimeMs && mtimeMs !== -1) return this.packed;
-    const read = readPackedSizesSync(this.ctx.fs, this.ctx.layout);
-    const byFanout = new Map<string, Record<string, number>>();
-    let entryBytes = 0;
-    for (const [checksum, size] of read.sizes) {
-      const fanout = checksum.slice(0, 2);
-      if (!byFanout.has(fanout)) byFanout.set(fanout, {});
-      byFanout.get(fanout)![checksum.slice(2)] = size;
-      entryBytes += size;
-    }
-    this.packed = { mtimeMs: read.mtimeMs, byFanout, fileBytes: read.fileBytes, entryBytes };
-    return this.packed;
-  }
-
-  private rescanObjects(update: IndexUpdate, fanout: string, isGone: boolean, mtimeMs: number, packed: Record<string, number> = {}): void {
-    const shard = update.shard(fanout);
-    const dir = join(this.ctx.layout.objects, fanout);
-    const objects: Record<string, number> = {};
-    for (const name of isGone ? [] : listSync(this.ctx.fs, dir)) {
-      // Objects never change once written: only names not seen before are measured.
-      const known = shard.objects[name];
-      if (known !== undefined) objects[name] = known;
-      else {
-        const stats = this.ctx.fs.lstatSync(join(dir, name));
-        if (stats?.isFile()) objects[name] = stats.size;
+  private refreshObjects(update: IndexUpdate, plan: ChangePlan, readAt: number): void {
+    const { fs, layout } = this.ctx;
+    const packs = new PackedObjects(fs, layout, update.main.packs);
+    const fanouts = new Set(listSync(fs, layout.objects).filter((name) => FANOUT.test(name)));
+    // Declared and left objects are measured whatever their fanout's mtime says: a later session may have left it trusted.
+    for (const checksum of plan.checksums) if (fanouts.has(checksum.slice(0, 2)) || packs.exist) this.measureObject(update, checksum, packs);
+    const gone: string[] = [];
+    let packedOnlyBytes = 0;
+    // A pack added or removed (a transaction, a bulk write, GC) reads every fanout again, with the packs' indexes.
+    const candidates = [...fanouts, ...Object.keys(update.main.shards), ...(packs.changed ? packs.fanouts() : [])];
+    for (const fanout of new Set(candidates)) {
+      const stats = fanouts.has(fanout) ? fs.lstatSync(join(layout.objects, fanout)) : undefined;
+      const dirMtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
+      const mtimeMs = dirMtimeMs === -1 && packs.exist ? ONLY_PACKED : dirMtimeMs;
+      if (!packs.changed && isTrusted(update.main.shards[fanout]?.mtimeMs, mtimeMs)) continue;
+      if (!packs.changed && dirMtimeMs !== -1 && plan.fanoutMtimes.get(fanout) === dirMtimeMs && update.main.shards[fanout] !== undefined) {
+        // The last session left the fanout as it is: what changed in it is what the sessions declared, measured above.
+        update.setShardMtime(fanout, dirMtimeMs);
+        continue;
       }
+      packedOnlyBytes += this.rescanFanout(update, fanout, dirMtimeMs === -1, packs);
+      update.setShardMtime(fanout, mtimeMs === ONLY_PACKED ? ONLY_PACKED : recordedMtime(mtimeMs, readAt, true));
+      if (mtimeMs === -1) gone.push(fanout);
     }
-    for (const [name, size] of Object.entries(packed)) objects[name] ??= size;
-    shard.objects = objects;
-    update.touchShard(fanout, mtimeMs);
+    if (packs.changed) {
+      update.main.packs = packs.exist ? { mtimeMs: recordedMtime(packs.mtimeMs, readAt, true), overheadBytes: packs.read().fileBytes - packedOnlyBytes } : null;
+    }
+    update.summariseShards();
+    for (const fanout of gone) if (update.main.shards[fanout]?.subs === NO_SUBS) delete update.main.shards[fanout];
   }
 
-  private refreshCommits(update: IndexUpdate, readAt: number): void {
-    const dir = this.ctx.layout.commits;
-    const stats = this.ctx.fs.lstatSync(dir);
-    const mtimeMs = stats?.isDirectory() ? stats.mtimeMs : -1;
+  /** Reads a fanout again, loose and packed objects alike; answers the bytes counted from packs. */
+  private rescanFanout(update: IndexUpdate, fanout: string, isGone: boolean, packs: PackedObjects): number {
+    const loose = new Set((isGone ? [] : listSync(this.ctx.fs, join(this.ctx.layout.objects, fanout))).map((name) => fanout + name));
+    const packed = packs.exist ? packs.inFanout(fanout) : [];
+    const onDisk = new Set([...loose, ...packed.map(([checksum]) => checksum)]);
+    for (const checksum of update.knownObjects(fanout)) if (!onDisk.has(checksum)) update.setObject(checksum, undefined);
+    // Objects never change once written: only names not seen before are measured.
+    for (const checksum of onDisk) this.measureObject(update, checksum, packs);
+    // A copy that exists loose is counted by its loose file; its packed bytes are overhead of the pack.
+    let packedOnlyBytes = 0;
+    for (const [checksum] of packed) if (!loose.has(checksum)) packedOnlyBytes += update.objectBytes(checksum) ?? 0;
+    return packedOnlyBytes;
+  }
+
+  /** Records an object's bytes on disk: its loose file's, else its length in a pack; nothing for one found in neither. */
+  private measureObject(update: IndexUpdate, checksum: string, packs: PackedObjects): void {
+    if (update.objectBytes(checksum) !== undefined) return;
+    const stats = this.ctx.fs.lstatSync(join(this.ctx.layout.objects, checksum.slice(0, 2), checksum.slice(2)));
+    if (stats?.isFile()) update.setObject(checksum, stats.size);
+    else if (packs.exist) {
+      const length = packs.read().sizes.get(checksum);
+      if (length !== undefined) update.setObject(checksum, length);
+    }
+  }
+
+  private refreshCommits(update: IndexUpdate, mtimeMs: number, readAt: number): void {
     if (isTrusted(update.main.commits?.mtimeMs, mtimeMs)) return;
-    const old = update.main.commits === null ? {} : update.readSidecar('commits.json', update.main.commits.gen, isCommitsSidecar).files;
+    const old = update.commitFiles();
     const files: Record<string, number> = {};
-    let bytes = 0;
+    const dir = this.ctx.layout.commits;
     for (const name of mtimeMs === -1 ? [] : listSync(this.ctx.fs, dir)) {
       const size = old[name] ?? this.ctx.fs.lstatSync(join(dir, name))?.size;
-      if (size === undefined) continue;
-      files[name] = size;
-      bytes += size;
+      if (size !== undefined) files[name] = size;
     }
-    const sidecar: CommitsSidecar = { gen: newGen(), files };
-    update.main.commits = { mtimeMs: recordedMtime(mtimeMs, readAt, true), gen: sidecar.gen, bytes };
-    update.files.set('commits.json', sidecar);
+    update.setCommits(files, recordedMtime(mtimeMs, readAt, true));
   }
 
   /** Bytes of the regular files the summaries do not cover: store files, tags, hooks, `local/` but the index. */
   private measureRest(update: IndexUpdate): number {
     const { layout } = this.ctx;
-    // The packs' own bytes beyond the objects the shards count in them (headers, indexes).
-    let bytes = (update.main.commits?.bytes ?? 0) + update.packBytes;
-    for (const key of Object.values(update.main.keys)) bytes += key.bytes;
-    for (const shard of Object.values(update.main.shards)) bytes += shard.objectBytes;
+    const { main } = update;
+    let bytes = (main.commits?.bytes ?? 0) + main.strayKeyRefBytes + (main.packs?.overheadBytes ?? 0);
+    for (const bucket of Object.values(main.buckets)) bytes += bucket.bytes;
+    for (const shard of Object.values(main.shards)) bytes += shard.objectBytes;
     const covered = (dir: string, name: string): boolean =>
-      (dir === layout.keyRefs && update.main.keys[name] !== undefined) ||
-      (dir === layout.objects && (update.main.shards[name] !== undefined || name === 'pack')) ||
-      join(dir, name) === layout.commits ||
-      join(dir, name) === this.directory;
+      (dir === layout.objects && (main.shards[name] !== undefined || (name === 'pack' && main.packs !== null))) ||
+      [layout.keyRefs, layout.commits, this.directory].includes(join(dir, name));
     const walk = (dir: string): number => {
       let total = 0;
       for (const name of listSync(this.ctx.fs, dir)) {
@@ -233,25 +336,11 @@ export class StatisticsIndex {
     if (isFile) this.published.add(commitId);
     return isFile;
   }
+}
 
-  private async writeFiles(files: Map<string, unknown>): Promise<void> {
-    if (files.size === 0) return;
-    const { fs, layout } = this.ctx;
-    // Statistics of a store that does not exist (yet) create nothing: the index lives in an existing `local/`.
-    if (!(await fs.lstat(layout.local).then((stats) => stats.isDirectory(), () => false))) return;
-    await fs.mkdir(join(this.directory, 'keys'), { recursive: true });
-    await fs.mkdir(join(this.directory, 'shards'), { recursive: true });
-    await fs.mkdir(layout.tmp, { recursive: true });
-    // The main file goes last: until it is in place, the sidecars written before it do not match it and are not used.
-    const names = [...files.keys()].filter((name) => name !== 'main.json');
-    if (files.has('main.json')) names.push('main.json');
-    for (const name of names) {
-      const target = join(this.directory, name);
-      const temp = tempPathFor(layout.tmp, target);
-      await fs.writeFile(temp, JSON.stringify(files.get(name)));
-      await fs.rename(temp, target);
-    }
-  }
+function mtimeOf(fs: StoreFs, path: string): number {
+  const stats = fs.lstatSync(path);
+  return stats?.isDirectory() ? stats.mtimeMs : -1;
 }
 
 function listSync(fs: StoreFs, dir: string): string[] {
@@ -259,5 +348,53 @@ function listSync(fs: StoreFs, dir: string): string[] {
     return fs.readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+/**
+ * `objects/pack/` for one refresh: whether it changed since the index last
+ * read it, and its packs' object sizes, read (every index) only when needed.
+ */
+class PackedObjects {
+  readonly mtimeMs: number;
+  readonly exist: boolean;
+  readonly changed: boolean;
+  private sizes: PackedSizes | null = null;
+  private grouped: Map<string, Array<[string, number]>> | null = null;
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly layout: StoreContext['layout'],
+    recorded: StatsIndexMain['packs'],
+  ) {
+    this.mtimeMs = mtimeOf(fs, join(layout.objects, 'pack'));
+    this.exist = this.mtimeMs !== -1;
+    this.changed = this.exist ? !isTrusted(recorded?.mtimeMs, this.mtimeMs) : recorded !== null;
+  }
+
+  read(): PackedSizes {
+    this.sizes ??= readPackedSizesSync(this.fs, this.layout);
+    return this.sizes;
+  }
+
+  fanouts(): string[] {
+    return [...this.byFanout().keys()];
+  }
+
+  inFanout(fanout: string): Array<[string, number]> {
+    return this.byFanout().get(fanout) ?? [];
+  }
+
+  private byFanout(): Map<string, Array<[string, number]>> {
+    if (this.grouped === null) {
+      this.grouped = new Map();
+      for (const entry of this.read().sizes) {
+        const fanout = entry[0].slice(0, 2);
+        const list = this.grouped.get(fanout);
+        if (list === undefined) this.grouped.set(fanout, [entry]);
+        else list.push(entry);
+      }
+    }
+    return this.grouped;
   }
 }

@@ -132,11 +132,12 @@ function listSync(fs: StoreFs, dir: string): string[] {
  */
 export function readStatistics(ctx: StoreContext, activeTransactions: number, index: StatisticsIndex): StateStatistics {
   const { main, diskBytes } = index.read();
-  const keys = Object.values(main.keys).filter((key) => key.count > 0);
+  const keys = Object.values(main.buckets).filter((bucket) => bucket.count > 0);
   const shards = Object.values(main.shards);
   const sum = <T>(items: T[], of: (item: T) => number) => items.reduce((total, item) => total + of(item), 0);
   const totalEntries = sum(keys, (k) => k.count);
   const totalSize = sum(keys, (k) => k.totalSize);
+  const logicalKeys = sum(keys, (k) => k.keys);
   const objectBytes = sum(shards, (s) => s.objectBytes);
   const distinctSize = sum(shards, (s) => s.distinctSize);
   const oldest = keys.map((k) => k.oldest!).reduce<string | null>((a, b) => (a === null || b < a ? b : a), null);
@@ -145,8 +146,8 @@ export function readStatistics(ctx: StoreContext, activeTransactions: number, in
     totalEntries,
     totalSize,
     compressedEntries: sum(keys, (k) => k.compressed),
-    logicalKeys: keys.length,
-    averageVersions: keys.length === 0 ? 0 : totalEntries / keys.length,
+    logicalKeys,
+    averageVersions: logicalKeys === 0 ? 0 : totalEntries / logicalKeys,
     oldestEntry: oldest,
     newestEntry: newest,
     activeTransactions,

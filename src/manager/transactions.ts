@@ -130,6 +130,7 @@ export class TransactionManager {
     this.close(tx, 'rolled back');
     await tx.pack.discard();
     await this.removeStagingIndex(tx);
+    await this.ctx.changeLog.noteLeftObjects(tx.staged.map((s) => s.checksum));
     this.ctx.events.emit('transactionRolledBack', { txId: id, operationCount: tx.staged.length, ...(reason ? { reason } : {}) });
   }
 

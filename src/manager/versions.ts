@@ -3,7 +3,7 @@
  */
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { deserialize } from '../model/codec.js';
-import { assertLogicalKey, nextTimestamp } from '../model/keys.js';
+import { assertLogicalKey, keyDirName, nextTimestamp } from '../model/keys.js';
 import { assertSnapshotPhase } from '../model/snapshot.js';
 import type { VersionRecord } from '../model/records.js';
 import type { SaveOptions, StateEntry, VersionInfo } from '../model/types.js';
@@ -121,6 +121,8 @@ export async function publishStaged(
   details: { message: string; transaction: string | null; pack?: PackWriter },
 ): Promise<PublishedWithRetention> {
   let cleanups: VersionsCleanup[] = [];
+  // The commit and its maxVersions cleanup change these keys' directories and add these objects, nothing else the statistics count.
+  await ctx.changeLog.declare(staged.map((s) => keyDirName(s.logicalKey)), staged.map((s) => s.checksum));
   const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records, versionCounts) => {
     // Keys within the limit need no second listing.
     const overLimit = [...new Set(records.map((r) => r.logicalKey))].filter((key) => (versionCounts.get(key) ?? Infinity) > ctx.options.maxVersions);

@@ -1,70 +1,112 @@
 /**
  * The statistics index kept under `local/stats/` (see docs/FORMAT.md): what
- * `getStatistics()` needs, summarised per key directory and per object fanout
- * directory, each summary tagged with the directory's mtime when it was read.
+ * `getStatistics()` needs, summarised so that one save rewrites a few small
+ * files: key directories grouped in 256 buckets, object fanouts split into
+ * sub-shards of 256, totals per bucket and per fanout in the main file.
  * Pure shapes and arithmetic; src/manager/statistics-index.ts does the I/O.
  */
 
-export const STATS_INDEX_FORMAT = 1;
+export const STATS_INDEX_FORMAT = 2;
 
-/** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file]`. */
-export type IndexedRef = [string, number, 0 | 1, string, number];
+/** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file, stored version, reservedThrough (0: none)]`. */
+export type IndexedRef = [string, number, 0 | 1, string, number, number, number];
 
-/** A key directory: its visible versions and the bytes of every regular file in it. */
-export interface KeyDirSummary {
-  /** The directory's mtime when read; -1 when it must be read again (see `isTrusted`). */
-  mtimeMs: number;
-  /** Names the sidecar file written with this summary. */
-  gen: string;
+/** Totals over a set of visible versions (a key directory, a bucket of them). */
+export interface VersionTotals {
   count: number;
   totalSize: number;
   compressed: number;
   oldest: string | null;
   newest: string | null;
+  /** Bytes of every regular file of the directories summed. */
   bytes: number;
 }
 
-/** An object fanout directory (`objects/<xx>`) and the versions naming its objects. */
-export interface ShardSummary {
+/** A key directory: its visible versions and the bytes of every regular file in it. */
+export interface KeyDirSummary extends VersionTotals {
+  /** The directory's mtime when read; -1 when a full check must read it again (see `isTrusted`). */
   mtimeMs: number;
-  gen: string;
+  /** The newest visible version: its ref file name and the number readers give it; null without one. */
+  latest: [string, number] | null;
+}
+
+/** A bucket of key directories (by the first 2 hex of sha256 of the name): their totals, and how many have a visible version. */
+export interface BucketSummary extends VersionTotals {
+  keys: number;
+}
+
+/** The figures of objects and of the distinct checksums visible versions name, summed over a sub-shard or a fanout. */
+export interface ObjectTotals {
   objectCount: number;
   objectBytes: number;
-  /** Serialised bytes of each distinct checksum of the shard that a visible version names. */
+  /** Serialised bytes of each distinct checksum that a visible version names. */
   distinctSize: number;
   /** Bytes on disk of those objects. */
   distinctStored: number;
 }
 
-export interface StatsIndexMain {
-  format: number;
-  keys: Record<string, KeyDirSummary>;
-  shards: Record<string, ShardSummary>;
-  commits: { mtimeMs: number; gen: string; bytes: number } | null;
-  /**
-   * `local/settled` as `<ino>:<mtimeMs>` when the index was read ('' without
-   * it): settling rewrites refs in place, so the index is rebuilt when it changes.
-   */
-  settled: string;
+/** An object fanout directory (`objects/<xx>`). */
+export interface ShardSummary extends ObjectTotals {
+  mtimeMs: number;
+  /** 64 hex: bit n (of byte n >> 3, from the low bit) is set when sub-shard `n` (2 hex) has a file. */
+  subs: string;
 }
 
-/** `local/stats/keys/<dir>.json`: the refs a key summary was computed from, by file name. */
+/** What the index last saw of the changes that are not summarised directory by directory. */
+export interface WatchState {
+  /** The machine's boot (the change log is not made durable: a crash of the machine may lose lines). */
+  boot: string;
+  /** `<mtimeMs>:<size>:<ino>` of the project's git index and HEAD, '' without git. */
+  git: string;
+  commitsMtimeMs: number;
+  keyRefsMtimeMs: number;
+  /** Where the next unread line of the change log starts. */
+  log: { ino: number; offset: number };
+}
+
+export interface StatsIndexMain {
+  format: number;
+  /** Raised by every write of the index; no file of it may carry a higher one. */
+  seq: number;
+  /** `local/settled` as `<ino>:<mtimeMs>` when read ('' without it): settling rewrites refs in place, so the index is rebuilt when it changes. */
+  settled: string;
+  watch: WatchState | null;
+  buckets: Record<string, BucketSummary>;
+  shards: Record<string, ShardSummary>;
+  commits: { mtimeMs: number; bytes: number } | null;
+  /** Bytes of the regular files directly in `refs/keys/` (none in a sound store). */
+  strayKeyRefBytes: number;
+  /**
+   * `objects/pack/` as last read (null without it): its mtime, and the bytes of
+   * its files beyond the packed objects the shards count (headers, indexes,
+   * copies of objects that also exist loose).
+   */
+  packs: { mtimeMs: number; overheadBytes: number } | null;
+}
+
+/** `local/stats/keys/<2 hex>.json`: the key directories of a bucket. */
+export interface KeyBucket {
+  seq: number;
+  keys: Record<string, KeyDirSummary>;
+}
+
+/** `local/stats/refs/<32 hex>.json`: the refs a key summary was computed from, by file name. */
 export interface KeySidecar {
-  gen: string;
+  seq: number;
   refs: Record<string, IndexedRef>;
 }
 
-/** `local/stats/shards/<xx>.json`: object sizes by name, and how many visible versions name each checksum. */
-export interface ShardSidecar {
-  gen: string;
+/** `local/stats/shards/<xx>/<yy>.json`: object sizes by the name's last 60 hex, and how many visible versions name each checksum. */
+export interface SubShard {
+  seq: number;
   objects: Record<string, number>;
-  /** Checksum → `[versions naming it, serialised size]`. */
+  /** Checksum's last 60 hex → `[versions naming it, serialised size]`. */
   refs: Record<string, [number, number]>;
 }
 
 /** `local/stats/commits.json`: commit file sizes by name. */
 export interface CommitsSidecar {
-  gen: string;
+  seq: number;
   files: Record<string, number>;
 }
 
@@ -80,8 +122,10 @@ export interface CommitsSidecar {
 export const RACY_MS = 2_000;
 export const FINE_RACY_MS = 100;
 
+export const NO_SUBS = '0'.repeat(64);
+
 export function emptyStatsIndex(): StatsIndexMain {
-  return { format: STATS_INDEX_FORMAT, keys: {}, shards: {}, commits: null, settled: '' };
+  return { format: STATS_INDEX_FORMAT, seq: 0, settled: '', watch: null, buckets: {}, shards: {}, commits: null, strayKeyRefBytes: 0, packs: null };
 }
 
 /** A summary whose recorded mtime still matches the directory and was not racy when read. */
@@ -95,8 +139,37 @@ export function recordedMtime(mtimeMs: number, readAtMs: number, isComplete: boo
   return isComplete && mtimeMs < readAtMs - window ? mtimeMs : -1;
 }
 
-export function summariseKey(refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number, gen: string): KeyDirSummary {
-  const summary: KeyDirSummary = { mtimeMs, gen, count: 0, totalSize: 0, compressed: 0, oldest: null, newest: null, bytes };
+export function emptyTotals(): VersionTotals {
+  return { count: 0, totalSize: 0, compressed: 0, oldest: null, newest: null, bytes: 0 };
+}
+
+export function emptyObjectTotals(): ObjectTotals {
+  return { objectCount: 0, objectBytes: 0, distinctSize: 0, distinctStored: 0 };
+}
+
+/** Adds `part` into `into` (oldest and newest widened). */
+export function addTotals(into: VersionTotals, part: VersionTotals): void {
+  into.count += part.count;
+  into.totalSize += part.totalSize;
+  into.compressed += part.compressed;
+  into.bytes += part.bytes;
+  if (part.oldest !== null && (into.oldest === null || part.oldest < into.oldest)) into.oldest = part.oldest;
+  if (part.newest !== null && (into.newest === null || part.newest > into.newest)) into.newest = part.newest;
+}
+
+/**
+ * A key directory's summary. `nextNumber` is the store's numbering rule
+ * (store/version-index.ts), applied in ref file name order as readers do.
+ */
+export function summariseKey(refs: Record<string, IndexedRef>, bytes: number, mtimeMs: number, nextNumber: (lastTaken: number, stored: number) => number): KeyDirSummary {
+  const summary: KeyDirSummary = { mtimeMs, ...emptyTotals(), bytes, latest: null };
+  let lastTaken = 0;
+  for (const name of Object.keys(refs).sort()) {
+    const [, , , , , stored, reservedThrough] = refs[name]!;
+    const version = nextNumber(lastTaken, stored);
+    lastTaken = Math.max(version, reservedThrough);
+    summary.latest = [name, version];
+  }
   for (const [, size, compressed, timestamp] of Object.values(refs)) {
     summary.count++;
     summary.totalSize += size;
@@ -107,26 +180,57 @@ export function summariseKey(refs: Record<string, IndexedRef>, bytes: number, mt
   return summary;
 }
 
-export function summariseShard(shard: ShardSidecar, mtimeMs: number): ShardSummary {
-  const summary: ShardSummary = { mtimeMs, gen: shard.gen, objectCount: 0, objectBytes: 0, distinctSize: 0, distinctStored: 0 };
-  for (const bytes of Object.values(shard.objects)) {
-    summary.objectCount++;
-    summary.objectBytes += bytes;
-  }
-  for (const [name, [count, size]] of Object.entries(shard.refs)) {
-    if (count <= 0) continue;
-    summary.distinctSize += size;
-    summary.distinctStored += shard.objects[name] ?? 0;
+export function summariseBucket(bucket: KeyBucket): BucketSummary {
+  const summary: BucketSummary = { keys: 0, ...emptyTotals() };
+  for (const key of Object.values(bucket.keys)) {
+    addTotals(summary, key);
+    if (key.count > 0) summary.keys++;
   }
   return summary;
 }
 
-/** Adds `delta` versions naming `checksum` (of serialised `size`) to its shard's counts; drops counts that reach 0. */
-export function countRef(shard: ShardSidecar, name: string, size: number, delta: number): void {
-  const count = (shard.refs[name]?.[0] ?? 0) + delta;
-  if (count > 0) shard.refs[name] = [count, size];
-  else delete shard.refs[name];
+export function summariseSubShard(sub: SubShard): ObjectTotals {
+  const summary = emptyObjectTotals();
+  for (const bytes of Object.values(sub.objects)) {
+    summary.objectCount++;
+    summary.objectBytes += bytes;
+  }
+  for (const [name, [count, size]] of Object.entries(sub.refs)) {
+    if (count <= 0) continue;
+    summary.distinctSize += size;
+    summary.distinctStored += sub.objects[name] ?? 0;
+  }
+  return summary;
 }
+
+/** `into` moved by `sign` times `part`. */
+export function addObjectTotals(into: ObjectTotals, part: ObjectTotals, sign: 1 | -1): void {
+  into.objectCount += sign * part.objectCount;
+  into.objectBytes += sign * part.objectBytes;
+  into.distinctSize += sign * part.distinctSize;
+  into.distinctStored += sign * part.distinctStored;
+}
+
+export function hasSub(subs: string, sub: number): boolean {
+  return (parseInt(subs.slice((sub >> 3) * 2, (sub >> 3) * 2 + 2), 16) & (1 << (sub & 7))) !== 0;
+}
+
+export function withSub(subs: string, sub: number, isPresent: boolean): string {
+  const at = (sub >> 3) * 2;
+  const byte = parseInt(subs.slice(at, at + 2), 16);
+  const next = isPresent ? byte | (1 << (sub & 7)) : byte & ~(1 << (sub & 7));
+  return subs.slice(0, at) + next.toString(16).padStart(2, '0') + subs.slice(at + 2);
+}
+
+/** Adds `delta` versions naming `name` (of serialised `size`) to its sub-shard's counts; drops counts that reach 0. */
+export function countRef(sub: SubShard, name: string, size: number, delta: number): void {
+  const count = (sub.refs[name]?.[0] ?? 0) + delta;
+  if (count > 0) sub.refs[name] = [count, size];
+  else delete sub.refs[name];
+}
+
+const TOTALS = ['count', 'totalSize', 'compressed', 'bytes'];
+const OBJECT_TOTALS = ['objectCount', 'objectBytes', 'distinctSize', 'distinctStored'];
 
 /** Whether parsed JSON has the main file's shape (anything else is rebuilt, never trusted). */
 export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
@@ -134,35 +238,61 @@ export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
   const main = value as Partial<StatsIndexMain>;
   return (
     main.format === STATS_INDEX_FORMAT &&
+    Number.isSafeInteger(main.seq) &&
     typeof main.settled === 'string' &&
-    isRecordOf(main.keys, (k) => isNumbers(k, ['mtimeMs', 'count', 'totalSize', 'compressed', 'bytes']) && typeof (k as KeyDirSummary).gen === 'string') &&
-    isRecordOf(main.shards, (s) => isNumbers(s, ['mtimeMs', 'objectCount', 'objectBytes', 'distinctSize', 'distinctStored']) && typeof (s as ShardSummary).gen === 'string') &&
-    (main.commits === null || (isNumbers(main.commits, ['mtimeMs', 'bytes']) && typeof main.commits?.gen === 'string'))
+    Number.isFinite(main.strayKeyRefBytes) &&
+    (main.watch === null || isWatch(main.watch)) &&
+    isRecordOf(main.buckets, (b) => isNumbers(b, ['keys', ...TOTALS]) && isSpan(b)) &&
+    isRecordOf(main.shards, (s) => isNumbers(s, ['mtimeMs', ...OBJECT_TOTALS]) && /^[0-9a-f]{64}$/.test(String((s as ShardSummary).subs))) &&
+    (main.commits === null || isNumbers(main.commits, ['mtimeMs', 'bytes'])) &&
+    (main.packs === null || isNumbers(main.packs, ['mtimeMs', 'overheadBytes']))
   );
+}
+
+function isWatch(value: unknown): boolean {
+  const watch = value as WatchState;
+  return (
+    isNumbers(value, ['commitsMtimeMs', 'keyRefsMtimeMs']) &&
+    typeof watch.boot === 'string' &&
+    typeof watch.git === 'string' &&
+    isNumbers(watch.log, ['ino', 'offset'])
+  );
+}
+
+export function isKeyBucket(value: unknown): value is KeyBucket {
+  return isSeq(value) && isRecordOf((value as KeyBucket).keys, (k) => isNumbers(k, ['mtimeMs', ...TOTALS]) && isSpan(k) && isLatest((k as KeyDirSummary).latest));
 }
 
 export function isKeySidecar(value: unknown): value is KeySidecar {
   return (
-    isGen(value) &&
-    isRecordOf((value as KeySidecar).refs, (r) => Array.isArray(r) && r.length === 5 && typeof r[0] === 'string' && Number.isFinite(r[1]) && (r[2] === 0 || r[2] === 1) && typeof r[3] === 'string' && Number.isFinite(r[4]))
+    isSeq(value) &&
+    isRecordOf(
+      (value as KeySidecar).refs,
+      (r) => Array.isArray(r) && r.length === 7 && typeof r[0] === 'string' && Number.isFinite(r[1]) && (r[2] === 0 || r[2] === 1) && typeof r[3] === 'string' && [r[4], r[5], r[6]].every(Number.isSafeInteger),
+    )
   );
 }
 
-export function isShardSidecar(value: unknown): value is ShardSidecar {
-  const shard = value as ShardSidecar;
-  return (
-    isGen(value) &&
-    isRecordOf(shard.objects, Number.isFinite) &&
-    isRecordOf(shard.refs, (r) => Array.isArray(r) && r.length === 2 && Number.isFinite(r[0]) && Number.isFinite(r[1]))
-  );
+export function isSubShard(value: unknown): value is SubShard {
+  const sub = value as SubShard;
+  return isSeq(value) && isRecordOf(sub.objects, Number.isFinite) && isRecordOf(sub.refs, (r) => Array.isArray(r) && r.length === 2 && Number.isFinite(r[0]) && Number.isFinite(r[1]));
 }
 
 export function isCommitsSidecar(value: unknown): value is CommitsSidecar {
-  return isGen(value) && isRecordOf((value as CommitsSidecar).files, Number.isFinite);
+  return isSeq(value) && isRecordOf((value as CommitsSidecar).files, Number.isFinite);
 }
 
-function isGen(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { gen?: unknown }).gen === 'string';
+function isLatest(value: unknown): boolean {
+  return value === null || (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && Number.isSafeInteger(value[1]));
+}
+
+function isSpan(value: unknown): boolean {
+  const { oldest, newest } = value as VersionTotals;
+  return (oldest === null || typeof oldest === 'string') && (newest === null || typeof newest === 'string');
+}
+
+function isSeq(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Number.isSafeInteger((value as { seq?: unknown }).seq);
 }
 
 function isRecordOf(value: unknown, check: (item: unknown) => boolean): boolean {

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { lstat, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { scanStatistics } from '../../src/manager/statistics.js';
 import type { StateStatistics } from '../../src/model/types.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
-import { tempProject } from '../helpers.js';
+import { runCli, tempProject } from '../helpers.js';
 
 type Internals = { ctx: Parameters<typeof scanStatistics>[0] };
 
@@ -139,11 +139,12 @@ describe('statistics index', () => {
     await ageDirectories(m.storeDirectory);
     const expected = await indexed(m);
     const dir = join(m.storeDirectory, 'local', 'stats');
-    // A shard whose generation is not the main file's, as a write cut short between the two leaves it.
-    const shard = (await readdir(join(dir, 'shards')))[0]!;
-    await writeFile(join(dir, 'shards', shard), JSON.stringify({ gen: 'other', objects: {}, refs: {} }));
+    // A sub-shard newer than the main file, as a write cut short between the two leaves it.
+    const fanout = (await readdir(join(dir, 'shards')))[0]!;
+    const sub = (await readdir(join(dir, 'shards', fanout)))[0]!;
+    await writeFile(join(dir, 'shards', fanout, sub), JSON.stringify({ seq: 1e9, objects: {}, refs: {} }));
     await m.saveSSOT('key0', { k: 0, v: 'x' });
-    await utimes(join(m.storeDirectory, 'objects', shard.slice(0, 2)), new Date(0), new Date(0));
+    await utimes(join(m.storeDirectory, 'objects', fanout), new Date(0), new Date(0));
     expect(await indexed(m)).toEqual(await scanned(m));
     await writeFile(join(dir, 'main.json'), '{"format": 1, "keys": [');
     expect(await indexed(m)).toEqual(await scanned(m));
@@ -174,6 +175,234 @@ describe('statistics of a store that does not exist', () => {
     const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
     expect(await indexed(m)).toMatchObject({ totalEntries: 0, logicalKeys: 0 });
     expect(await readdir(root)).toEqual([]);
+    await m.shutdown();
+  });
+});
+
+/** A StoreFs that records which key directories (`refs/keys/<dir>`, not their files) are `lstat`ed synchronously. */
+function keyDirLstats(): { fs: StoreFs; seen: Set<string> } {
+  const seen = new Set<string>();
+  const fs: StoreFs = {
+    ...nodeFs,
+    lstatSync: (path: string) => {
+      const parts = path.split(/[\\/]/);
+      if (parts.at(-3) === 'refs' && parts.at(-2) === 'keys') seen.add(parts.at(-1)!);
+      return nodeFs.lstatSync(path);
+    },
+  };
+  return { fs, seen };
+}
+
+const changeLogOf = (m: EnhancedStateManager) => join(m.storeDirectory, 'local', 'stats', 'changes');
+
+describe('statistics index, after each kind of change', () => {
+  it('after a save reads its own key directory only, not every key directory', async () => {
+    const { fs, seen } = keyDirLstats();
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    for (let k = 0; k < 30; k++) await m.saveSSOT(`key${k}`, { k });
+    await indexed(m);
+    await m.saveSSOT('key7', { k: 'again' });
+    await m.saveSSOT('new', { k: 'new' });
+    seen.clear();
+    const stats = await indexed(m);
+    expect([...seen].sort()).toEqual(['key7', 'new']);
+    expect(stats).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('keeps to the precise path across a rotation of the change log', async () => {
+    const { fs, seen } = keyDirLstats();
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    for (let k = 0; k < 10; k++) await m.saveSSOT(`key${k}`, { k });
+    await indexed(m);
+    // Sessions that changed nothing, as many as fill the log past its rotation size.
+    const mtime = async (dir: string) => (await lstat(join(m.storeDirectory, dir))).mtimeMs;
+    const end = { c: await mtime('commits'), r: await mtime(join('refs', 'keys')), f: {} };
+    const idle = (i: number) => `${JSON.stringify({ b: `i${i}` })}\n${JSON.stringify({ t: `i${i}`, k: [], o: [] })}\n${JSON.stringify({ e: `i${i}`, ...end })}\n`;
+    await writeFile(changeLogOf(m), Array.from({ length: 3000 }, (_, i) => idle(i)).join(''), { flag: 'a' });
+    await m.saveSSOT('key3', { k: 'after' });
+    await expect(lstat(`${changeLogOf(m)}.old`)).resolves.toBeDefined();
+    seen.clear();
+    const stats = await indexed(m);
+    expect([...seen]).toEqual(['key3']);
+    expect(stats).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('follows transactions, rollbacks and retention by maxVersions', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false, maxVersions: 3 });
+    await fill(m);
+    await indexed(m);
+    await m.withTransaction(async (tx) => {
+      for (let i = 0; i < 12; i++) await tx.saveSSOT(`key${i % 3}`, { i });
+    });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    const tx = await m.beginTransaction();
+    await m.saveSSOT('key4', { rolledBack: true }, { transactionId: tx } as never);
+    await m.rollbackTransaction(tx);
+    expect(await indexed(m)).toEqual(await scanned(m));
+    // Objects a rollback leaves behind stay counted when later commits write into their fanouts.
+    const rolledBack = await m.beginTransaction();
+    for (let i = 0; i < 40; i++) await m.saveSSOT(`left${i}`, { left: i }, { transactionId: rolledBack } as never);
+    await m.rollbackTransaction(rolledBack);
+    await m.withTransaction(async (later) => {
+      for (let i = 0; i < 400; i++) await later.saveSSOT(`later${i % 5}`, { later: i });
+    });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('stays exact as versions expire by TTL and garbage collection removes them (fake timers)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false, defaultTTL: 60 });
+      await fill(m);
+      await m.saveSSOT('short', { s: 1 }, { ttl: 1 });
+      await m.saveSSOT('short', { s: 2 }, { ttl: 1 });
+      const before = await indexed(m);
+      vi.advanceTimersByTime(120_000);
+      expect(await indexed(m)).toEqual(await scanned(m));
+      const gc = await m.runGarbageCollection();
+      expect(gc.expiredCount).toBeGreaterThan(0);
+      const after = await indexed(m);
+      expect(after).toEqual(await scanned(m));
+      expect(after.totalEntries).toBeLessThan(before.totalEntries);
+      await m.shutdown();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('follows fsck --repair and imports', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    const keyDirs = join(m.storeDirectory, 'refs', 'keys');
+    const dir = join(keyDirs, (await readdir(keyDirs))[0]!);
+    const ref = join(dir, (await readdir(dir))[0]!);
+    await writeFile(ref, '{"format":1,');
+    await m.fsck({ repair: true });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    const other = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    for (let i = 0; i < 5; i++) await other.saveSSOT(`imported${i % 2}`, { i });
+    await m.importState(await other.exportState());
+    const stats = await indexed(m);
+    expect(stats).toEqual(await scanned(m));
+    expect(stats.logicalKeys).toBe(8);
+    await Promise.all([m.shutdown(), other.shutdown()]);
+  });
+
+  it('is right after a git merge of two branches that both saved', async () => {
+    const root = await tempProject();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
+    git('init', '-q', '-b', 'main');
+    git('config', 'user.email', 'a@example.com');
+    git('config', 'user.name', 'a');
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    git('add', '-A');
+    git('commit', '-qm', 'base');
+    git('checkout', '-qb', 'side');
+    await m.saveSSOT('key1', { side: 1 });
+    await m.saveSSOT('side-only', { side: 2 });
+    git('add', '-A');
+    git('commit', '-qm', 'side');
+    git('checkout', '-q', 'main');
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.saveSSOT('key2', { main: 1 });
+    git('add', '-A');
+    git('commit', '-qm', 'main');
+    expect(await indexed(m)).toEqual(await scanned(m));
+    git('merge', '-q', '--no-edit', 'side');
+    const merged = await indexed(m);
+    expect(merged).toEqual(await scanned(m));
+    expect(merged.totalEntries).toBe(24);
+    await m.shutdown();
+  });
+
+  it("follows another process's saves", async () => {
+    const root = await tempProject();
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    for (let i = 0; i < 2; i++) {
+      const result = await runCli(['save', '-k', `cli${i}`, '-i', '-'], { cwd: root, input: JSON.stringify({ i }), env: { AE_STATE_RECORD_GIT_PROVENANCE: 'false' } });
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const stats = await indexed(m);
+    expect(stats).toEqual(await scanned(m));
+    expect(stats.logicalKeys).toBe(8);
+    await m.shutdown();
+  });
+
+  it('checks every directory when a writer died before its end line, or the machine rebooted', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    await m.saveSSOT('key1', { dying: true });
+    // The writer was killed after its change, before its end line.
+    const log = await readFile(changeLogOf(m), 'utf8');
+    await writeFile(changeLogOf(m), log.slice(0, log.lastIndexOf('{"e"')));
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.saveSSOT('key2', { after: true });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    // A change nothing declared (a ref removed by hand) is seen after a reboot, when every directory is checked.
+    const keyDirs = join(m.storeDirectory, 'refs', 'keys');
+    const dir = join(keyDirs, (await readdir(keyDirs))[0]!);
+    await rm(join(dir, (await readdir(dir))[0]!));
+    const mainPath = join(m.storeDirectory, 'local', 'stats', 'main.json');
+    const main = JSON.parse(await readFile(mainPath, 'utf8'));
+    await writeFile(mainPath, JSON.stringify({ ...main, watch: { ...main.watch, boot: 'an earlier boot' } }));
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it.each(['main.json', 'a bucket', 'a key sidecar', 'a sub-shard', 'the change log'])('is right when %s is deleted or damaged', async (what) => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    const dir = join(m.storeDirectory, 'local', 'stats');
+    const first = async (sub: string) => join(dir, sub, (await readdir(join(dir, sub)))[0]!);
+    const path = {
+      'main.json': join(dir, 'main.json'),
+      'a bucket': await first('keys'),
+      'a key sidecar': await first('refs'),
+      'a sub-shard': await first(relative(dir, await first('shards'))),
+      'the change log': changeLogOf(m),
+    }[what]!;
+    await m.saveSSOT('key0', { k: 0, v: 'more' });
+    await m.saveSSOT('key3', { k: 3, v: 'more' });
+    await rm(path);
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.saveSSOT('key0', { k: 0, v: 'again' });
+    await writeFile(path, what === 'the change log' ? '{"b":"x"}\n{"t":"x","k":[],"o":[]}\nnot json\n' : '{"seq": 0, "keys": [');
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.saveSSOT('key1', { k: 1, v: 'again' });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+});
+
+describe('statistics index writes', () => {
+  it('skip while another process writes, and take a lock left by a dead writer for a reason to rebuild', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await fill(m);
+    await indexed(m);
+    const dir = join(m.storeDirectory, 'local', 'stats');
+    const lock = join(dir, 'writing');
+    const seqOf = async () => JSON.parse(await readFile(join(dir, 'main.json'), 'utf8')).seq as number;
+    const seq = await seqOf();
+    await mkdir(lock);
+    await m.saveSSOT('key1', { more: 1 });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(await seqOf()).toBe(seq);
+    await utimes(lock, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await m.saveSSOT('key2', { more: 2 });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await expect(lstat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(lstat(join(dir, 'main.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(await seqOf()).toBeGreaterThan(0);
     await m.shutdown();
   });
 });

@@ -1,0 +1,102 @@
+/**
+ * The writers' side of the change log `local/stats/changes` (line shapes in
+ * src/model/change-log.ts, format in docs/FORMAT.md): each hold of the write
+ * lock appends a begin line before anything changes and an end line after;
+ * a writer that knows what it changes declares it in between, before it
+ * changes it. Statistics then read again only the directories declared.
+ *
+ * Lines are appended without fsync: a process killed mid-session leaves its
+ * lines in the page cache (the begin line always precedes the change), and a
+ * crash of the machine, which may lose them, is detected by the reader as a
+ * new boot. When a line cannot be appended at all, the index's main file is
+ * removed instead, so the next statistics rebuild rather than miss a change.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { BeginLine, DeclareLine, EndLine, LeftObjectsLine } from '../model/change-log.js';
+import { isErrno, type StoreFs } from './fs.js';
+import type { StoreLayout } from './layout.js';
+
+/** Past this size the log is moved to `changes.old` at the next begin; a reader further behind than that checks everything. */
+export const CHANGE_LOG_ROTATE_BYTES = 256 * 1024;
+
+export function statsDirectory(layout: StoreLayout): string {
+  return join(layout.local, 'stats');
+}
+
+export class ChangeLog {
+  private session: { token: string; fanouts: Set<string>; isBroken: boolean } | null = null;
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly layout: StoreLayout,
+  ) {}
+
+  get path(): string {
+    return join(statsDirectory(this.layout), 'changes');
+  }
+
+  /** Before the lock's work: the session starts. */
+  async begin(): Promise<void> {
+    const session = { token: randomBytes(8).toString('hex'), fanouts: new Set<string>(), isBroken: false };
+    this.session = session;
+    await this.rotateIfLarge().catch(() => undefined);
+    await this.append(session, { b: session.token } satisfies BeginLine);
+  }
+
+  /** Before changing them: the key directories and the objects (by checksum) the session may change. */
+  async declare(keyDirs: Iterable<string>, checksums: Iterable<string>): Promise<void> {
+    const session = this.session;
+    if (session === null || session.isBroken) return;
+    const o = [...new Set(checksums)];
+    for (const checksum of o) session.fanouts.add(checksum.slice(0, 2));
+    await this.append(session, { t: session.token, k: [...new Set(keyDirs)], o } satisfies DeclareLine);
+  }
+
+  /**
+   * Without the lock: objects that were written (staged) and that no commit
+   * will declare, such as a rolled-back transaction's, so statistics count
+   * them even in a fanout a later session left trusted.
+   */
+  async noteLeftObjects(checksums: Iterable<string>): Promise<void> {
+    const s = [...new Set(checksums)];
+    if (s.length > 0) await this.append({ isBroken: false }, { s } satisfies LeftObjectsLine);
+  }
+
+  /** After the lock's work, before its release: the directories' mtimes as the session leaves them. */
+  async end(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    if (session === null || session.isBroken) return;
+    const mtimeOf = async (path: string) => (await this.fs.lstat(path).catch(() => null))?.mtimeMs ?? -1;
+    const f: Record<string, number> = {};
+    for (const fanout of session.fanouts) f[fanout] = await mtimeOf(join(this.layout.objects, fanout));
+    const line: EndLine = { e: session.token, c: await mtimeOf(this.layout.commits), r: await mtimeOf(this.layout.keyRefs), f };
+    await this.append(session, line);
+  }
+
+  private async append(session: { isBroken: boolean }, line: object): Promise<void> {
+    try {
+      const handle = await this.fs.open(this.path, 'a', 0o644).catch(async (error: unknown) => {
+        if (!isErrno(error, 'ENOENT')) throw error;
+        await this.fs.mkdir(statsDirectory(this.layout), { recursive: true });
+        return this.fs.open(this.path, 'a', 0o644);
+      });
+      try {
+        await handle.write(`${JSON.stringify(line)}\n`);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // Without the line a reader could trust a directory this session changes: take the index away instead.
+      session.isBroken = true;
+      await this.fs.unlink(join(statsDirectory(this.layout), 'main.json')).catch(() => undefined);
+    }
+  }
+
+  private async rotateIfLarge(): Promise<void> {
+    const stats = await this.fs.lstat(this.path).catch(() => null);
+    if (stats === null || stats.size < CHANGE_LOG_ROTATE_BYTES) return;
+    await this.fs.rename(this.path, `${this.path}.old`);
+  }
+}
