@@ -3,7 +3,7 @@
  * runner for the built CLI.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,4 +68,15 @@ export function run(file: string, args: string[], cwd?: string): Promise<string>
       else resolvePromise(stdout);
     });
   });
+}
+
+/** Bytes of every regular file below `dir` (0 for a missing one). */
+export async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += await bytesUnder(path);
+    else if (entry.isFile()) total += (await lstat(path)).size;
+  }
+  return total;
 }

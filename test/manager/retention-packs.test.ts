@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { packDecision } from '../../src/manager/retention-packs.js';
-import { tempProject } from '../helpers.js';
+import { bytesUnder, tempProject } from '../helpers.js';
 
 const packDir = (m: EnhancedStateManager) => join(m.storeDirectory, 'objects', 'pack');
 const packNames = async (m: EnhancedStateManager) => (await readdir(packDir(m)).catch(() => [])).sort();
@@ -166,17 +166,6 @@ describe('statistics with packs', () => {
     await m.shutdown();
   });
 });
-
-async function bytesUnder(dir: string): Promise<number> {
-  const { lstat } = await import('node:fs/promises');
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await bytesUnder(path);
-    else if (entry.isFile()) total += (await lstat(path)).size;
-  }
-  return total;
-}
 
 describe('many packs', () => {
   it('combines the packs it keeps into one once there are more than MAX_PACKS, every version still loading', async () => {

@@ -6,7 +6,7 @@ import { EnhancedStateManager } from '../../src/index.js';
 import { scanStatistics } from '../../src/manager/statistics.js';
 import type { StateStatistics } from '../../src/model/types.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
-import { runCli, tempProject } from '../helpers.js';
+import { bytesUnder, runCli, tempProject } from '../helpers.js';
 
 type Internals = { ctx: Parameters<typeof scanStatistics>[0] };
 
@@ -17,16 +17,6 @@ async function ageDirectories(dir: string, seconds = 60): Promise<void> {
     if (entry.isDirectory()) await ageDirectories(join(dir, entry.name), seconds + 1);
   }
   await utimes(dir, past, past);
-}
-
-async function bytesUnder(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) total += await bytesUnder(path);
-    else if (entry.isFile()) total += (await lstat(path)).size;
-  }
-  return total;
 }
 
 /** The statistics a full scan of every ref and object gives now, the index's own files left out of diskBytes. */

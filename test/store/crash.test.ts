@@ -58,6 +58,19 @@ function killAfter<T>(args: string[], delayMs: number): Promise<T[]> {
   });
 }
 
+/** After the kills: every key numbered 1..n without a gap, its newest versions reading back verified, every acknowledged save present. */
+async function expectAcknowledgedSaves(manager: EnhancedStateManager, keys: number, acknowledged: ReadonlySet<string>): Promise<void> {
+  const present = new Set<string>();
+  for (let i = 0; i < keys; i++) {
+    const versions = await manager.getVersions(`key${i}`);
+    expect(versions.map((v) => v.version)).toEqual(versions.map((_, j) => versions.length - j));
+    for (const v of versions) present.add(v.key);
+    for (const v of versions.slice(0, 3)) await manager.loadSSOT(`key${i}`, v.version);
+  }
+  for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
+  expect(acknowledged.size).toBeGreaterThan(0);
+}
+
 describe('crash safety', () => {
   it(`keeps every acknowledged transaction whole and no unacknowledged one in part, over ${KILL_POINTS} SIGKILLs`, async () => {
     const root = await tempProject();
@@ -80,16 +93,7 @@ describe('crash safety', () => {
 
     // No acknowledged save was lost, and versions are gapless per key.
     const manager = new EnhancedStateManager(root, { maxVersions: 100000, gcInterval: 0 });
-    const present = new Set<string>();
-    for (let i = 0; i < SAVES_PER_TX; i++) {
-      const versions = await manager.getVersions(`key${i}`);
-      expect(versions.map((v) => v.version)).toEqual(versions.map((_, j) => versions.length - j));
-      for (const v of versions) present.add(v.key);
-      // Every version still reads back and verifies.
-      for (const v of versions.slice(0, 3)) await manager.loadSSOT(`key${i}`, v.version);
-    }
-    for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
-    expect(acknowledged.size).toBeGreaterThan(0);
+    await expectAcknowledgedSaves(manager, SAVES_PER_TX, acknowledged);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
   }, TIMEOUT_MS);
@@ -117,14 +121,7 @@ describe('crash safety', () => {
     }
 
     const manager = new EnhancedStateManager(root, { maxVersions: 100000, gcInterval: 0 });
-    const present = new Set<string>();
-    for (let i = 0; i < SAVES_PER_TX; i++) {
-      const versions = await manager.getVersions(`key${i}`);
-      expect(versions.map((v) => v.version)).toEqual(versions.map((_, j) => versions.length - j));
-      for (const v of versions) present.add(v.key);
-    }
-    for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
-    expect(acknowledged.size).toBeGreaterThan(0);
+    await expectAcknowledgedSaves(manager, SAVES_PER_TX, acknowledged);
     // The kills did land in batches: commits of several saves.
     expect((await manager.getLog()).some((commit) => commit.operations.length > 1)).toBe(true);
     expect((await manager.fsck()).ok).toBe(true);
@@ -144,15 +141,7 @@ describe('crash safety', () => {
       for (const ack of acks) acknowledged.add(ack.key);
     }
     const manager = new EnhancedStateManager(root, { maxVersions: 100000, gcInterval: 0 });
-    const present = new Set<string>();
-    for (let i = 0; i < KEYS; i++) {
-      const versions = await manager.getVersions(`key${i}`);
-      expect(versions.map((v) => v.version)).toEqual(versions.map((_, j) => versions.length - j));
-      for (const v of versions) present.add(v.key);
-      for (const v of versions.slice(0, 3)) await manager.loadSSOT(`key${i}`, v.version);
-    }
-    for (const key of acknowledged) expect(present.has(key), `acknowledged ${key} is missing`).toBe(true);
-    expect(acknowledged.size).toBeGreaterThan(0);
+    await expectAcknowledgedSaves(manager, KEYS, acknowledged);
     expect((await manager.fsck()).ok).toBe(true);
     await manager.shutdown();
     expect(await readdir(join(root, '.ae', 'local', 'tmp'))).toEqual([]);
