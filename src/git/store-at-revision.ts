@@ -73,6 +73,12 @@ export class StoreAtRevision implements RefSource, CommitSource {
     return bytes === null ? null : operationsByFullKey(parseCommitRecord(bytes, commitId, this.describe(path)));
   }
 
+  /** The operation a commit as committed lists for `fullKey` (undefined when none); null when the commit is not in this revision. */
+  async operationFor(commitId: string, fullKey: string): Promise<CommitOperation | undefined | null> {
+    const operations = await this.operationsOf(commitId);
+    return operations === null ? null : operations.get(fullKey);
+  }
+
   /** The verified serialised bytes of a data object as committed. */
   async readObject(checksum: string, key?: string): Promise<Buffer> {
     const path = `${this.prefix}/objects/${checksum.slice(0, 2)}/${checksum.slice(2)}`;

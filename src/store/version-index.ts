@@ -59,7 +59,7 @@ export interface KeyListing {
  * history, so both apply one visibility and numbering rule.
  */
 export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<Pick<RefStore, 'settleEpoch'>>;
-export type CommitSource = Pick<CommitLog, 'operationsOf'>;
+export type CommitSource = Pick<CommitLog, 'operationFor'>;
 /** The commits being published, or abandoned by dead writers; absent for git history (nothing is in progress there). */
 export type PendingSource = () => Promise<PendingCommits>;
 
@@ -148,9 +148,8 @@ export class VersionIndex {
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
     }
-    const operations = await this.commits.operationsOf(record.commit);
-    if (operations === null) return { unpublished: record.commit };
-    const listed = operations.get(record.fullKey);
+    const listed = await this.commits.operationFor(record.commit, record.fullKey);
+    if (listed === null) return { unpublished: record.commit };
     if (listed === undefined || listed.logicalKey !== record.logicalKey || record.version < listed.version || listed.checksum !== record.checksum) {
       throw new IntegrityError(`ref ${path} disagrees with commit ${record.commit}, which lists ${describeListed(listed, record.fullKey)}`, {
         path,

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { scanCommitOperation } from '../../src/model/commit-scan.js';
+import { encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
+
+const checksum = (n: number) => n.toString(16).padStart(64, '0');
+
+function commit(operations: CommitOperation[], message = 'save'): CommitRecord {
+  return { format: 1, parent: null, time: '2026-01-01T00:00:00.000Z', message, transaction: null, operations };
+}
+
+const op = (logicalKey: string, n: number): CommitOperation => ({
+  fullKey: `${logicalKey}_2026-01-01T00:00:00.00${n}Z`,
+  logicalKey,
+  version: n,
+  checksum: checksum(n),
+});
+
+describe('scanCommitOperation', () => {
+  it('finds the same operation a whole parse finds, for every key, keys that need escaping among them', () => {
+    const operations = [op('a', 1), op('a.b', 2), op('quote"brace{}', 3), op('back\\slash', 4), op('ünï', 5)];
+    const bytes = encodeRecord(commit(operations));
+    for (const expected of operations) expect(scanCommitOperation(bytes, expected.fullKey)).toEqual(expected);
+  });
+
+  it('does not take a key for another that it prefixes', () => {
+    const bytes = encodeRecord(commit([op('k1', 1), op('k10', 2)]));
+    expect(scanCommitOperation(bytes, op('k1', 2).fullKey)).toBeNull();
+    expect(scanCommitOperation(bytes, op('k1', 1).fullKey)).toEqual(op('k1', 1));
+  });
+
+  it('never reads an operation out of the commit message', () => {
+    const listed = op('x', 1);
+    const forged = JSON.stringify({ fullKey: op('y', 2).fullKey, logicalKey: 'y', version: 2, checksum: checksum(2) }, null, 2);
+    const bytes = encodeRecord(commit([listed], `\n    ${forged}`));
+    expect(scanCommitOperation(bytes, op('y', 2).fullKey)).toBeNull();
+  });
+
+  it('leaves to a whole parse what it cannot tell: absent keys, another layout, unknown or invalid fields', () => {
+    const wanted = op('k', 1);
+    expect(scanCommitOperation(encodeRecord(commit([op('other', 1)])), wanted.fullKey)).toBeNull();
+    expect(scanCommitOperation(Buffer.from(JSON.stringify(commit([wanted]))), wanted.fullKey)).toBeNull();
+    expect(scanCommitOperation(encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])), wanted.fullKey)).toBeNull();
+    expect(scanCommitOperation(encodeRecord(commit([{ ...wanted, checksum: 'nothex' }])), wanted.fullKey)).toBeNull();
+    expect(scanCommitOperation(encodeRecord(commit([{ ...wanted, version: 1.5 }])), wanted.fullKey)).toBeNull();
+  });
+
+  it('takes the last of two operations for one key, as a parse into a map by full key does', () => {
+    const first = op('k', 1);
+    const second = { ...first, checksum: checksum(9) };
+    expect(scanCommitOperation(encodeRecord(commit([first, second])), first.fullKey)).toEqual(second);
+  });
+});
