@@ -670,6 +670,7 @@ export class EnhancedStateManager extends EventEmitter {
     // The statistics index written after the last getStatistics() lands before the process may exit.
     await this.statisticsIndex.flush();
     await this.ctx.releaseWriteLock();
+    await this.ctx.changeLog.close();
     this.hooks.detach();
     this.closed = true;
     this.emit('stateManagerShutdown', { rolledBackTransactions: rolledBack });

@@ -5,6 +5,12 @@
  * a writer that knows what it changes declares it in between, before it
  * changes it. Statistics then read again only the directories declared.
  *
+ * One descriptor opened for appending is kept from session to session, so a
+ * save costs no open of the log: each session starts (holding the lock, so
+ * no other writer rotates the log meanwhile) by checking that the path still
+ * names the file the descriptor writes to, and opens it again otherwise
+ * (after a rotation by this or another process, or a deletion).
+ *
  * Lines are appended without fsync: a process killed mid-session leaves its
  * lines in the page cache (the begin line always precedes the change), and a
  * crash of the machine, which may lose them, is detected by the reader as a
@@ -12,6 +18,7 @@
  * removed instead, so the next statistics rebuild rather than miss a change.
  */
 import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BeginLine, DeclareLine, EndLine, LeftObjectsLine } from '../model/change-log.js';
 import { isErrno, type StoreFs } from './fs.js';
@@ -26,6 +33,8 @@ export function statsDirectory(layout: StoreLayout): string {
 
 export class ChangeLog {
   private session: { token: string; fanouts: Set<string>; isBroken: boolean } | null = null;
+  /** The log opened for appending, with its inode, kept between sessions. */
+  private held: { handle: FileHandle; ino: number } | null = null;
 
   constructor(
     private readonly fs: StoreFs,
@@ -60,7 +69,18 @@ export class ChangeLog {
    */
   async noteLeftObjects(checksums: Iterable<string>): Promise<void> {
     const s = [...new Set(checksums)];
-    if (s.length > 0) await this.append({ isBroken: false }, { s } satisfies LeftObjectsLine);
+    if (s.length === 0) return;
+    // Outside the lock another process may rotate the log at any moment: write to the file its path names now.
+    try {
+      const handle = await this.fs.open(this.path, 'a', 0o644);
+      try {
+        await handle.write(`${JSON.stringify({ s } satisfies LeftObjectsLine)}\n`);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      await this.fs.unlink(join(statsDirectory(this.layout), 'main.json')).catch(() => undefined);
+    }
   }
 
   /** After the lock's work, before its release: the directories' mtimes as the session leaves them. */
@@ -77,26 +97,41 @@ export class ChangeLog {
 
   private async append(session: { isBroken: boolean }, line: object): Promise<void> {
     try {
-      const handle = await this.fs.open(this.path, 'a', 0o644).catch(async (error: unknown) => {
-        if (!isErrno(error, 'ENOENT')) throw error;
-        await this.fs.mkdir(statsDirectory(this.layout), { recursive: true });
-        return this.fs.open(this.path, 'a', 0o644);
-      });
-      try {
-        await handle.write(`${JSON.stringify(line)}\n`);
-      } finally {
-        await handle.close();
-      }
+      const { handle } = this.held ?? (await this.open());
+      await handle.write(`${JSON.stringify(line)}\n`);
     } catch {
+      await this.close();
       // Without the line a reader could trust a directory this session changes: take the index away instead.
       session.isBroken = true;
       await this.fs.unlink(join(statsDirectory(this.layout), 'main.json')).catch(() => undefined);
     }
   }
 
+  private async open(): Promise<{ handle: FileHandle; ino: number }> {
+    const handle = await this.fs.open(this.path, 'a', 0o644).catch(async (error: unknown) => {
+      if (!isErrno(error, 'ENOENT')) throw error;
+      await this.fs.mkdir(statsDirectory(this.layout), { recursive: true });
+      return this.fs.open(this.path, 'a', 0o644);
+    });
+    this.held = { handle, ino: (await handle.stat()).ino };
+    return this.held;
+  }
+
+  /** Closes the descriptor kept between sessions (the next session opens the log again). */
+  async close(): Promise<void> {
+    const held = this.held;
+    this.held = null;
+    await held?.handle.close().catch(() => undefined);
+  }
+
+  /** Rotates a large log, and lets go of a descriptor that no longer writes to the file at the log's path. */
   private async rotateIfLarge(): Promise<void> {
     const stats = await this.fs.lstat(this.path).catch(() => null);
-    if (stats === null || stats.size < CHANGE_LOG_ROTATE_BYTES) return;
-    await this.fs.rename(this.path, `${this.path}.old`);
+    if (stats !== null && stats.size >= CHANGE_LOG_ROTATE_BYTES) {
+      await this.close();
+      await this.fs.rename(this.path, `${this.path}.old`);
+    } else if (stats === null || stats.ino !== this.held?.ino) {
+      await this.close();
+    }
   }
 }

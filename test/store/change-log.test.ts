@@ -1,8 +1,8 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planChanges } from '../../src/model/change-log.js';
-import { ChangeLog } from '../../src/store/change-log.js';
+import { CHANGE_LOG_ROTATE_BYTES, ChangeLog } from '../../src/store/change-log.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { storeLayout } from '../../src/store/layout.js';
 import { tempProject } from '../helpers.js';
@@ -44,5 +44,29 @@ describe('ChangeLog', () => {
     await log.declare(['spec'], []);
     await log.end();
     await expect(readFile(main)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps writing to the file at the log path when another writer rotated or removed it between sessions', async () => {
+    const layout = storeLayout(await tempProject(), '.ae');
+    await mkdir(layout.commits, { recursive: true });
+    const mine = new ChangeLog(nodeFs, layout);
+    const other = new ChangeLog(nodeFs, layout);
+    const session = async (log: ChangeLog, key: string) => {
+      await log.begin();
+      await log.declare([key], []);
+      await log.end();
+    };
+    await session(mine, 'first');
+    // Another process fills the log past the rotation size and rotates it at its next session.
+    await writeFile(mine.path, `${'x'.repeat(CHANGE_LOG_ROTATE_BYTES)}\n`, { flag: 'a' });
+    await session(other, 'rotated');
+    await session(mine, 'after-rotation');
+    expect([...planChanges(await readFile(mine.path, 'utf8')).keyDirs]).toEqual(['rotated', 'after-rotation']);
+    // Then the log is moved away by hand: the next session starts a new file.
+    await rename(mine.path, `${mine.path}.moved`);
+    await session(mine, 'after-move');
+    expect([...planChanges(await readFile(mine.path, 'utf8')).keyDirs]).toEqual(['after-move']);
+    await mine.close();
+    await other.close();
   });
 });
