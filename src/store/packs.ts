@@ -16,6 +16,7 @@ import { IntegrityError } from '../errors.js';
 import { decodePackIndex, PACK_NAME, type PackEntry } from '../model/pack-index.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
+import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { StoreLayout } from './layout.js';
 
 export interface PackedObject extends PackEntry {
@@ -147,14 +148,18 @@ export class PackSet {
       this.byChecksum.clear();
     }
     for (const hash of this.damaged.keys()) if (!present.has(hash)) this.damaged.delete(hash);
-    for (const hash of present) {
-      if (this.listed.has(hash)) continue;
+    const unread = [...present].filter((hash) => !this.listed.has(hash));
+    // Read side by side: a store whose transactions each left a pack has many small indexes.
+    const read = await mapLimit(unread, FILE_CONCURRENCY, (hash) =>
       // An index that cannot be read (a link a clone brought, a directory) is damaged like one that does not verify.
-      const entries = await readPackIndex(this.fs, this.layout, hash).catch((error: unknown) => `cannot be read: ${(error as Error).message}`);
-      if (entries === null) continue;
+      readPackIndex(this.fs, this.layout, hash).catch((error: unknown) => `cannot be read: ${(error as Error).message}`),
+    );
+    unread.forEach((hash, i) => {
+      const entries = read[i]!;
+      if (entries === null) return;
       if (typeof entries === 'string') this.damaged.set(hash, entries);
       else this.add(hash, entries);
-    }
+    });
   }
 }
 
