@@ -74,7 +74,9 @@ export class ChangeLog {
     try {
       const handle = await this.fs.open(this.path, 'a', 0o644);
       try {
-        await handle.write(`${JSON.stringify({ s } satisfies LeftObjectsLine)}\n`);
+        const bytes = Buffer.from(`${JSON.stringify({ s } satisfies LeftObjectsLine)}\n`);
+        const { bytesWritten } = await handle.write(bytes);
+        if (bytesWritten !== bytes.length) throw new Error(`wrote ${bytesWritten} of ${bytes.length} bytes of a change-log line`);
       } finally {
         await handle.close();
       }
@@ -98,7 +100,10 @@ export class ChangeLog {
   private async append(session: { isBroken: boolean }, line: object): Promise<void> {
     try {
       const { handle } = this.held ?? (await this.open());
-      await handle.write(`${JSON.stringify(line)}\n`);
+      const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+      // A short write (a full disk) would leave a torn line that the next one joins: count it as a failure.
+      const { bytesWritten } = await handle.write(bytes);
+      if (bytesWritten !== bytes.length) throw new Error(`wrote ${bytesWritten} of ${bytes.length} bytes of a change-log line`);
     } catch {
       await this.close();
       // Without the line a reader could trust a directory this session changes: take the index away instead.
@@ -113,7 +118,12 @@ export class ChangeLog {
       await this.fs.mkdir(statsDirectory(this.layout), { recursive: true });
       return this.fs.open(this.path, 'a', 0o644);
     });
-    this.held = { handle, ino: (await handle.stat()).ino };
+    try {
+      this.held = { handle, ino: (await handle.stat()).ino };
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
     return this.held;
   }
 

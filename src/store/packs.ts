@@ -158,7 +158,10 @@ export class PackSet {
       const entries = read[i]!;
       if (entries === null) return;
       if (typeof entries === 'string') this.damaged.set(hash, entries);
-      else this.add(hash, entries);
+      else {
+        this.damaged.delete(hash);
+        this.add(hash, entries);
+      }
     });
   }
 }
