@@ -10,6 +10,8 @@ async function storeWithVersions() {
   const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
   await m.saveSSOT('spec', { a: 1 });
   await m.saveSSOT('spec', { a: 2 });
+  // A burst of saves keeps the lock file a moment after the last one: let it go, so listings see the store at rest.
+  await (m as unknown as { ctx: { releaseWriteLock(): Promise<void> } }).ctx.releaseWriteLock();
   return { root, m, local: join(m.storeDirectory, 'local') };
 }
 
