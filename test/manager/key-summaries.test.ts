@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { EnhancedStateManager } from '../../src/index.js';
 import { listAllKeys } from '../../src/manager/key-catalog.js';
 import { toVersionInfo } from '../../src/manager/versions.js';
 import { tempProject } from '../helpers.js';
+import { commitAll, git, gitInit } from '../git/git-helpers.js';
 
 describe('listKeys', () => {
   it('lists every key with a visible version, in name order, with its newest version and count', async () => {
@@ -54,25 +54,19 @@ describe('listKeys from the statistics index', () => {
 
   it('gives the numbers readers derive after a git merge of branches that saved one key', async () => {
     const root = await tempProject();
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
-    git('init', '-q', '-b', 'main');
-    git('config', 'user.email', 'a@example.com');
-    git('config', 'user.name', 'a');
+    await gitInit(root);
     const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
     await m.saveSSOT('spec', { base: 1 });
-    git('add', '-A');
-    git('commit', '-qm', 'base');
-    git('checkout', '-qb', 'side');
+    await commitAll(root, 'base');
+    await git(root, 'checkout', '-qb', 'side');
     await m.saveSSOT('spec', { side: 1 });
     await m.saveSSOT('spec', { side: 2 });
-    git('add', '-A');
-    git('commit', '-qm', 'side');
-    git('checkout', '-q', 'main');
+    await commitAll(root, 'side');
+    await git(root, 'checkout', '-q', 'main');
     await m.listKeys();
     await m.saveSSOT('spec', { main: 1 });
-    git('add', '-A');
-    git('commit', '-qm', 'main');
-    git('merge', '-q', '--no-edit', 'side');
+    await commitAll(root, 'main');
+    await git(root, 'merge', '-q', '--no-edit', 'side');
     const keys = await m.listKeys();
     expect(keys).toEqual(await catalogued(m));
     expect(keys[0]).toMatchObject({ versionCount: 4 });

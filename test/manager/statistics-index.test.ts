@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { scanStatistics } from '../../src/manager/statistics.js';
 import type { StateStatistics } from '../../src/model/types.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { bytesUnder, runCli, tempProject } from '../helpers.js';
+import { commitAll, git, gitInit } from '../git/git-helpers.js';
 
 type Internals = { ctx: Parameters<typeof scanStatistics>[0] };
 
@@ -96,28 +96,23 @@ describe('statistics index', () => {
 
   it('is right after a git checkout changes the store behind its back, even with old directory times', async () => {
     const root = await tempProject();
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
-    git('init', '-q');
-    git('config', 'user.email', 'a@example.com');
-    git('config', 'user.name', 'a');
+    await gitInit(root);
     const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
     await fill(m);
-    git('add', '-A');
-    git('commit', '-qm', 'one');
+    await commitAll(root, 'one');
     await m.saveSSOT('key2', { more: 1 });
     await m.saveSSOT('later', { more: 2 });
     await m.runGarbageCollection();
-    git('add', '-A');
-    git('commit', '-qm', 'two');
+    await commitAll(root, 'two');
     await ageDirectories(m.storeDirectory);
     const atTwo = await indexed(m);
     expect(atTwo.totalEntries).toBe(23);
-    git('checkout', '-q', 'HEAD~1');
+    await git(root, 'checkout', '-q', 'HEAD~1');
     await ageDirectories(m.storeDirectory, 120);
     const atOne = await indexed(m);
     expect(atOne).toEqual(await scanned(m));
     expect(atOne.totalEntries).toBe(21);
-    git('checkout', '-q', '-');
+    await git(root, 'checkout', '-q', '-');
     expect(await indexed(m)).toEqual(await scanned(m));
     await m.shutdown();
   });
@@ -284,26 +279,20 @@ describe('statistics index, after each kind of change', () => {
 
   it('is right after a git merge of two branches that both saved', async () => {
     const root = await tempProject();
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'pipe' });
-    git('init', '-q', '-b', 'main');
-    git('config', 'user.email', 'a@example.com');
-    git('config', 'user.name', 'a');
+    await gitInit(root);
     const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
     await fill(m);
-    git('add', '-A');
-    git('commit', '-qm', 'base');
-    git('checkout', '-qb', 'side');
+    await commitAll(root, 'base');
+    await git(root, 'checkout', '-qb', 'side');
     await m.saveSSOT('key1', { side: 1 });
     await m.saveSSOT('side-only', { side: 2 });
-    git('add', '-A');
-    git('commit', '-qm', 'side');
-    git('checkout', '-q', 'main');
+    await commitAll(root, 'side');
+    await git(root, 'checkout', '-q', 'main');
     expect(await indexed(m)).toEqual(await scanned(m));
     await m.saveSSOT('key2', { main: 1 });
-    git('add', '-A');
-    git('commit', '-qm', 'main');
+    await commitAll(root, 'main');
     expect(await indexed(m)).toEqual(await scanned(m));
-    git('merge', '-q', '--no-edit', 'side');
+    await git(root, 'merge', '-q', '--no-edit', 'side');
     const merged = await indexed(m);
     expect(merged).toEqual(await scanned(m));
     expect(merged.totalEntries).toBe(24);
