@@ -13,6 +13,8 @@ async function populatedStore() {
   await m.saveSSOT('spec', { ...aeir, version: '2' });
   await m.saveSSOT('small', { n: 1 });
   await m.saveSSOT('other', { n: 2 });
+  // A burst of saves keeps the lock file a moment after the last one: let it go, so snapshots see the store at rest.
+  await (m as unknown as { ctx: { releaseWriteLock(): Promise<void> } }).ctx.releaseWriteLock();
   const store = m.storeDirectory;
   const objectOf = async (key: string, version?: number) => {
     const entry = (await m.loadEntry(key, version))!;
