@@ -4,9 +4,13 @@
  * 1,000 keys × 100; 1,000,000 gives 10,000 keys × 100), in interleaved
  * rounds, medians, with the ratio large/small. Both stores are built with
  * the bulk path, transactions of up to 10,000 saves.
+ *
+ * A million versions take an hour to build: with `AE_BENCH_SCALE_DIR` set,
+ * the stores are built there once, kept, and measured again by later runs
+ * (each run adds its rounds' saves to them).
  */
 import { spawnSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnhancedStateManager } from '../src/index.js';
 import { benchDir, fmt, median, printTable, ratio, REPO_ROOT, sampleAeIr } from './fixtures.js';
@@ -29,9 +33,14 @@ const keyName = (k: number) => `scale.key${k}`;
 
 /** Saves version v of every key, v = 0..99, in transactions of up to 10,000 saves; returns seconds taken. */
 async function build(label: string, keys: number): Promise<{ store: Store; seconds: number; transactionSeconds: number[] }> {
-  const root = await benchDir(`scale-${label}`);
+  const kept = process.env.AE_BENCH_SCALE_DIR;
+  const root = kept ? join(kept, `scale-${label}-${keys}`) : await benchDir(`scale-${label}`);
+  const marker = join(root, 'built.json');
+  const built = kept ? await readFile(marker, 'utf8').then((text) => JSON.parse(text) as { seconds: number; transactionSeconds: number[] }, () => null) : null;
+  if (kept) await mkdir(root, { recursive: true });
   const manager = new EnhancedStateManager(root, OPTIONS);
   await manager.initialize();
+  if (built) return { store: { label, root, keys, manager }, ...built };
   const doc = sampleAeIr();
   const total = keys * VERSIONS_PER_KEY;
   const transactionSeconds: number[] = [];
@@ -45,7 +54,9 @@ async function build(label: string, keys: number): Promise<{ store: Store; secon
     });
     transactionSeconds.push((performance.now() - begun) / 1000);
   }
-  return { store: { label, root, keys, manager }, seconds: (performance.now() - start) / 1000, transactionSeconds };
+  const seconds = (performance.now() - start) / 1000;
+  if (kept) await writeFile(marker, JSON.stringify({ seconds, transactionSeconds }));
+  return { store: { label, root, keys, manager }, seconds, transactionSeconds };
 }
 
 function timeMs(work: () => void): number {
@@ -122,7 +133,7 @@ export async function runScaleBench(): Promise<void> {
   );
   for (const store of stores) {
     await store.manager.shutdown();
-    // A million versions take some 9 GB: the stores go once measured.
-    await rm(store.root, { recursive: true, force: true });
+    // A million versions take some 9 GB: the stores go once measured, unless kept on purpose.
+    if (!process.env.AE_BENCH_SCALE_DIR) await rm(store.root, { recursive: true, force: true });
   }
 }
