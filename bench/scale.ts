@@ -10,6 +10,7 @@
  * (each run adds its rounds' saves to them).
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnhancedStateManager } from '../src/index.js';
@@ -20,6 +21,9 @@ const TRANSACTION_SAVES = 10_000;
 const ROUNDS = 5;
 const SAVES_PER_ROUND = 20;
 const LOADS_PER_ROUND = 50;
+// Cold reads need keys no round has read: the small store has 50 to spare (see coldKeys).
+const COLD_LOADS_PER_ROUND = 8;
+const FRESH_KEY = 0;
 const OPTIONS = { gcInterval: 0, maxVersions: 1_000, recordGitProvenance: false };
 
 interface Store {
@@ -56,7 +60,11 @@ async function build(label: string, keys: number): Promise<{ store: Store; secon
   }
   const seconds = (performance.now() - start) / 1000;
   if (kept) await writeFile(marker, JSON.stringify({ seconds, transactionSeconds }));
-  return { store: { label, root, keys, manager }, seconds, transactionSeconds };
+  // Measured by a manager that has read nothing yet, as when the stores are kept.
+  await manager.shutdown();
+  const measuring = new EnhancedStateManager(root, OPTIONS);
+  await measuring.initialize();
+  return { store: { label, root, keys, manager: measuring }, seconds, transactionSeconds };
 }
 
 function timeMs(work: () => void): number {
@@ -71,31 +79,70 @@ async function timeAsyncMs(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-function firstLoadInFreshProcess(store: Store): number {
+function firstLoadInFreshProcess(store: Store, options: { refChecks: boolean }): number {
   const cli = join(REPO_ROOT, 'bin', 'ae-state.js');
+  // Without ref checks the process reads every commit that lists a version of the key, as after a fresh clone.
+  if (!options.refChecks) rmSync(join(store.root, '.ae', 'local', 'checked'), { recursive: true, force: true });
   const start = performance.now();
-  const result = spawnSync(process.execPath, [cli, 'load', '-k', keyName(store.keys >> 1)], { cwd: store.root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(process.execPath, [cli, 'load', '-k', keyName(FRESH_KEY)], { cwd: store.root, stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.status !== 0) throw new Error(`load failed: ${result.stderr}`);
   return performance.now() - start;
 }
 
-type Figures = Record<'save' | 'load' | 'versions' | 'stats' | 'fresh', number[]>;
+const FIGURES = ['save', 'load', 'loadAgain', 'versions', 'versionsAgain', 'stats', 'fresh', 'freshUnchecked'] as const;
+type Figures = Record<(typeof FIGURES)[number], number[]>;
+const LABELS: Record<(typeof FIGURES)[number], string> = {
+  save: 'save',
+  load: 'load (a key this process has not read)',
+  loadAgain: 'load again (a key just read)',
+  versions: 'versions, 100 entries (a key not read)',
+  versionsAgain: 'versions again',
+  stats: 'stats (after saves)',
+  fresh: 'fresh process: first load (CLI)',
+  freshUnchecked: 'fresh process, no ref checks yet',
+};
 
-async function measureRound(store: Store, round: number, figures: Figures): Promise<void> {
+/**
+ * Keys for the rounds: saves go to the lower half (but for the fresh
+ * process's key, 0), reads of keys not read before to the upper half, in an
+ * order spread over it, so a cold read is cold in both stores: the small
+ * store's 100 keys would otherwise all be in memory after a round.
+ */
+function coldKeys(keys: number): () => number {
+  const half = keys >> 1;
+  let next = 0;
+  return () => {
+    if (next >= keys - half) throw new Error('the scale bench ran out of keys not read before');
+    return half + ((next++ * 37) % (keys - half));
+  };
+}
+
+async function measureRound(store: Store, round: number, figures: Figures, nextColdKey: () => number): Promise<void> {
   const m = store.manager;
   const saves: number[] = [];
   for (let i = 0; i < SAVES_PER_ROUND; i++) {
-    const key = keyName((round * 7919 + i * 104_729) % store.keys);
+    const key = keyName(1 + ((round * 7919 + i * 104_729) % ((store.keys >> 1) - 1)));
     saves.push(await timeAsyncMs(() => m.saveSSOT(key, { round, i })));
   }
   figures.save.push(median(saves));
-  const loads: number[] = [];
-  for (let i = 0; i < LOADS_PER_ROUND; i++) loads.push(await timeAsyncMs(() => m.loadSSOT(keyName((round * 31 + i * 977) % store.keys))));
-  figures.load.push(median(loads));
-  figures.versions.push(await timeAsyncMs(() => m.getVersions(keyName((round * 13) % store.keys))));
+  const cold: number[] = [];
+  const warm: number[] = [];
+  const read: string[] = [];
+  for (let i = 0; i < COLD_LOADS_PER_ROUND; i++) {
+    const key = keyName(nextColdKey());
+    read.push(key);
+    cold.push(await timeAsyncMs(() => m.loadSSOT(key)));
+  }
+  for (let i = 0; i < LOADS_PER_ROUND; i++) warm.push(await timeAsyncMs(() => m.loadSSOT(read[i % read.length]!)));
+  figures.load.push(median(cold));
+  figures.loadAgain.push(median(warm));
+  const listed = keyName(nextColdKey());
+  figures.versions.push(await timeAsyncMs(() => m.getVersions(listed)));
+  figures.versionsAgain.push(await timeAsyncMs(() => m.getVersions(listed)));
   // Right after this round's saves: the index reads again the directories they changed.
   figures.stats.push(timeMs(() => m.getStatistics()));
-  figures.fresh.push(firstLoadInFreshProcess(store));
+  figures.freshUnchecked.push(firstLoadInFreshProcess(store, { refChecks: false }));
+  figures.fresh.push(firstLoadInFreshProcess(store, { refChecks: true }));
 }
 
 export async function runScaleBench(): Promise<void> {
@@ -114,14 +161,14 @@ export async function runScaleBench(): Promise<void> {
   const firstStats = stores.map((s) => timeMs(() => s.manager.getStatistics()));
   await Promise.all(stores.map((s) => (s.manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush()));
   process.stdout.write(`First stats (builds the statistics index): ${fmt(firstStats[0]! / 1000)} s small, ${fmt(firstStats[1]! / 1000)} s large.\n\n`);
-  const figures = stores.map((): Figures => ({ save: [], load: [], versions: [], stats: [], fresh: [] }));
+  const figures = stores.map((): Figures => Object.fromEntries(FIGURES.map((name) => [name, []])) as unknown as Figures);
+  const nextColdKeys = stores.map((s) => coldKeys(s.keys));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, store] of stores.entries()) await measureRound(store, round, figures[i]!);
+    for (const [i, store] of stores.entries()) await measureRound(store, round, figures[i]!, nextColdKeys[i]!);
   }
-  const rows = (['save', 'load', 'versions', 'stats', 'fresh'] as const).map((name) => {
+  const rows = FIGURES.map((name) => {
     const [a, b] = [median(figures[0]![name]), median(figures[1]![name])];
-    const label = { save: 'save', load: 'load', versions: 'versions (100 entries)', stats: 'stats (after saves)', fresh: 'fresh process: first load (CLI)' }[name];
-    return [label, fmt(a), fmt(b), ratio(b / a)];
+    return [LABELS[name], fmt(a), fmt(b), ratio(b / a)];
   });
   printTable(['operation (median ms)', '10,000 versions', `${(largeKeys * VERSIONS_PER_KEY).toLocaleString('en-US')} versions`, 'large / small'], rows);
   // A listing grows with the keys it lists, so it gets no ratio: the time per key is what must stay flat.

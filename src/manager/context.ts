@@ -11,6 +11,7 @@ import { guardStoreFs } from '../store/guarded-fs.js';
 import { storeLayout, type StoreLayout } from '../store/layout.js';
 import { BurstLock, StoreLock } from '../store/lock.js';
 import { ObjectStore } from '../store/objects.js';
+import { RefCheckStore } from '../store/ref-checks.js';
 import { RefStore } from '../store/refs.js';
 import { readPendingCommits } from '../store/staging.js';
 import { VersionIndex } from '../store/version-index.js';
@@ -49,7 +50,8 @@ export class StoreContext {
     this.objects = new ObjectStore(fs, this.layout);
     this.refs = new RefStore(fs, this.layout);
     this.commits = new CommitLog(fs, this.layout);
-    this.index = new VersionIndex(this.refs, this.commits, () => readPendingCommits(fs, this.layout));
+    const refChecks = new RefCheckStore(fs, this.layout, (id) => this.commits.pathOf(id));
+    this.index = new VersionIndex(this.refs, this.commits, () => readPendingCommits(fs, this.layout), refChecks);
     this.lock = new BurstLock(new StoreLock(fs, this.layout.lock));
     this.metrics = new PerformanceRecorder(options);
     this.changeLog = new ChangeLog(fs, this.layout);

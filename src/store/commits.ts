@@ -31,6 +31,8 @@ export class CommitLog {
   private readonly operations = new Map<string, Map<string, CommitOperation>>();
   // How many times `operationFor` scanned each commit not yet parsed whole.
   private readonly scans = new Map<string, number>();
+  // Whole reads in progress, so concurrent callers share one.
+  private readonly reading = new Map<string, Promise<Map<string, CommitOperation> | null>>();
 
   constructor(
     private readonly fs: StoreFs,
@@ -95,6 +97,16 @@ export class CommitLog {
   async operationsOf(commitId: string): Promise<ReadonlyMap<string, CommitOperation> | null> {
     const cached = this.operations.get(commitId);
     if (cached !== undefined) return cached;
+    // Many keys listed at once often name one commit: it is read and parsed once, not once per key.
+    let reading = this.reading.get(commitId);
+    if (reading === undefined) {
+      reading = this.readOperations(commitId).finally(() => this.reading.delete(commitId));
+      this.reading.set(commitId, reading);
+    }
+    return reading;
+  }
+
+  private async readOperations(commitId: string): Promise<Map<string, CommitOperation> | null> {
     const path = this.pathOf(commitId);
     const bytes = await readFileIfExists(this.fs, path);
     if (bytes === null) return null;
@@ -120,16 +132,17 @@ export class CommitLog {
     const cached = this.operations.get(commitId);
     if (cached !== undefined) return cached.get(fullKey);
     const scans = this.scans.get(commitId) ?? 0;
-    if (scans >= SCANS_BEFORE_PARSE) {
+    if (scans >= SCANS_BEFORE_PARSE || this.reading.has(commitId)) {
       const operations = await this.operationsOf(commitId);
       return operations === null ? null : operations.get(fullKey);
     }
+    // Counted before the read, so that of many concurrent looks only the first few scan.
+    this.scans.set(commitId, scans + 1);
     const path = this.pathOf(commitId);
     const bytes = await readFileIfExists(this.fs, path);
     if (bytes === null) return null;
     verifyCommitHash(bytes, commitId, path);
     this.published.add(commitId);
-    this.scans.set(commitId, scans + 1);
     return scanCommitOperation(bytes, fullKey) ?? this.parseAndCache(bytes, commitId, path).get(fullKey);
   }
 

@@ -30,12 +30,20 @@
  * does not parse is an `IntegrityError` as well, unless its file name carries
  * the suffix of such a commit in progress or abandoned: a machine crash
  * before the commit point may tear the refs the commit was writing.
+ *
+ * Checking a ref against a commit of a large transaction means hashing that
+ * whole commit; what one process learnt that way is kept in the key's ref
+ * checks (src/model/ref-checks.ts), so another process trusts the same ref
+ * without its commit while the commit file is unchanged.
  */
 import { basename } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { refFileName, refFileTimestamp } from '../model/keys.js';
+import { keyDirName } from '../model/keys.js';
 import { lastTakenVersion, type VersionRecord } from '../model/records.js';
+import { fileIdentity, isIdentityTrustworthy, isVouchedFor, type RefChecks, type StatLike } from '../model/ref-checks.js';
 import type { CommitLog } from './commits.js';
+import type { RefCheckStore } from './ref-checks.js';
 import type { RefStore } from './refs.js';
 import type { PendingCommits } from './staging.js';
 
@@ -62,18 +70,34 @@ export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<P
 export type CommitSource = Pick<CommitLog, 'operationFor'>;
 /** The commits being published, or abandoned by dead writers; absent for git history (nothing is in progress there). */
 export type PendingSource = () => Promise<PendingCommits>;
+/** Where ref checks are kept; absent for git history (its commits are read from git's own verified objects). */
+export type RefCheckSource = Pick<RefCheckStore, 'read' | 'write' | 'statCommit'>;
 
 type RecordState = { record: VersionRecord } | { unpublished: string } | 'missing';
+
+/** The ref checks one listing of a key uses and adds to. */
+interface ListingChecks {
+  dir: string;
+  /** Read at the first ref not cached in memory; null when there are none usable. */
+  recorded: RefChecks | null | undefined;
+  /** Whether a ref was checked against its commit, so the file should be written again. */
+  hasNewChecks: boolean;
+}
 
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
   private readonly records = new Map<string, VersionRecord>();
   private epoch: string | undefined;
+  // When this process first checked a ref against each commit, for `isIdentityTrustworthy`.
+  private readonly commitCheckedAt = new Map<string, number>();
+  // Commit files' stats, taken once per process (commits are immutable, as CommitLog assumes).
+  private readonly commitStatsSeen = new Map<string, StatLike>();
 
   constructor(
     private readonly refs: RefSource,
     private readonly commits: CommitSource,
     private readonly pending?: PendingSource,
+    private readonly checks?: RefCheckSource,
   ) {}
 
   async list(logicalKey: string): Promise<KeyListing> {
@@ -88,18 +112,19 @@ export class VersionIndex {
     const paths = await this.refs.listPaths(logicalKey);
     const versions: CommittedVersion[] = [];
     const unpublished: string[] = [];
+    const checks: ListingChecks = { dir: keyDirName(logicalKey), recorded: undefined, hasNewChecks: false };
     let pending: PendingCommits | null = null;
     let lastTaken = 0;
     for (const path of paths) {
       // Cached records skip the await: a key of thousands of versions is listed on every save.
       const cached = this.records.get(path);
-      let state = cached === undefined ? await this.readRecord(path, logicalKey) : { record: cached };
+      let state = cached === undefined ? await this.readRecord(path, logicalKey, checks) : { record: cached };
       if (state !== 'missing' && 'unpublished' in state && this.pending !== undefined) {
         pending ??= await this.pending();
         if (pending.abandoned.has(state.unpublished)) unpublished.push(path);
         else if (!pending.live.has(state.unpublished)) {
           // Its writer may have published and removed its publish record between our two reads.
-          state = await this.readRecord(path, logicalKey);
+          state = await this.readRecord(path, logicalKey, checks);
           if (state !== 'missing' && 'unpublished' in state) {
             throw new IntegrityError(`ref ${path} names commit ${state.unpublished}, whose file is missing (run fsck)`, { path });
           }
@@ -110,6 +135,7 @@ export class VersionIndex {
       versions.push({ version, record: state.record, path });
       lastTaken = lastTakenVersion({ version, record: state.record });
     }
+    if (checks.hasNewChecks) await this.writeChecks(checks, versions);
     return { versions, unpublished };
   }
 
@@ -132,7 +158,7 @@ export class VersionIndex {
     return this.pending === undefined ? null : pendingCommitOf(basename(path), await this.pending());
   }
 
-  private async readRecord(path: string, logicalKey: string): Promise<RecordState> {
+  private async readRecord(path: string, logicalKey: string, checks: ListingChecks): Promise<RecordState> {
     const cached = this.records.get(path);
     if (cached) return { record: cached };
     // Null when removed between listing and reading (cleanup or GC in another process).
@@ -148,6 +174,11 @@ export class VersionIndex {
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
     }
+    if (await this.isVouched(record, checks)) {
+      this.records.set(path, record);
+      return { record };
+    }
+    if (!this.commitCheckedAt.has(record.commit)) this.commitCheckedAt.set(record.commit, Date.now());
     const listed = await this.commits.operationFor(record.commit, record.fullKey);
     if (listed === null) return { unpublished: record.commit };
     if (listed === undefined || listed.logicalKey !== record.logicalKey || record.version < listed.version || listed.checksum !== record.checksum) {
@@ -156,8 +187,61 @@ export class VersionIndex {
         key: record.fullKey,
       });
     }
+    checks.hasNewChecks = this.checks !== undefined;
     this.records.set(path, record);
     return { record };
+  }
+
+  /** Whether the key's ref checks vouch for `record` without reading its commit. */
+  private async isVouched(record: VersionRecord, checks: ListingChecks): Promise<boolean> {
+    if (this.checks === undefined) return false;
+    checks.recorded ??= await this.checks.read(checks.dir);
+    if (checks.recorded === null || checks.recorded.operations[record.fullKey] === undefined) return false;
+    return isVouchedFor(checks.recorded, record, await this.commitIdentity(record.commit));
+  }
+
+  private async commitIdentity(commitId: string): Promise<string | null> {
+    const stats = await this.commitStats(commitId);
+    return stats === null ? null : fileIdentity(stats);
+  }
+
+  private async commitStats(commitId: string): Promise<StatLike | null> {
+    const known = this.commitStatsSeen.get(commitId);
+    if (known !== undefined) return known;
+    const stats = await this.checks!.statCommit(commitId);
+    if (stats !== null) this.commitStatsSeen.set(commitId, stats);
+    return stats;
+  }
+
+  /**
+   * Writes the key's ref checks after a listing checked refs against their
+   * commits. Every record this process holds was checked (or written by it),
+   * so each visible version vouches for what its commit lists; a commit's
+   * identity is recorded when the file had last changed well before this
+   * process first checked it (or was vouched for already), and versions of
+   * commits without one are left out.
+   */
+  private async writeChecks(checks: ListingChecks, versions: readonly CommittedVersion[]): Promise<void> {
+    const commits: Record<string, string> = {};
+    const operations: RefChecks['operations'] = {};
+    for (const { record } of versions) {
+      if (!(record.commit in commits)) {
+        const identity = await this.trustworthyIdentity(record.commit, checks.recorded ?? null);
+        if (identity === null) continue;
+        commits[record.commit] = identity;
+      }
+      operations[record.fullKey] = [record.commit, record.checksum, record.version];
+    }
+    await this.checks!.write({ dir: checks.dir, operations, commits });
+  }
+
+  private async trustworthyIdentity(commitId: string, recorded: RefChecks | null): Promise<string | null> {
+    const stats = await this.commitStats(commitId);
+    if (stats === null) return null;
+    const identity = fileIdentity(stats);
+    if (recorded?.commits[commitId] === identity) return identity;
+    const checkedAt = this.commitCheckedAt.get(commitId);
+    return checkedAt !== undefined && isIdentityTrustworthy(stats, checkedAt) ? identity : null;
   }
 }
 
