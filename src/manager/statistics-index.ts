@@ -315,7 +315,8 @@ export class StatisticsIndex {
     for (const shard of Object.values(main.shards)) bytes += shard.objectBytes;
     const covered = (dir: string, name: string): boolean =>
       (dir === layout.objects && (main.shards[name] !== undefined || (name === 'pack' && main.packs !== null))) ||
-      [layout.keyRefs, layout.commits, this.directory].includes(join(dir, name));
+      // The ref checks are a cache of as many files as keys read, left out like the index's own.
+      [layout.keyRefs, layout.commits, this.directory, layout.refChecks].includes(join(dir, name));
     const walk = (dir: string): number => {
       let total = 0;
       for (const name of listSync(this.ctx.fs, dir)) {

@@ -128,7 +128,7 @@ function listSync(fs: StoreFs, dir: string): string[] {
  * index (src/manager/statistics-index.ts): the same figures as
  * `scanStatistics`, reading only the directories that changed since the
  * index was last brought up to date. `diskBytes` leaves out the index's own
- * directory, `local/stats/`.
+ * directory, `local/stats/`, and the ref checks, `local/checked/`.
  */
 export function readStatistics(ctx: StoreContext, activeTransactions: number, index: StatisticsIndex): StateStatistics {
   const { main, diskBytes } = index.read();

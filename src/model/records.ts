@@ -96,10 +96,25 @@ function recordDigest(record: object): string {
  * digest does not match, null when there is none (records written before
  * digests existed, read as they are).
  */
-export function splitDigest(parsed: unknown): { record: unknown; isIntact: boolean | null } {
+export function splitDigest(parsed: unknown, bytes?: Buffer): { record: unknown; isIntact: boolean | null } {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !('digest' in parsed)) return { record: parsed, isIntact: null };
   const { digest, ...record } = parsed as Record<string, unknown>;
+  if (bytes !== undefined && typeof digest === 'string' && isDigestOfEncodedBytes(bytes, digest)) return { record, isIntact: true };
   return { record, isIntact: digest === recordDigest(record) };
+}
+
+/**
+ * The digest check without encoding the record again: a file as
+ * `encodeDigestedRecord` wrote it is the record's encoding with the digest
+ * as its last field, so the bytes it digested are the file's up to that
+ * field, closed as the encoding closes. False for any other layout, which is
+ * then checked the long way (refs are read by the hundred on a first listing).
+ */
+function isDigestOfEncodedBytes(bytes: Buffer, digest: string): boolean {
+  const tail = `,\n  "digest": "${digest}"\n}\n`;
+  const end = bytes.length - tail.length;
+  if (end <= 0 || bytes.toString('latin1', end) !== tail) return false;
+  return createHash('sha256').update(bytes.subarray(0, end)).update('\n}\n').digest('hex') === digest;
 }
 
 /**

@@ -20,6 +20,7 @@ export interface StoreLayout {
   lock: string;
   head: string;
   staging: string;
+  refChecks: string;
 }
 
 export function storeLayout(projectRoot: string, storePath: string): StoreLayout {
@@ -42,5 +43,6 @@ export function storeLayout(projectRoot: string, storePath: string): StoreLayout
     lock: join(local, 'lock'),
     head: join(local, 'HEAD'),
     staging: join(local, 'staging'),
+    refChecks: join(local, 'checked'),
   };
 }

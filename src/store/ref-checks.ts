@@ -51,6 +51,6 @@ export class RefCheckStore {
 
   private pathOf(dir: string): string {
     const name = createHash('sha256').update(dir).digest('hex').slice(0, 32);
-    return join(this.layout.local, 'checked', `${name}.json`);
+    return join(this.layout.refChecks, `${name}.json`);
   }
 }

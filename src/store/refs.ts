@@ -107,13 +107,9 @@ export class RefStore {
    * them a ref was rewritten in place and their cache must go.
    */
   async settleEpoch(): Promise<string> {
-    try {
-      const { ino, mtimeMs } = await this.fs.stat(this.settledMarker());
-      return `${ino}:${mtimeMs}`;
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return '';
-      throw error;
-    }
+    // Asked on every listing, where the marker is usually missing: a stat that answers undefined costs no thrown error.
+    const stats = this.fs.lstatSync(this.settledMarker());
+    return stats === undefined ? '' : `${stats.ino}:${stats.mtimeMs}`;
   }
 
   /** Records that refs were rewritten in place (see `settleEpoch`). */
@@ -151,7 +147,7 @@ export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
   } catch {
     throw new IntegrityError(`ref ${path} is not valid JSON (torn or edited file)`, { path });
   }
-  const { record, isIntact } = splitDigest(parsed);
+  const { record, isIntact } = splitDigest(parsed, bytes);
   if (isIntact === false) throw new IntegrityError(`ref ${path} does not match its digest (damaged or edited file)`, { path });
   const problem = versionRecordProblem(record);
   if (problem !== null) throw new IntegrityError(`ref ${path} ${problem}`, { path });

@@ -130,7 +130,7 @@ export function parseTagRecord(bytes: Buffer, path: string): TagRecord {
   } catch {
     throw new IntegrityError(`tag ${path} is not valid JSON (torn or edited file)`, { path });
   }
-  const { record, isIntact } = splitDigest(parsed);
+  const { record, isIntact } = splitDigest(parsed, bytes);
   if (isIntact === false) throw new IntegrityError(`tag ${path} does not match its digest (damaged or edited file)`, { path });
   const problem = tagRecordProblem(record);
   if (problem !== null) throw new IntegrityError(`tag ${path} ${problem}`, { path });

@@ -19,10 +19,10 @@ async function ageDirectories(dir: string, seconds = 60): Promise<void> {
   await utimes(dir, past, past);
 }
 
-/** The statistics a full scan of every ref and object gives now, the index's own files left out of diskBytes. */
+/** The statistics a full scan of every ref and object gives now, the index's own files and the ref checks left out of diskBytes. */
 async function scanned(m: EnhancedStateManager): Promise<StateStatistics> {
   const stats = scanStatistics((m as unknown as Internals).ctx, 0);
-  return { ...stats, diskBytes: stats.diskBytes - (await bytesUnder(join(m.storeDirectory, 'local', 'stats'))) };
+  return { ...stats, diskBytes: stats.diskBytes - (await bytesUnder(join(m.storeDirectory, 'local', 'stats'))) - (await bytesUnder(join(m.storeDirectory, 'local', 'checked'))) };
 }
 
 async function indexed(m: EnhancedStateManager): Promise<StateStatistics> {
