@@ -38,8 +38,7 @@
  */
 import { basename } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { refFileName, refFileTimestamp } from '../model/keys.js';
-import { keyDirName } from '../model/keys.js';
+import { keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
 import { lastTakenVersion, type VersionRecord } from '../model/records.js';
 import { fileIdentity, isIdentityTrustworthy, isVouchedFor, type RefChecks, type StatLike } from '../model/ref-checks.js';
 import type { CommitLog } from './commits.js';
@@ -195,7 +194,8 @@ export class VersionIndex {
   /** Whether the key's ref checks vouch for `record` without reading its commit. */
   private async isVouched(record: VersionRecord, checks: ListingChecks): Promise<boolean> {
     if (this.checks === undefined) return false;
-    checks.recorded ??= await this.checks.read(checks.dir);
+    // Read once per listing, also when there is none (null).
+    if (checks.recorded === undefined) checks.recorded = await this.checks.read(checks.dir);
     if (checks.recorded === null || checks.recorded.operations[record.fullKey] === undefined) return false;
     return isVouchedFor(checks.recorded, record, await this.commitIdentity(record.commit));
   }
