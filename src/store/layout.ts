@@ -20,6 +20,8 @@ export interface StoreLayout {
   lock: string;
   head: string;
   staging: string;
+  /** A cache of every pack index in one file (see packs.ts). */
+  multiPackIndex: string;
 }
 
 export function storeLayout(projectRoot: string, storePath: string): StoreLayout {
@@ -42,5 +44,6 @@ export function storeLayout(projectRoot: string, storePath: string): StoreLayout
     lock: join(local, 'lock'),
     head: join(local, 'HEAD'),
     staging: join(local, 'staging'),
+    multiPackIndex: join(local, 'multi-pack-index'),
   };
 }
