@@ -40,39 +40,81 @@ export interface MultiPackIndex {
 
 /**
  * The multi-pack index of `packs` (pack hash to its entries), with the
- * bytes of its file. An object in several packs is listed once, in the pack
- * whose hash sorts first: a reader uses the index only while every pack it
- * names is present, so any copy will do.
+ * bytes of its file. An object in several packs is listed once, in one of
+ * them: a reader uses the index only while every pack it names is present,
+ * so any copy will do.
  */
 export function encodeMultiPackIndex(packs: ReadonlyMap<string, readonly PackEntry[]>): MultiPackIndex {
-  const hashes = [...packs.keys()].sort();
-  const byChecksum = new Map<string, { pack: number; entry: PackEntry }>();
-  hashes.forEach((hash, pack) => {
-    for (const entry of packs.get(hash)!) if (!byChecksum.has(entry.checksum)) byChecksum.set(entry.checksum, { pack, entry });
-  });
-  const checksums = [...byChecksum.keys()].sort();
+  return extendMultiPackIndex(null, packs);
+}
+
+/**
+ * `base` (null for none) naming the `added` packs too. The entries of
+ * `base` are copied as bytes, in runs, between the new ones (which are few:
+ * the packs published since `base` was written), so that a store of a
+ * million packed objects is not decoded object by object whenever a few
+ * packs arrive. Buckets of `base` not checked yet stay unchecked.
+ */
+export function extendMultiPackIndex(base: MultiPackIndex | null, added: ReadonlyMap<string, readonly PackEntry[]>): MultiPackIndex {
+  const basePacks = new Set(base?.packs ?? []);
+  const hashes = [...new Set([...basePacks, ...added.keys()])].sort();
+  const numberOf = new Map(hashes.map((hash, i) => [hash, i]));
+  const fresh = new Map<string, { pack: number; entry: PackEntry }>();
+  for (const [hash, entries] of added) {
+    if (basePacks.has(hash)) continue;
+    for (const entry of entries) {
+      if (fresh.has(entry.checksum) || (base !== null && positionOf(base, Buffer.from(entry.checksum, 'hex')).found)) continue;
+      fresh.set(entry.checksum, { pack: numberOf.get(hash)!, entry });
+    }
+  }
+  const newChecksums = [...fresh.keys()].sort();
+  const baseCount = base?.count ?? 0;
+  const count = baseCount + newChecksums.length;
   const packsAt = HEADER_SIZE + FANOUT_SIZE;
   const entriesAt = packsAt + hashes.length * PACK_ROW_SIZE;
-  const body = Buffer.alloc(entriesAt + checksums.length * ENTRY_SIZE);
+  const body = Buffer.alloc(entriesAt + count * ENTRY_SIZE);
   MULTI_INDEX_MAGIC.copy(body, 0);
   body.writeUInt32BE(MULTI_INDEX_VERSION, 4);
   body.writeUInt32BE(hashes.length, 8);
-  body.writeUInt32BE(checksums.length, 12);
+  body.writeUInt32BE(count, 12);
   hashes.forEach((hash, i) => body.write(hash, packsAt + i * PACK_ROW_SIZE, 'hex'));
-  const fanout = new Array<number>(256).fill(0);
-  checksums.forEach((checksum, i) => {
-    const { pack, entry } = byChecksum.get(checksum)!;
-    const at = entriesAt + i * ENTRY_SIZE;
-    body.write(checksum, at, 'hex');
+  const perBucket = new Array<number>(256).fill(0);
+  const renumbered = (base?.packs ?? []).map((hash) => numberOf.get(hash)!);
+  const isSameNumbering = renumbered.every((number, i) => number === i);
+  let written = 0;
+  let copiedUpTo = 0;
+  const copyBase = (end: number): void => {
+    if (base === null || end === copiedUpTo) return;
+    const baseAt = entriesStart(base);
+    const to = entriesAt + written * ENTRY_SIZE;
+    base.bytes.copy(body, to, baseAt + copiedUpTo * ENTRY_SIZE, baseAt + end * ENTRY_SIZE);
+    // Pack numbers follow the new pack list; one out of range stays so, for the bucket's check to refuse.
+    if (!isSameNumbering) {
+      for (let at = to; at < to + (end - copiedUpTo) * ENTRY_SIZE; at += ENTRY_SIZE) body.writeUInt32BE(renumbered[body.readUInt32BE(at + 32)] ?? 0xffffffff, at + 32);
+    }
+    written += end - copiedUpTo;
+    copiedUpTo = end;
+  };
+  for (const checksum of newChecksums) {
+    const target = Buffer.from(checksum, 'hex');
+    if (base !== null) copyBase(positionOf(base, target).index);
+    const { pack, entry } = fresh.get(checksum)!;
+    const at = entriesAt + written++ * ENTRY_SIZE;
+    target.copy(body, at);
     body.writeUInt32BE(pack, at + 32);
     body.writeBigUInt64BE(BigInt(entry.offset), at + 36);
     body.writeBigUInt64BE(BigInt(entry.length), at + 44);
-    fanout[body[at]!]!++;
-  });
+    perBucket[target[0]!]!++;
+  }
+  copyBase(baseCount);
   let total = 0;
-  fanout.forEach((n, b) => body.writeUInt32BE((total += n), HEADER_SIZE + b * 4));
+  for (let b = 0; b < 256; b++) {
+    const inBase = base === null ? 0 : bucketRange(base, b)[1] - bucketRange(base, b)[0];
+    body.writeUInt32BE((total += perBucket[b]! + inBase), HEADER_SIZE + b * 4);
+  }
   const bytes = Buffer.concat([body, createHash('sha256').update(body).digest()]);
-  return { packs: hashes, count: checksums.length, bytes, checkedBuckets: new Set(Array.from({ length: 256 }, (_, b) => b)) };
+  const checkedBuckets = new Set(Array.from({ length: 256 }, (_, b) => b).filter((b) => base === null || base.checkedBuckets.has(b) || bucketRange(base, b)[0] === bucketRange(base, b)[1]));
+  return { packs: hashes, count, bytes, checkedBuckets };
 }
 
 /**
@@ -145,6 +187,26 @@ export function multiPackIndexEntries(index: MultiPackIndex): MultiPackEntry[] |
   return Array.from({ length: index.count }, (_, i) => entryAt(index, entriesAt + i * ENTRY_SIZE));
 }
 
+/** Entries `[first, end)` of fan-out bucket `b`. */
+function bucketRange(index: MultiPackIndex, b: number): [number, number] {
+  return [b === 0 ? 0 : index.bytes.readUInt32BE(HEADER_SIZE + (b - 1) * 4), index.bytes.readUInt32BE(HEADER_SIZE + b * 4)];
+}
+
+/** Where `target` (32 bytes) is or would go among the entries, by binary search of its bucket, unchecked. */
+function positionOf(index: MultiPackIndex, target: Buffer): { index: number; found: boolean } {
+  let [low, high] = bucketRange(index, target[0]!);
+  const entriesAt = entriesStart(index);
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const at = entriesAt + middle * ENTRY_SIZE;
+    const order = target.compare(index.bytes, at, at + 32);
+    if (order === 0) return { index: middle, found: true };
+    if (order < 0) high = middle;
+    else low = middle + 1;
+  }
+  return { index: low, found: false };
+}
+
 function entriesStart(index: MultiPackIndex): number {
   return HEADER_SIZE + FANOUT_SIZE + index.packs.length * PACK_ROW_SIZE;
 }
@@ -157,8 +219,7 @@ function entriesStart(index: MultiPackIndex): number {
  */
 function checkBucket(index: MultiPackIndex, b: number): [number, number] | string {
   const { bytes } = index;
-  const first = b === 0 ? 0 : bytes.readUInt32BE(HEADER_SIZE + (b - 1) * 4);
-  const end = bytes.readUInt32BE(HEADER_SIZE + b * 4);
+  const [first, end] = bucketRange(index, b);
   if (index.checkedBuckets.has(b)) return [first, end];
   const entriesAt = entriesStart(index);
   for (let i = first; i < end; i++) {

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { encodeMultiPackIndex, lookupMultiPackIndex, multiPackIndexEntries, type MultiPackIndex } from '../model/multi-pack-index.js';
+import { extendMultiPackIndex, lookupMultiPackIndex, type MultiPackIndex } from '../model/multi-pack-index.js';
 import { decodePackIndex, PACK_NAME, type PackEntry } from '../model/pack-index.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
@@ -215,28 +215,17 @@ export class PackSet {
     return 'used';
   }
 
-  /** One multi-pack index for every pack this process knows and that is still listed, used at once, and written for other processes. */
+  /** The multi-pack index in use extended with every listed pack read one by one: used at once, and written for other processes. */
   private async rewriteMulti(present: ReadonlySet<string>): Promise<void> {
-    const packs = new Map<string, PackEntry[]>();
-    const entriesOf = (hash: string): PackEntry[] => {
-      let entries = packs.get(hash);
-      if (entries === undefined) packs.set(hash, (entries = []));
-      return entries;
-    };
-    const listed = this.multi === null ? [] : multiPackIndexEntries(this.multi);
-    if (typeof listed === 'string') {
-      this.rejectMulti();
-      return this.listAgain();
-    }
-    for (const { packHash, ...entry } of listed) entriesOf(packHash).push(entry);
-    for (const { checksum, offset, length, packHash } of this.byChecksum.values()) if (present.has(packHash)) entriesOf(packHash).push({ checksum, offset, length });
-    for (const hash of this.readOneByOne) if (present.has(hash)) entriesOf(hash);
-    const multi = encodeMultiPackIndex(packs);
-    // Used at once, written or not: the same entries, now found by one binary search.
+    const added = new Map<string, PackEntry[]>();
+    for (const hash of this.readOneByOne) if (present.has(hash)) added.set(hash, []);
+    for (const { checksum, offset, length, packHash } of this.byChecksum.values()) added.get(packHash)?.push({ checksum, offset, length });
+    const multi = extendMultiPackIndex(this.multi, added);
+    // Used at once, written or not: the same entries, now found by one search.
     this.useMulti(multi);
     // A pack published while the listing ran stays known one by one.
-    for (const hash of packs.keys()) this.readOneByOne.delete(hash);
-    for (const [checksum, { packHash }] of this.byChecksum) if (packs.has(packHash)) this.byChecksum.delete(checksum);
+    for (const hash of added.keys()) this.readOneByOne.delete(hash);
+    for (const [checksum, { packHash }] of this.byChecksum) if (added.has(packHash)) this.byChecksum.delete(checksum);
     await writeMultiPackIndex(this.fs, this.layout, multi.bytes);
   }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMultiPackIndex, encodeMultiPackIndex, lookupMultiPackIndex, multiPackIndexEntries, type MultiPackIndex } from '../../src/model/multi-pack-index.js';
+import { decodeMultiPackIndex, encodeMultiPackIndex, extendMultiPackIndex, lookupMultiPackIndex, multiPackIndexEntries, type MultiPackIndex } from '../../src/model/multi-pack-index.js';
 import type { PackEntry } from '../../src/model/pack-index.js';
 
 const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
@@ -59,6 +59,41 @@ describe('multi-pack index codec', () => {
         for (const entry of entries) expect(packs.get(entry.packHash)).toContainEqual({ checksum: entry.checksum, offset: entry.offset, length: entry.length });
       }),
     );
+  });
+
+  it('extended with more packs, finds every object of old and new packs, as one built from all of them does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(fc.nat(60), { maxLength: 15 }), { maxLength: 5 }),
+        fc.array(fc.uniqueArray(fc.nat(60), { maxLength: 15 }), { maxLength: 5 }),
+        (before, after) => {
+          const packsOfLayout = (layout: number[][], tag: string) =>
+            new Map(layout.map((objects, p) => [hex(`${tag}${p}`), objects.map((o, i) => ({ checksum: hex(`o${o}`), offset: 8 + i * 3, length: 3 }))]));
+          const old = packsOfLayout(before, 'old');
+          const added = packsOfLayout(after, 'new');
+          // As read back from disk: nothing checked yet.
+          const extended = extendMultiPackIndex(decoded(encodeMultiPackIndex(old).bytes), added);
+          const reread = decoded(extended.bytes);
+          const all = new Map([...old, ...added]);
+          expect(reread.packs).toEqual([...all.keys()].sort());
+          const entries = multiPackIndexEntries(reread);
+          if (typeof entries === 'string') throw new Error(entries);
+          expect(entries.map((e) => e.checksum)).toEqual([...new Set([...all.values()].flat().map((e) => e.checksum))].sort());
+          for (const entry of entries) expect(all.get(entry.packHash)).toContainEqual({ checksum: entry.checksum, offset: entry.offset, length: entry.length });
+        },
+      ),
+    );
+  });
+
+  it('carries a bucket that does not check out into its extension, where a search still refuses it', () => {
+    const packs = packsOf(1, 200);
+    const bytes = Buffer.from(encodeMultiPackIndex(packs).bytes);
+    const entriesAt = 16 + 1024 + 32;
+    bytes.writeUInt32BE(7, entriesAt + 32);
+    const base = decoded(resealed(bytes));
+    const first = bytes.toString('hex', entriesAt, entriesAt + 32);
+    const extended = decoded(extendMultiPackIndex(base, packsOf(2, 3)).bytes);
+    expect(lookupMultiPackIndex(extended, first)).toMatch(/names pack/);
   });
 
   it('is 1,072 bytes, plus 32 per pack and 52 per object', () => {
