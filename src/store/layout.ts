@@ -21,6 +21,8 @@ export interface StoreLayout {
   head: string;
   staging: string;
   refChecks: string;
+  /** A cache of every pack index in one file (see packs.ts). */
+  multiPackIndex: string;
 }
 
 export function storeLayout(projectRoot: string, storePath: string): StoreLayout {
@@ -44,5 +46,6 @@ export function storeLayout(projectRoot: string, storePath: string): StoreLayout
     head: join(local, 'HEAD'),
     staging: join(local, 'staging'),
     refChecks: join(local, 'checked'),
+    multiPackIndex: join(local, 'multi-pack-index'),
   };
 }

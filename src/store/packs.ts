@@ -4,7 +4,9 @@
  * trusted only once it decoded whole (its trailing checksum, its order, its
  * bounds against the pack's size) and names its own pack; an index that
  * does not is remembered as damaged, and a lookup that finds its object
- * nowhere else says so instead of calling the object missing.
+ * nowhere else says so instead of calling the object missing. Most lookups
+ * go through the multi-pack index instead (`PackSet`, multi-pack-index.ts),
+ * a cache built from indexes that did check out.
  *
  * A pack is visible through its index: the writer renames the pack into
  * place before its index, and garbage collection removes the index before
@@ -13,11 +15,13 @@
  */
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
+import { extendMultiPackIndex, lookupMultiPackIndex, type MultiPackIndex } from '../model/multi-pack-index.js';
 import { decodePackIndex, PACK_NAME, type PackEntry } from '../model/pack-index.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { StoreLayout } from './layout.js';
+import { readMultiPackIndex, removeMultiPackIndex, writeMultiPackIndex } from './multi-pack-index.js';
 
 export interface PackedObject extends PackEntry {
   /** Path of the `.pack` file. */
@@ -72,10 +76,32 @@ export async function readPackedBytes(fs: StoreFs, entry: PackedObject): Promise
   });
 }
 
-/** The packs of one store as this process last listed them. */
+/**
+ * Past this many packs that the multi-pack index does not name, a listing
+ * writes it again: a writer committing one pack per transaction rewrites it
+ * once every so many commits, and a fresh process reads at most this many
+ * pack indexes beside it (the packs published since the last rewrite).
+ */
+export const MULTI_INDEX_REBUILD_PACKS = 8;
+
+/**
+ * The packs of one store as this process last listed them. Objects are found
+ * through the multi-pack index (`local/multi-pack-index`) for the packs it
+ * names, and through each pack's own index for the others; the multi-pack
+ * index is used only while every pack it names is present, so an object it
+ * places is where it says (any pack it names holds a copy), and it is
+ * written again by any listing that finds it missing, damaged or naming a
+ * pack that went, or finds `MULTI_INDEX_REBUILD_PACKS` packs it does not name.
+ */
 export class PackSet {
-  private readonly byChecksum = new Map<string, PackedObject>();
-  private readonly listed = new Set<string>();
+  // Objects of the packs read one by one (or published by this process).
+  private readonly byChecksum = new Map<string, PackedObject & { packHash: string }>();
+  private readonly readOneByOne = new Set<string>();
+  // The multi-pack index in use, and the packs it names.
+  private multi: MultiPackIndex | null = null;
+  private multiPacks = new Set<string>();
+  // The trailing checksum of a multi-pack index whose entries did not check out: not used again.
+  private rejectedMulti: string | null = null;
   private readonly damaged = new Map<string, string>();
   private refreshing: Promise<void> | null = null;
   // mtime of `objects/pack/` when `locateForReuse` last listed it.
@@ -88,10 +114,10 @@ export class PackSet {
 
   /** Where `checksum` is packed, listing `objects/pack/` again when this process does not know it yet. */
   async locate(checksum: string): Promise<PackedObject | null> {
-    const known = this.byChecksum.get(checksum);
-    if (known !== undefined) return known;
+    const known = this.locateKnown(checksum);
+    if (known !== null) return known;
     await this.refresh();
-    return this.byChecksum.get(checksum) ?? null;
+    return this.locateKnown(checksum);
   }
 
   /**
@@ -102,26 +128,35 @@ export class PackSet {
    * `locate`, which always lists again on a miss.
    */
   async locateForReuse(checksum: string): Promise<PackedObject | null> {
-    const known = this.byChecksum.get(checksum);
-    if (known !== undefined) return known;
+    const known = this.locateKnown(checksum);
+    if (known !== null) return known;
     const stats = await this.fs.stat(packDirOf(this.layout)).catch(() => null);
     const mtimeMs = stats === null ? -1 : stats.mtimeMs;
     if (mtimeMs === -1 || mtimeMs === this.listedAtMtime) return null;
     await this.refresh();
     this.listedAtMtime = mtimeMs;
-    return this.byChecksum.get(checksum) ?? null;
+    return this.locateKnown(checksum);
   }
 
   /** What is known without touching the disk. */
   locateKnown(checksum: string): PackedObject | null {
-    return this.byChecksum.get(checksum) ?? null;
+    const own = this.byChecksum.get(checksum);
+    if (own !== undefined) return own;
+    if (this.multi === null) return null;
+    const found = lookupMultiPackIndex(this.multi, checksum);
+    if (typeof found === 'string') {
+      // The next listing reads its packs' indexes one by one and writes a new one.
+      this.rejectMulti();
+      return null;
+    }
+    return found === null ? null : { checksum, offset: found.offset, length: found.length, pack: packPathOf(this.layout, found.packHash, 'pack') };
   }
 
   /** Adds a pack this process has just published, without reading its index back. */
   add(packHash: string, entries: readonly PackEntry[]): void {
-    this.listed.add(packHash);
+    this.readOneByOne.add(packHash);
     const pack = packPathOf(this.layout, packHash, 'pack');
-    for (const entry of entries) this.byChecksum.set(entry.checksum, { ...entry, pack });
+    for (const entry of entries) this.byChecksum.set(entry.checksum, { ...entry, pack, packHash });
   }
 
   /** Damaged indexes found so far: path and why, for the message of an object found nowhere. */
@@ -129,7 +164,7 @@ export class PackSet {
     return [...this.damaged].map(([hash, reason]) => ({ path: packPathOf(this.layout, hash, 'idx'), reason }));
   }
 
-  /** Lists `objects/pack/` again: loads new indexes, forgets removed ones. */
+  /** Lists `objects/pack/` again: loads new indexes, forgets removed ones, and rewrites the multi-pack index when it lags. */
   refresh(): Promise<void> {
     this.refreshing ??= this.listAgain().finally(() => (this.refreshing = null));
     return this.refreshing;
@@ -143,12 +178,14 @@ export class PackSet {
     }
     // A pack that went (collected, or repacked into another) may have shared
     // objects with packs still here: start over rather than untangle them.
-    if ([...this.listed].some((hash) => !present.has(hash))) {
-      this.listed.clear();
+    if ([...this.readOneByOne, ...this.multiPacks].some((hash) => !present.has(hash))) {
+      this.readOneByOne.clear();
       this.byChecksum.clear();
+      this.useMulti(null);
     }
     for (const hash of this.damaged.keys()) if (!present.has(hash)) this.damaged.delete(hash);
-    const unread = [...present].filter((hash) => !this.listed.has(hash));
+    const onDisk = this.multi === null ? await this.loadMulti(present) : 'used';
+    const unread = [...present].filter((hash) => !this.readOneByOne.has(hash) && !this.multiPacks.has(hash));
     // Read side by side: a store whose transactions each left a pack has many small indexes.
     const read = await mapLimit(unread, FILE_CONCURRENCY, (hash) =>
       // An index that cannot be read (a link a clone brought, a directory) is damaged like one that does not verify.
@@ -163,6 +200,43 @@ export class PackSet {
         this.add(hash, entries);
       }
     });
+    const outside = [...this.readOneByOne].filter((hash) => present.has(hash));
+    if (outside.length >= MULTI_INDEX_REBUILD_PACKS || (onDisk !== 'used' && outside.length > 0)) await this.rewriteMulti(present);
+    else if (onDisk === 'unusable' && present.size === 0) await removeMultiPackIndex(this.fs, this.layout);
+  }
+
+  /** Takes the multi-pack index on disk when it checks out and names only packs listed now. */
+  private async loadMulti(present: ReadonlySet<string>): Promise<'used' | 'unusable' | 'missing'> {
+    const found = await readMultiPackIndex(this.fs, this.layout);
+    if (found === null) return 'missing';
+    if (typeof found === 'string' || found.bytes.toString('hex', found.bytes.length - 32) === this.rejectedMulti) return 'unusable';
+    if (found.packs.some((hash) => !present.has(hash))) return 'unusable';
+    this.useMulti(found);
+    return 'used';
+  }
+
+  /** The multi-pack index in use extended with every listed pack read one by one: used at once, and written for other processes. */
+  private async rewriteMulti(present: ReadonlySet<string>): Promise<void> {
+    const added = new Map<string, PackEntry[]>();
+    for (const hash of this.readOneByOne) if (present.has(hash)) added.set(hash, []);
+    for (const { checksum, offset, length, packHash } of this.byChecksum.values()) added.get(packHash)?.push({ checksum, offset, length });
+    const multi = extendMultiPackIndex(this.multi, added);
+    // Used at once, written or not: the same entries, now found by one search.
+    this.useMulti(multi);
+    // A pack published while the listing ran stays known one by one.
+    for (const hash of added.keys()) this.readOneByOne.delete(hash);
+    for (const [checksum, { packHash }] of this.byChecksum) if (added.has(packHash)) this.byChecksum.delete(checksum);
+    await writeMultiPackIndex(this.fs, this.layout, multi.bytes);
+  }
+
+  private rejectMulti(): void {
+    this.rejectedMulti = this.multi!.bytes.toString('hex', this.multi!.bytes.length - 32);
+    this.useMulti(null);
+  }
+
+  private useMulti(multi: MultiPackIndex | null): void {
+    this.multi = multi;
+    this.multiPacks = new Set(multi?.packs ?? []);
   }
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { packDecision } from '../../src/manager/retention-packs.js';
+import { decodeMultiPackIndex } from '../../src/model/multi-pack-index.js';
 import { bytesUnder, tempProject } from '../helpers.js';
 
 const packDir = (m: EnhancedStateManager) => join(m.storeDirectory, 'objects', 'pack');
@@ -179,5 +180,62 @@ describe('many packs', () => {
     expect((await m.fsck()).ok).toBe(true);
     expect(m.getStatistics().objectCount).toBe(2 * (MAX_PACKS + 1));
     await m.shutdown();
+  });
+});
+
+describe('the multi-pack index through garbage collection and fsck', () => {
+  const multiIndexPath = (m: EnhancedStateManager) => join(m.storeDirectory, 'local', 'multi-pack-index');
+  const indexedPacks = async (m: EnhancedStateManager) => (await packNames(m)).filter((name) => name.endsWith('.idx')).map((name) => name.slice(5, 69));
+  const namedPacks = async (m: EnhancedStateManager) => {
+    const index = decodeMultiPackIndex(await readFile(multiIndexPath(m)));
+    if (typeof index === 'string') throw new Error(index);
+    return index.packs;
+  };
+
+  it('keeps every lookup right when GC removes, repacks and combines packs, in fresh readers and in one that had the old index', async () => {
+    const { MAX_PACKS } = await import('../../src/manager/retention-packs.js');
+    const { root, m } = await manager({ maxVersions: 1 });
+    // All garbage once replaced (removed), mostly garbage (repacked), and more than MAX_PACKS packs kept (combined).
+    await commitTransaction(m, 'gone', 4, (i) => `gone${i}`);
+    await commitTransaction(m, 'most', 4, (i) => (i === 0 ? 'most-kept' : `most${i}`));
+    for (let n = 0; n <= MAX_PACKS; n++) await commitTransaction(m, `t${n}-`, 2);
+    const reader = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    for (let i = 0; i < 4; i++) expect(await reader.loadSSOT(`gone${i}`)).toEqual({ tag: 'gone', i });
+    for (let i = 1; i < 4; i++) await m.saveSSOT(`gone${i}`, { replaced: i });
+    await m.saveSSOT('gone0', { replaced: 0 });
+    for (let i = 1; i < 4; i++) await m.saveSSOT(`most${i}`, { replaced: i });
+    const before = await indexedPacks(m);
+    const gc = await m.runGarbageCollection({ prune: 'now' });
+    // The replaced versions' objects went with their packs (7), and the packs left are fewer and new.
+    expect(gc.removedObjects).toBeGreaterThanOrEqual(7);
+    const after = await indexedPacks(m);
+    expect(after.length).toBeLessThan(before.length);
+    expect(after.some((hash) => !before.includes(hash))).toBe(true);
+    expect(await namedPacks(m)).toEqual(after.sort());
+    const expected = new Map<string, unknown>([['most-kept', { tag: 'most', i: 0 }]]);
+    for (let i = 0; i < 4; i++) expected.set(`gone${i}`, { replaced: i });
+    for (let i = 1; i < 4; i++) expected.set(`most${i}`, { replaced: i });
+    for (let n = 0; n <= MAX_PACKS; n++) for (let i = 0; i < 2; i++) expected.set(`t${n}-${i}`, { tag: `t${n}-`, i });
+    const fresh = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    for (const [key, value] of expected) {
+      expect(await fresh.loadSSOT(key)).toEqual(value);
+      expect(await reader.loadSSOT(key)).toEqual(value);
+    }
+    expect((await m.fsck()).ok).toBe(true);
+    await Promise.all([m.shutdown(), reader.shutdown(), fresh.shutdown()]);
+  });
+
+  it('fsck verifies the packs themselves: a damaged multi-pack index is no problem of the store, and loads stay right', async () => {
+    const { root, m } = await manager();
+    for (let n = 0; n < 10; n++) await commitTransaction(m, `t${n}-`, 3);
+    const bytes = await readFile(multiIndexPath(m));
+    bytes[bytes.length - 40]! ^= 0xff;
+    await writeFile(multiIndexPath(m), bytes);
+    const report = await m.fsck();
+    expect(report.ok).toBe(true);
+    expect(report.problems).toEqual([]);
+    const fresh = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    for (let n = 0; n < 10; n++) for (let i = 0; i < 3; i++) expect(await fresh.loadSSOT(`t${n}-${i}`)).toEqual({ tag: `t${n}-`, i });
+    await Promise.all([m.shutdown(), fresh.shutdown()]);
   });
 });

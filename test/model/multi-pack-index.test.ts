@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeMultiPackIndex, encodeMultiPackIndex, extendMultiPackIndex, lookupMultiPackIndex, multiPackIndexEntries, type MultiPackIndex } from '../../src/model/multi-pack-index.js';
+import type { PackEntry } from '../../src/model/pack-index.js';
+
+const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
+
+/** `packCount` packs of `perPack` objects each, offsets as a pack writer lays them out. */
+function packsOf(packCount: number, perPack: number): Map<string, PackEntry[]> {
+  const packs = new Map<string, PackEntry[]>();
+  for (let p = 0; p < packCount; p++) {
+    let offset = 8;
+    packs.set(
+      hex(`pack ${p}`),
+      Array.from({ length: perPack }, (_, i) => {
+        const entry = { checksum: hex(`object ${p}.${i}`), offset, length: 100 + i };
+        offset += entry.length;
+        return entry;
+      }),
+    );
+  }
+  return packs;
+}
+
+const decoded = (bytes: Buffer): MultiPackIndex => {
+  const index = decodeMultiPackIndex(bytes);
+  if (typeof index === 'string') throw new Error(index);
+  return index;
+};
+
+/** Rewrites the trailing checksum after an edit, as a faulty writer would leave it. */
+function resealed(bytes: Buffer): Buffer {
+  const body = bytes.subarray(0, bytes.length - 32);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+}
+
+describe('multi-pack index codec', () => {
+  it('finds every object of many packs in its own pack, at its offset and length', () => {
+    const packs = packsOf(100, 100);
+    const index = decoded(encodeMultiPackIndex(packs).bytes);
+    expect(index.packs).toEqual([...packs.keys()].sort());
+    expect(index.count).toBe(10_000);
+    for (const [packHash, entries] of packs) {
+      for (const entry of entries) expect(lookupMultiPackIndex(index, entry.checksum)).toEqual({ ...entry, packHash });
+    }
+    expect(lookupMultiPackIndex(index, hex('not stored'))).toBeNull();
+  });
+
+  it('lists what it was given, each object once, whatever the packs and their order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uniqueArray(fc.nat(50), { maxLength: 20 }), { maxLength: 6 }), (layout) => {
+        const packs = new Map(layout.map((objects, p) => [hex(`p${p}`), objects.map((o, i) => ({ checksum: hex(`o${o}`), offset: 8 + i, length: 1 }))]));
+        const entries = multiPackIndexEntries(decoded(encodeMultiPackIndex(packs).bytes));
+        if (typeof entries === 'string') throw new Error(entries);
+        const expected = new Set([...packs.values()].flat().map((e) => e.checksum));
+        expect(entries.map((e) => e.checksum)).toEqual([...expected].sort());
+        // Each entry points into a pack that holds it, at its place there.
+        for (const entry of entries) expect(packs.get(entry.packHash)).toContainEqual({ checksum: entry.checksum, offset: entry.offset, length: entry.length });
+      }),
+    );
+  });
+
+  it('extended with more packs, finds every object of old and new packs, as one built from all of them does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(fc.nat(60), { maxLength: 15 }), { maxLength: 5 }),
+        fc.array(fc.uniqueArray(fc.nat(60), { maxLength: 15 }), { maxLength: 5 }),
+        (before, after) => {
+          const packsOfLayout = (layout: number[][], tag: string) =>
+            new Map(layout.map((objects, p) => [hex(`${tag}${p}`), objects.map((o, i) => ({ checksum: hex(`o${o}`), offset: 8 + i * 3, length: 3 }))]));
+          const old = packsOfLayout(before, 'old');
+          const added = packsOfLayout(after, 'new');
+          // As read back from disk: nothing checked yet.
+          const extended = extendMultiPackIndex(decoded(encodeMultiPackIndex(old).bytes), added);
+          const reread = decoded(extended.bytes);
+          const all = new Map([...old, ...added]);
+          expect(reread.packs).toEqual([...all.keys()].sort());
+          const entries = multiPackIndexEntries(reread);
+          if (typeof entries === 'string') throw new Error(entries);
+          expect(entries.map((e) => e.checksum)).toEqual([...new Set([...all.values()].flat().map((e) => e.checksum))].sort());
+          for (const entry of entries) expect(all.get(entry.packHash)).toContainEqual({ checksum: entry.checksum, offset: entry.offset, length: entry.length });
+        },
+      ),
+    );
+  });
+
+  it('carries a bucket that does not check out into its extension, where a search still refuses it', () => {
+    const packs = packsOf(1, 200);
+    const bytes = Buffer.from(encodeMultiPackIndex(packs).bytes);
+    const entriesAt = 16 + 1024 + 32;
+    bytes.writeUInt32BE(7, entriesAt + 32);
+    const base = decoded(resealed(bytes));
+    const first = bytes.toString('hex', entriesAt, entriesAt + 32);
+    const extended = decoded(extendMultiPackIndex(base, packsOf(2, 3)).bytes);
+    expect(lookupMultiPackIndex(extended, first)).toMatch(/names pack/);
+  });
+
+  it('is 1,072 bytes, plus 32 per pack and 52 per object', () => {
+    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(1072 + 3 * 32 + 15 * 52);
+    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(1072);
+  });
+
+  it('refuses any flipped bit or a truncation', () => {
+    const { bytes } = encodeMultiPackIndex(packsOf(2, 3));
+    for (let at = 0; at < bytes.length; at++) {
+      const flipped = Buffer.from(bytes);
+      flipped[at]! ^= 0x04;
+      expect(typeof decodeMultiPackIndex(flipped)).toBe('string');
+    }
+    expect(decodeMultiPackIndex(bytes.subarray(0, bytes.length - 1))).toMatch(/bytes, not the size/);
+    expect(decodeMultiPackIndex(Buffer.from('AEIX'))).toMatch(/not a multi-pack index/);
+  });
+
+  it('answers why, instead of a place, when entries behind a matching checksum are out of order or name no pack', () => {
+    const packs = packsOf(1, 200);
+    const { bytes } = encodeMultiPackIndex(packs);
+    const entriesAt = 16 + 1024 + 32;
+    // Two neighbours of one fan-out bucket swapped.
+    const index = decoded(bytes);
+    const entries = multiPackIndexEntries(index);
+    if (typeof entries === 'string') throw new Error(entries);
+    const i = entries.findIndex((e, n) => n > 0 && e.checksum.slice(0, 2) === entries[n - 1]!.checksum.slice(0, 2));
+    const swapped = Buffer.from(bytes);
+    bytes.copy(swapped, entriesAt + (i - 1) * 52, entriesAt + i * 52, entriesAt + (i + 1) * 52);
+    bytes.copy(swapped, entriesAt + i * 52, entriesAt + (i - 1) * 52, entriesAt + i * 52);
+    const outOfOrder = decoded(resealed(swapped));
+    expect(lookupMultiPackIndex(outOfOrder, entries[i]!.checksum)).toBe('lists its objects out of order');
+    expect(multiPackIndexEntries(outOfOrder)).toBe('lists its objects out of order');
+    // An entry naming pack 7 of 1.
+    const badPack = Buffer.from(bytes);
+    badPack.writeUInt32BE(7, entriesAt + 32);
+    expect(lookupMultiPackIndex(decoded(resealed(badPack)), entries[0]!.checksum)).toBe('names pack 7 of 1');
+    // An object placed over the pack header.
+    const badOffset = Buffer.from(bytes);
+    badOffset.writeUInt32BE(3, entriesAt + 40);
+    expect(lookupMultiPackIndex(decoded(resealed(badOffset)), entries[0]!.checksum)).toMatch(/outside its pack/);
+  });
+
+  it('refuses a fan-out that does not add up to its entries', () => {
+    const bytes = Buffer.from(encodeMultiPackIndex(packsOf(1, 10)).bytes);
+    bytes.writeUInt32BE(11, 16 + 255 * 4);
+    expect(decodeMultiPackIndex(resealed(bytes))).toMatch(/fan-out/);
+  });
+});
