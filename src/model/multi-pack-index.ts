@@ -1,27 +1,37 @@
 /**
  * The byte layout of the multi-pack index (`local/multi-pack-index`, see
  * docs/FORMAT.md, "Packs"): one file naming a set of packs and every object
- * in them, so that a process finds an object with one read and a binary
- * search instead of reading every pack's index. Pure: encoding, decoding
- * with every check a reader makes before it trusts the file, and lookup.
+ * in them, so that a process finds an object with two small reads instead of
+ * reading every pack's index. Pure: encoding, decoding with every check a
+ * reader makes before it trusts what it read, and lookup.
  *
- * The index is a cache built from pack indexes that verified: it is trusted
- * only whole (its trailing checksum, its order, its bounds), and the bytes
- * it leads to are verified against their checksum like any object's.
+ * A process reads the file's head (header, fan-out, one digest per fan-out
+ * bucket, the packs, and the head's own digest) and then only the bucket of
+ * the object it looks for, checked against that bucket's digest: at a
+ * million packed objects the file is some 52 MB, and reading and hashing it
+ * whole would cost a fresh process more than the rest of its load.
+ *
+ * The index is a cache built from pack indexes that verified: a head or a
+ * bucket that does not check out is never used, and the bytes an entry leads
+ * to are verified against their checksum like any object's.
  */
 import { createHash } from 'node:crypto';
 import { PACK_HEADER_SIZE, type PackEntry } from './pack-index.js';
 
 export const MULTI_INDEX_MAGIC = Buffer.from('AEMX', 'latin1');
-export const MULTI_INDEX_VERSION = 1;
+export const MULTI_INDEX_VERSION = 2;
 /** Magic, version, pack count, entry count. */
 const HEADER_SIZE = 16;
 /** 256 counts, u32: entry `fanout[b]` is how many objects' checksums start with a byte at most `b`. */
 const FANOUT_SIZE = 256 * 4;
+/** 256 sha256 digests, one per fan-out bucket, of that bucket's entry bytes. */
+const BUCKET_DIGESTS_SIZE = 256 * 32;
 const PACK_ROW_SIZE = 32;
+const DIGEST_SIZE = 32;
 /** Checksum (32), pack number (u32), offset (u64), length (u64). */
 const ENTRY_SIZE = 52;
-const TRAILER_SIZE = 32;
+/** What a reader reads first: enough to learn the pack count, and so the length of the head. */
+export const MULTI_INDEX_PREFIX_SIZE = HEADER_SIZE + FANOUT_SIZE + BUCKET_DIGESTS_SIZE;
 
 export interface MultiPackEntry extends PackEntry {
   packHash: string;
@@ -32,10 +42,14 @@ export interface MultiPackIndex {
   packs: string[];
   /** Objects listed. */
   count: number;
-  /** The whole file, its checksum checked. */
-  bytes: Buffer;
-  /** Fan-out buckets whose entries were checked (order, first byte, pack numbers, bounds). */
-  checkedBuckets: Set<number>;
+  /** The digest of its head, which names this file's content (every bucket digest is in the head). */
+  id: string;
+  /** Where its entries start in the file. */
+  entriesAt: number;
+  fanout: Uint32Array;
+  bucketDigests: Buffer;
+  /** The entry bytes of the fan-out buckets read and checked so far. */
+  buckets: Map<number, Buffer>;
 }
 
 /**
@@ -44,162 +58,206 @@ export interface MultiPackIndex {
  * them: a reader uses the index only while every pack it names is present,
  * so any copy will do.
  */
-export function encodeMultiPackIndex(packs: ReadonlyMap<string, readonly PackEntry[]>): MultiPackIndex {
+export function encodeMultiPackIndex(packs: ReadonlyMap<string, readonly PackEntry[]>): { index: MultiPackIndex; bytes: Buffer } {
   return extendMultiPackIndex(null, packs);
 }
 
 /**
- * `base` (null for none) naming the `added` packs too. The entries of
- * `base` are copied as bytes, in runs, between the new ones (which are few:
- * the packs published since `base` was written), so that a store of a
- * million packed objects is not decoded object by object whenever a few
- * packs arrive. Buckets of `base` not checked yet stay unchecked.
+ * `base` (null for none; every bucket of it read) naming the `added` packs
+ * too. The entries of `base` are copied as bytes, bucket by bucket, beside
+ * the new ones (which are few: the packs published since `base` was
+ * written), so that a store of a million packed objects is not decoded
+ * object by object whenever a few packs arrive.
  */
-export function extendMultiPackIndex(base: MultiPackIndex | null, added: ReadonlyMap<string, readonly PackEntry[]>): MultiPackIndex {
+export function extendMultiPackIndex(base: MultiPackIndex | null, added: ReadonlyMap<string, readonly PackEntry[]>): { index: MultiPackIndex; bytes: Buffer } {
+  if (base !== null && base.buckets.size < 256) throw new Error('a multi-pack index is extended only once every bucket of it was read');
   const basePacks = new Set(base?.packs ?? []);
   const hashes = [...new Set([...basePacks, ...added.keys()])].sort();
   const numberOf = new Map(hashes.map((hash, i) => [hash, i]));
-  const fresh = new Map<string, { pack: number; entry: PackEntry }>();
+  const renumbered = (base?.packs ?? []).map((hash) => numberOf.get(hash)!);
+  const fresh: Array<Array<{ checksum: Buffer; pack: number; entry: PackEntry }>> = Array.from({ length: 256 }, () => []);
+  const seen = new Set<string>();
   for (const [hash, entries] of added) {
     if (basePacks.has(hash)) continue;
     for (const entry of entries) {
-      if (fresh.has(entry.checksum) || (base !== null && positionOf(base, Buffer.from(entry.checksum, 'hex')).found)) continue;
-      fresh.set(entry.checksum, { pack: numberOf.get(hash)!, entry });
+      if (seen.has(entry.checksum)) continue;
+      const checksum = Buffer.from(entry.checksum, 'hex');
+      if (base !== null && findInBucket(base.buckets.get(checksum[0]!)!, checksum).found) continue;
+      seen.add(entry.checksum);
+      fresh[checksum[0]!]!.push({ checksum, pack: numberOf.get(hash)!, entry });
     }
   }
-  const newChecksums = [...fresh.keys()].sort();
-  const baseCount = base?.count ?? 0;
-  const count = baseCount + newChecksums.length;
-  const packsAt = HEADER_SIZE + FANOUT_SIZE;
-  const entriesAt = packsAt + hashes.length * PACK_ROW_SIZE;
-  const body = Buffer.alloc(entriesAt + count * ENTRY_SIZE);
-  MULTI_INDEX_MAGIC.copy(body, 0);
-  body.writeUInt32BE(MULTI_INDEX_VERSION, 4);
-  body.writeUInt32BE(hashes.length, 8);
-  body.writeUInt32BE(count, 12);
-  hashes.forEach((hash, i) => body.write(hash, packsAt + i * PACK_ROW_SIZE, 'hex'));
-  const perBucket = new Array<number>(256).fill(0);
-  const renumbered = (base?.packs ?? []).map((hash) => numberOf.get(hash)!);
-  const isSameNumbering = renumbered.every((number, i) => number === i);
-  let written = 0;
-  let copiedUpTo = 0;
-  const copyBase = (end: number): void => {
-    if (base === null || end === copiedUpTo) return;
-    const baseAt = entriesStart(base);
-    const to = entriesAt + written * ENTRY_SIZE;
-    base.bytes.copy(body, to, baseAt + copiedUpTo * ENTRY_SIZE, baseAt + end * ENTRY_SIZE);
-    // Pack numbers follow the new pack list; one out of range stays so, for the bucket's check to refuse.
-    if (!isSameNumbering) {
-      for (let at = to; at < to + (end - copiedUpTo) * ENTRY_SIZE; at += ENTRY_SIZE) body.writeUInt32BE(renumbered[body.readUInt32BE(at + 32)] ?? 0xffffffff, at + 32);
-    }
-    written += end - copiedUpTo;
-    copiedUpTo = end;
-  };
-  for (const checksum of newChecksums) {
-    const target = Buffer.from(checksum, 'hex');
-    if (base !== null) copyBase(positionOf(base, target).index);
-    const { pack, entry } = fresh.get(checksum)!;
-    const at = entriesAt + written++ * ENTRY_SIZE;
-    target.copy(body, at);
-    body.writeUInt32BE(pack, at + 32);
-    body.writeBigUInt64BE(BigInt(entry.offset), at + 36);
-    body.writeBigUInt64BE(BigInt(entry.length), at + 44);
-    perBucket[target[0]!]!++;
-  }
-  copyBase(baseCount);
-  let total = 0;
+  const buckets = new Map<number, Buffer>();
   for (let b = 0; b < 256; b++) {
-    const inBase = base === null ? 0 : bucketRange(base, b)[1] - bucketRange(base, b)[0];
-    body.writeUInt32BE((total += perBucket[b]! + inBase), HEADER_SIZE + b * 4);
+    const own = base?.buckets.get(b) ?? Buffer.alloc(0);
+    const copied = Buffer.from(own);
+    // Pack numbers follow the new pack list.
+    for (let at = 0; at < copied.length; at += ENTRY_SIZE) copied.writeUInt32BE(renumbered[copied.readUInt32BE(at + 32)]!, at + 32);
+    const news = fresh[b]!.sort((x, y) => x.checksum.compare(y.checksum));
+    const merged = Buffer.alloc(copied.length + news.length * ENTRY_SIZE);
+    let from = 0;
+    let to = 0;
+    for (const item of news) {
+      const upTo = findInBucket(copied, item.checksum).index * ENTRY_SIZE;
+      to += copied.copy(merged, to, from, upTo);
+      from = upTo;
+      item.checksum.copy(merged, to);
+      merged.writeUInt32BE(item.pack, to + 32);
+      merged.writeBigUInt64BE(BigInt(item.entry.offset), to + 36);
+      merged.writeBigUInt64BE(BigInt(item.entry.length), to + 44);
+      to += ENTRY_SIZE;
+    }
+    copied.copy(merged, to, from);
+    buckets.set(b, merged);
   }
-  const bytes = Buffer.concat([body, createHash('sha256').update(body).digest()]);
-  const checkedBuckets = new Set(Array.from({ length: 256 }, (_, b) => b).filter((b) => base === null || base.checkedBuckets.has(b) || bucketRange(base, b)[0] === bucketRange(base, b)[1]));
-  return { packs: hashes, count, bytes, checkedBuckets };
+  return layOut(hashes, buckets);
+}
+
+function layOut(packs: string[], buckets: Map<number, Buffer>): { index: MultiPackIndex; bytes: Buffer } {
+  let count = 0;
+  const head = Buffer.alloc(MULTI_INDEX_PREFIX_SIZE + packs.length * PACK_ROW_SIZE + DIGEST_SIZE);
+  for (let b = 0; b < 256; b++) {
+    const entries = buckets.get(b)!;
+    count += entries.length / ENTRY_SIZE;
+    head.writeUInt32BE(count, HEADER_SIZE + b * 4);
+    createHash('sha256').update(entries).digest().copy(head, HEADER_SIZE + FANOUT_SIZE + b * DIGEST_SIZE);
+  }
+  MULTI_INDEX_MAGIC.copy(head, 0);
+  head.writeUInt32BE(MULTI_INDEX_VERSION, 4);
+  head.writeUInt32BE(packs.length, 8);
+  head.writeUInt32BE(count, 12);
+  packs.forEach((hash, i) => head.write(hash, MULTI_INDEX_PREFIX_SIZE + i * PACK_ROW_SIZE, 'hex'));
+  const digestAt = head.length - DIGEST_SIZE;
+  createHash('sha256').update(head.subarray(0, digestAt)).digest().copy(head, digestAt);
+  const index = decodeMultiPackIndexHead(head);
+  if (typeof index === 'string') throw new Error(`multi-pack index laid out wrong: ${index}`);
+  for (const [b, entries] of buckets) index.buckets.set(b, entries);
+  return { index, bytes: Buffer.concat([head, ...Array.from({ length: 256 }, (_, b) => buckets.get(b)!)]) };
+}
+
+/** How many bytes the head takes, from the first `MULTI_INDEX_PREFIX_SIZE` bytes of the file; why not, when they are not of a multi-pack index. */
+export function headLengthOf(prefix: Buffer): number | string {
+  if (prefix.length < MULTI_INDEX_PREFIX_SIZE || !prefix.subarray(0, 4).equals(MULTI_INDEX_MAGIC)) return 'is not a multi-pack index';
+  const version = prefix.readUInt32BE(4);
+  if (version !== MULTI_INDEX_VERSION) return `has version ${version}, not ${MULTI_INDEX_VERSION}`;
+  return MULTI_INDEX_PREFIX_SIZE + prefix.readUInt32BE(8) * PACK_ROW_SIZE + DIGEST_SIZE;
 }
 
 /**
- * Decodes a multi-pack index and checks what a lookup relies on before it
- * reads an entry: magic, version, size, the trailing checksum, the fan-out
- * rising to the entry count, the packs sorted and unique. The entries of a
- * fan-out bucket (their order and first byte, pack numbers, offsets and
- * lengths) are checked when a lookup first reads that bucket, so that a
- * process finding one object does not walk every entry. Answers the index,
- * or why it cannot be trusted.
+ * Decodes the head of a multi-pack index and checks it: magic, version, its
+ * own digest, the fan-out rising to the entry count, the packs sorted and
+ * unique, and (given the file's size) that the entries end where the file
+ * does. Answers the index with no bucket read yet, or why it cannot be trusted.
  */
-export function decodeMultiPackIndex(bytes: Buffer): MultiPackIndex | string {
-  if (bytes.length < HEADER_SIZE + FANOUT_SIZE + TRAILER_SIZE || !bytes.subarray(0, 4).equals(MULTI_INDEX_MAGIC)) return 'is not a multi-pack index';
-  const version = bytes.readUInt32BE(4);
-  if (version !== MULTI_INDEX_VERSION) return `has version ${version}, not ${MULTI_INDEX_VERSION}`;
-  const packCount = bytes.readUInt32BE(8);
-  const count = bytes.readUInt32BE(12);
-  const packsAt = HEADER_SIZE + FANOUT_SIZE;
-  const entriesAt = packsAt + packCount * PACK_ROW_SIZE;
-  if (bytes.length !== entriesAt + count * ENTRY_SIZE + TRAILER_SIZE) return `is ${bytes.length} bytes, not the size ${packCount} packs and ${count} entries take`;
-  const bodyLength = bytes.length - TRAILER_SIZE;
-  if (!createHash('sha256').update(bytes.subarray(0, bodyLength)).digest().equals(bytes.subarray(bodyLength))) return 'does not match its checksum';
+export function decodeMultiPackIndexHead(head: Buffer, fileSize?: number): MultiPackIndex | string {
+  const length = headLengthOf(head);
+  if (typeof length === 'string') return length;
+  if (head.length < length) return 'is cut short in its head';
+  const digestAt = length - DIGEST_SIZE;
+  if (!createHash('sha256').update(head.subarray(0, digestAt)).digest().equals(head.subarray(digestAt, length))) return 'does not match the digest of its head';
+  const count = head.readUInt32BE(12);
+  if (fileSize !== undefined && fileSize !== length + count * ENTRY_SIZE) return `is ${fileSize} bytes, not the size its head gives`;
+  const fanout = new Uint32Array(256);
   for (let b = 0, before = 0; b < 256; b++) {
-    const upTo = bytes.readUInt32BE(HEADER_SIZE + b * 4);
+    const upTo = head.readUInt32BE(HEADER_SIZE + b * 4);
     if (upTo < before || (b === 255 && upTo !== count)) return 'has a fan-out that does not add up to its entries';
-    before = upTo;
+    fanout[b] = before = upTo;
   }
   const packs: string[] = [];
-  for (let i = 0; i < packCount; i++) {
-    const at = packsAt + i * PACK_ROW_SIZE;
+  for (let i = 0; i < head.readUInt32BE(8); i++) {
+    const at = MULTI_INDEX_PREFIX_SIZE + i * PACK_ROW_SIZE;
     // `compare` weighs this row (the source range) against the one before it.
-    if (i > 0 && bytes.compare(bytes, at - PACK_ROW_SIZE, at, at, at + PACK_ROW_SIZE) <= 0) return 'lists its packs out of order';
-    packs.push(bytes.toString('hex', at, at + PACK_ROW_SIZE));
+    if (i > 0 && head.compare(head, at - PACK_ROW_SIZE, at, at, at + PACK_ROW_SIZE) <= 0) return 'lists its packs out of order';
+    packs.push(head.toString('hex', at, at + PACK_ROW_SIZE));
   }
-  return { packs, count, bytes, checkedBuckets: new Set() };
+  return {
+    packs,
+    count,
+    id: head.toString('hex', digestAt, length),
+    entriesAt: length,
+    fanout,
+    bucketDigests: Buffer.from(head.subarray(HEADER_SIZE + FANOUT_SIZE, MULTI_INDEX_PREFIX_SIZE)),
+    buckets: new Map(),
+  };
+}
+
+/** A whole multi-pack index file: its head, and every bucket checked. */
+export function decodeMultiPackIndex(bytes: Buffer): MultiPackIndex | string {
+  const index = decodeMultiPackIndexHead(bytes, bytes.length);
+  if (typeof index === 'string') return index;
+  for (let b = 0; b < 256; b++) {
+    const { position, length } = bucketByteRange(index, b);
+    const checked = checkBucket(index, b, bytes.subarray(position, position + length));
+    if (typeof checked === 'string') return checked;
+  }
+  return index;
+}
+
+/** Where bucket `b`'s entries are in the file. */
+export function bucketByteRange(index: MultiPackIndex, b: number): { position: number; length: number } {
+  const first = b === 0 ? 0 : index.fanout[b - 1]!;
+  return { position: index.entriesAt + first * ENTRY_SIZE, length: (index.fanout[b]! - first) * ENTRY_SIZE };
 }
 
 /**
- * Where `checksum` is, by a search of its fan-out bucket; null when the
- * index does not list it; why the index cannot be trusted when that
- * bucket's entries do not check out (the index is then dropped and rebuilt).
+ * Checks the bytes read for bucket `b` (its digest, then each entry: first
+ * byte `b`, sorted and unique, pack number in range, offset and length
+ * possible) and keeps them in the index; or says what is wrong: a file
+ * replaced since its head was read, damage, or a faulty writer.
  */
-export function lookupMultiPackIndex(index: MultiPackIndex, checksum: string): MultiPackEntry | null | string {
+export function checkBucket(index: MultiPackIndex, b: number, entries: Buffer): Buffer | string {
+  const expected = index.bucketDigests.subarray(b * DIGEST_SIZE, (b + 1) * DIGEST_SIZE);
+  if (entries.length !== bucketByteRange(index, b).length || !createHash('sha256').update(entries).digest().equals(expected)) {
+    return `does not match the digest of its fan-out bucket ${b}`;
+  }
+  for (let at = 0; at < entries.length; at += ENTRY_SIZE) {
+    if (entries[at] !== b) return `lists object ${entries.toString('hex', at, at + 32)} in fan-out bucket ${b}`;
+    if (at > 0 && entries.compare(entries, at - ENTRY_SIZE, at - ENTRY_SIZE + 32, at, at + 32) <= 0) return 'lists its objects out of order';
+    if (entries.readUInt32BE(at + 32) >= index.packs.length) return `names pack ${entries.readUInt32BE(at + 32)} of ${index.packs.length}`;
+    // High words above 2^21 would put the offset or length past 2^53 bytes: no pack is that large.
+    if (entries.readUInt32BE(at + 36) > 0x1fffff || entries.readUInt32BE(at + 44) > 0x1fffff) return 'places an object past any pack';
+    const { offset, length } = entryAt(index, entries, at);
+    if (offset < PACK_HEADER_SIZE || length === 0) return `places object ${entries.toString('hex', at, at + 32)} outside its pack`;
+  }
+  const kept = Buffer.from(entries);
+  index.buckets.set(b, kept);
+  return kept;
+}
+
+/** The fan-out bucket a checksum (64 hex) is listed in. */
+export function bucketOf(checksum: string): number {
+  return parseInt(checksum.slice(0, 2), 16);
+}
+
+/** Where `checksum` is, by a search of its bucket, which must have been read; null when the index does not list it. */
+export function lookupMultiPackIndex(index: MultiPackIndex, checksum: string): MultiPackEntry | null {
   const target = Buffer.from(checksum, 'hex');
   if (target.length !== 32) return null;
-  const bucket = checkBucket(index, target[0]!);
-  if (typeof bucket === 'string') return bucket;
-  const [first, end] = bucket;
-  const entriesAt = entriesStart(index);
-  let low = first;
-  let high = end - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const at = entriesAt + middle * ENTRY_SIZE;
-    const order = target.compare(index.bytes, at, at + 32);
-    if (order === 0) return entryAt(index, at);
-    if (order < 0) high = middle - 1;
-    else low = middle + 1;
-  }
-  return null;
+  const entries = index.buckets.get(target[0]!);
+  if (entries === undefined) throw new Error(`fan-out bucket ${target[0]} of the multi-pack index was not read`);
+  const { index: at, found } = findInBucket(entries, target);
+  return found ? entryAt(index, entries, at * ENTRY_SIZE) : null;
 }
 
-/** Every object the index lists, in checksum order, or why the index cannot be trusted. */
-export function multiPackIndexEntries(index: MultiPackIndex): MultiPackEntry[] | string {
+/** Every object the index lists, in checksum order; every bucket must have been read. */
+export function multiPackIndexEntries(index: MultiPackIndex): MultiPackEntry[] {
+  const all: MultiPackEntry[] = [];
   for (let b = 0; b < 256; b++) {
-    const bucket = checkBucket(index, b);
-    if (typeof bucket === 'string') return bucket;
+    const entries = index.buckets.get(b);
+    if (entries === undefined) throw new Error(`fan-out bucket ${b} of the multi-pack index was not read`);
+    for (let at = 0; at < entries.length; at += ENTRY_SIZE) all.push(entryAt(index, entries, at));
   }
-  const entriesAt = entriesStart(index);
-  return Array.from({ length: index.count }, (_, i) => entryAt(index, entriesAt + i * ENTRY_SIZE));
+  return all;
 }
 
-/** Entries `[first, end)` of fan-out bucket `b`. */
-function bucketRange(index: MultiPackIndex, b: number): [number, number] {
-  return [b === 0 ? 0 : index.bytes.readUInt32BE(HEADER_SIZE + (b - 1) * 4), index.bytes.readUInt32BE(HEADER_SIZE + b * 4)];
-}
-
-/** Where `target` (32 bytes) is or would go among the entries, by binary search of its bucket, unchecked. */
-function positionOf(index: MultiPackIndex, target: Buffer): { index: number; found: boolean } {
-  let [low, high] = bucketRange(index, target[0]!);
-  const entriesAt = entriesStart(index);
+/** Where `target` (32 bytes) is or would go among a bucket's entries. */
+function findInBucket(entries: Buffer, target: Buffer): { index: number; found: boolean } {
+  let low = 0;
+  let high = entries.length / ENTRY_SIZE;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    const at = entriesAt + middle * ENTRY_SIZE;
-    const order = target.compare(index.bytes, at, at + 32);
+    const at = middle * ENTRY_SIZE;
+    const order = target.compare(entries, at, at + 32);
     if (order === 0) return { index: middle, found: true };
     if (order < 0) high = middle;
     else low = middle + 1;
@@ -207,41 +265,11 @@ function positionOf(index: MultiPackIndex, target: Buffer): { index: number; fou
   return { index: low, found: false };
 }
 
-function entriesStart(index: MultiPackIndex): number {
-  return HEADER_SIZE + FANOUT_SIZE + index.packs.length * PACK_ROW_SIZE;
-}
-
-/**
- * The entry range of bucket `b`, its entries checked once (first byte `b`,
- * sorted and unique, pack number in range, offset and length possible), or
- * what is wrong with them: only a faulty writer leaves that behind a
- * matching checksum.
- */
-function checkBucket(index: MultiPackIndex, b: number): [number, number] | string {
-  const { bytes } = index;
-  const [first, end] = bucketRange(index, b);
-  if (index.checkedBuckets.has(b)) return [first, end];
-  const entriesAt = entriesStart(index);
-  for (let i = first; i < end; i++) {
-    const at = entriesAt + i * ENTRY_SIZE;
-    if (bytes[at] !== b) return `lists object ${bytes.toString('hex', at, at + 32)} in fan-out bucket ${b}`;
-    if (i > first && bytes.compare(bytes, at - ENTRY_SIZE, at - ENTRY_SIZE + 32, at, at + 32) <= 0) return 'lists its objects out of order';
-    if (bytes.readUInt32BE(at + 32) >= index.packs.length) return `names pack ${bytes.readUInt32BE(at + 32)} of ${index.packs.length}`;
-    // High words above 2^21 would put the offset or length past 2^53 bytes: no pack is that large.
-    if (bytes.readUInt32BE(at + 36) > 0x1fffff || bytes.readUInt32BE(at + 44) > 0x1fffff) return 'places an object past any pack';
-    const { offset, length } = entryAt(index, at);
-    if (offset < PACK_HEADER_SIZE || length === 0) return `places object ${bytes.toString('hex', at, at + 32)} outside its pack`;
-  }
-  index.checkedBuckets.add(b);
-  return [first, end];
-}
-
-function entryAt(index: MultiPackIndex, at: number): MultiPackEntry {
-  const { bytes } = index;
+function entryAt(index: MultiPackIndex, entries: Buffer, at: number): MultiPackEntry {
   return {
-    checksum: bytes.toString('hex', at, at + 32),
-    packHash: index.packs[bytes.readUInt32BE(at + 32)]!,
-    offset: bytes.readUInt32BE(at + 36) * 2 ** 32 + bytes.readUInt32BE(at + 40),
-    length: bytes.readUInt32BE(at + 44) * 2 ** 32 + bytes.readUInt32BE(at + 48),
+    checksum: entries.toString('hex', at, at + 32),
+    packHash: index.packs[entries.readUInt32BE(at + 32)]!,
+    offset: entries.readUInt32BE(at + 36) * 2 ** 32 + entries.readUInt32BE(at + 40),
+    length: entries.readUInt32BE(at + 44) * 2 ** 32 + entries.readUInt32BE(at + 48),
   };
 }

@@ -3,25 +3,64 @@
  * src/model/multi-pack-index.ts). The file is a cache: any process may
  * delete it, and any process that lists the packs may write it again, so it
  * is written without the write lock, atomically (temporary file, rename)
- * and without an fsync: a copy torn by a crash fails its checksum and is
+ * and without an fsync: a copy torn by a crash fails its digests and is
  * rebuilt, and two processes that write it at once each leave a whole file
  * that was true of the packs they listed.
+ *
+ * A reader reads the head once and then one fan-out bucket at a time, by
+ * positioned reads: a bucket read from a file replaced since its head was
+ * read fails its digest (the head holds every bucket's) and is not used.
  */
-import { decodeMultiPackIndex, type MultiPackIndex } from '../model/multi-pack-index.js';
+import { constants } from 'node:fs';
+import {
+  bucketByteRange,
+  checkBucket,
+  decodeMultiPackIndex,
+  decodeMultiPackIndexHead,
+  headLengthOf,
+  MULTI_INDEX_PREFIX_SIZE,
+  type MultiPackIndex,
+} from '../model/multi-pack-index.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { readFileIfExists, type StoreFs } from './fs.js';
+import { withDescriptor } from './descriptor-pool.js';
+import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
-/** The checked multi-pack index, why it cannot be trusted, or null when there is none. */
-export async function readMultiPackIndex(fs: StoreFs, layout: StoreLayout): Promise<MultiPackIndex | string | null> {
-  let bytes: Buffer | null;
+/** The checked head of the multi-pack index (no bucket read yet), why it cannot be trusted, or null when there is none. */
+export async function readMultiPackIndexHead(fs: StoreFs, layout: StoreLayout): Promise<MultiPackIndex | string | null> {
   try {
-    bytes = await readFileIfExists(fs, layout.multiPackIndex);
+    return await withFile(fs, layout.multiPackIndex, async (read, size) => {
+      const prefix = await read(0, Math.min(size, MULTI_INDEX_PREFIX_SIZE));
+      const length = headLengthOf(prefix);
+      if (typeof length === 'string') return length;
+      if (length > size) return 'is cut short in its head';
+      return decodeMultiPackIndexHead(await read(0, length), size);
+    });
   } catch (error) {
     // A directory or a link in its place (refused by the guarded file system) is damage, like bad bytes.
     return `cannot be read: ${(error as Error).message}`;
   }
-  return bytes === null ? null : decodeMultiPackIndex(bytes);
+}
+
+/** Reads and checks fan-out bucket `b` of `index` (kept in it); why it cannot be used, as when the file changed since its head was read. */
+export async function readMultiPackIndexBucket(fs: StoreFs, layout: StoreLayout, index: MultiPackIndex, b: number): Promise<Buffer | string> {
+  const { position, length } = bucketByteRange(index, b);
+  try {
+    const read = await withFile(fs, layout.multiPackIndex, (readAt) => readAt(position, length));
+    return read === null ? 'is gone' : checkBucket(index, b, read);
+  } catch (error) {
+    return `cannot be read: ${(error as Error).message}`;
+  }
+}
+
+/** The whole multi-pack index, every bucket checked, for extending it; null when there is none. */
+export async function readWholeMultiPackIndex(fs: StoreFs, layout: StoreLayout): Promise<MultiPackIndex | string | null> {
+  try {
+    const bytes = await readFileIfExists(fs, layout.multiPackIndex);
+    return bytes === null ? null : decodeMultiPackIndex(bytes);
+  } catch (error) {
+    return `cannot be read: ${(error as Error).message}`;
+  }
 }
 
 /**
@@ -41,4 +80,36 @@ export async function writeMultiPackIndex(fs: StoreFs, layout: StoreLayout, byte
 /** Removes the multi-pack index, as when no pack is left for it to name; a failure only leaves a file that names packs no longer listed, which no reader uses. */
 export async function removeMultiPackIndex(fs: StoreFs, layout: StoreLayout): Promise<void> {
   await fs.unlink(layout.multiPackIndex).catch(() => undefined);
+}
+
+/** Runs `work` with positioned reads of the file at `path` and its size; null when it does not exist. */
+async function withFile<T>(fs: StoreFs, path: string, work: (read: (position: number, length: number) => Promise<Buffer>, size: number) => Promise<T>): Promise<T | null> {
+  return withDescriptor(async () => {
+    let handle;
+    try {
+      // Non-blocking, so that a named pipe a clone put in its place is refused below instead of waited on.
+      handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new Error('it is not a regular file');
+      const { size } = stats;
+      const read = async (position: number, length: number): Promise<Buffer> => {
+        const bytes = Buffer.alloc(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(bytes, done, length - done, position + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return bytes.subarray(0, done);
+      };
+      return await work(read, size);
+    } finally {
+      await handle.close();
+    }
+  });
 }

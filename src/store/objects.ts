@@ -235,7 +235,7 @@ export class ObjectStore {
 
   /** Where a commit's object is, loose or packed; throws when it is in neither. */
   private async locateForCommit(checksum: string): Promise<'loose' | PackedObject> {
-    const known = this.packs.locateKnown(checksum);
+    const known = await this.packs.locateKnown(checksum);
     if (known !== null && (await this.statIfExists(known.pack)) !== null) return known;
     // Its pack went since it was listed (repacked, say): list the packs again.
     if (known !== null) await this.packs.refresh();

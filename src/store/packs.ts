@@ -15,13 +15,13 @@
  */
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { extendMultiPackIndex, lookupMultiPackIndex, type MultiPackIndex } from '../model/multi-pack-index.js';
+import { bucketOf, extendMultiPackIndex, lookupMultiPackIndex, type MultiPackIndex } from '../model/multi-pack-index.js';
 import { decodePackIndex, PACK_NAME, type PackEntry } from '../model/pack-index.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 import type { StoreLayout } from './layout.js';
-import { readMultiPackIndex, removeMultiPackIndex, writeMultiPackIndex } from './multi-pack-index.js';
+import { readMultiPackIndexBucket, readMultiPackIndexHead, readWholeMultiPackIndex, removeMultiPackIndex, writeMultiPackIndex } from './multi-pack-index.js';
 
 export interface PackedObject extends PackEntry {
   /** Path of the `.pack` file. */
@@ -100,7 +100,7 @@ export class PackSet {
   // The multi-pack index in use, and the packs it names.
   private multi: MultiPackIndex | null = null;
   private multiPacks = new Set<string>();
-  // The trailing checksum of a multi-pack index whose entries did not check out: not used again.
+  // The head digest of a multi-pack index whose entries did not check out: not used again.
   private rejectedMulti: string | null = null;
   private readonly damaged = new Map<string, string>();
   private refreshing: Promise<void> | null = null;
@@ -114,7 +114,7 @@ export class PackSet {
 
   /** Where `checksum` is packed, listing `objects/pack/` again when this process does not know it yet. */
   async locate(checksum: string): Promise<PackedObject | null> {
-    const known = this.locateKnown(checksum);
+    const known = await this.locateKnown(checksum);
     if (known !== null) return known;
     await this.refresh();
     return this.locateKnown(checksum);
@@ -128,7 +128,7 @@ export class PackSet {
    * `locate`, which always lists again on a miss.
    */
   async locateForReuse(checksum: string): Promise<PackedObject | null> {
-    const known = this.locateKnown(checksum);
+    const known = await this.locateKnown(checksum);
     if (known !== null) return known;
     const stats = await this.fs.stat(packDirOf(this.layout)).catch(() => null);
     const mtimeMs = stats === null ? -1 : stats.mtimeMs;
@@ -138,17 +138,22 @@ export class PackSet {
     return this.locateKnown(checksum);
   }
 
-  /** What is known without touching the disk. */
-  locateKnown(checksum: string): PackedObject | null {
+  /** What is known without listing the packs: those read one by one, and the multi-pack index (one bucket read the first time it is needed). */
+  async locateKnown(checksum: string): Promise<PackedObject | null> {
     const own = this.byChecksum.get(checksum);
     if (own !== undefined) return own;
-    if (this.multi === null) return null;
-    const found = lookupMultiPackIndex(this.multi, checksum);
-    if (typeof found === 'string') {
-      // The next listing reads its packs' indexes one by one and writes a new one.
-      this.rejectMulti();
-      return null;
+    const multi = this.multi;
+    if (multi === null) return null;
+    const b = bucketOf(checksum);
+    if (!multi.buckets.has(b)) {
+      const read = await readMultiPackIndexBucket(this.fs, this.layout, multi, b);
+      if (typeof read === 'string') {
+        // Replaced or damaged since its head was read: the next listing reads it again, or the packs' indexes one by one.
+        if (this.multi === multi) this.rejectMulti();
+        return null;
+      }
     }
+    const found = lookupMultiPackIndex(multi, checksum);
     return found === null ? null : { checksum, offset: found.offset, length: found.length, pack: packPathOf(this.layout, found.packHash, 'pack') };
   }
 
@@ -207,9 +212,9 @@ export class PackSet {
 
   /** Takes the multi-pack index on disk when it checks out and names only packs listed now. */
   private async loadMulti(present: ReadonlySet<string>): Promise<'used' | 'unusable' | 'missing'> {
-    const found = await readMultiPackIndex(this.fs, this.layout);
+    const found = await readMultiPackIndexHead(this.fs, this.layout);
     if (found === null) return 'missing';
-    if (typeof found === 'string' || found.bytes.toString('hex', found.bytes.length - 32) === this.rejectedMulti) return 'unusable';
+    if (typeof found === 'string' || found.id === this.rejectedMulti) return 'unusable';
     if (found.packs.some((hash) => !present.has(hash))) return 'unusable';
     this.useMulti(found);
     return 'used';
@@ -217,20 +222,34 @@ export class PackSet {
 
   /** The multi-pack index in use extended with every listed pack read one by one: used at once, and written for other processes. */
   private async rewriteMulti(present: ReadonlySet<string>): Promise<void> {
+    const base = await this.wholeMulti();
+    if (base === undefined) return;
     const added = new Map<string, PackEntry[]>();
     for (const hash of this.readOneByOne) if (present.has(hash)) added.set(hash, []);
     for (const { checksum, offset, length, packHash } of this.byChecksum.values()) added.get(packHash)?.push({ checksum, offset, length });
-    const multi = extendMultiPackIndex(this.multi, added);
+    const { index, bytes } = extendMultiPackIndex(base, added);
     // Used at once, written or not: the same entries, now found by one search.
-    this.useMulti(multi);
+    this.useMulti(index);
     // A pack published while the listing ran stays known one by one.
     for (const hash of added.keys()) this.readOneByOne.delete(hash);
     for (const [checksum, { packHash }] of this.byChecksum) if (added.has(packHash)) this.byChecksum.delete(checksum);
-    await writeMultiPackIndex(this.fs, this.layout, multi.bytes);
+    await writeMultiPackIndex(this.fs, this.layout, bytes);
+  }
+
+  /**
+   * The multi-pack index in use with every bucket read, to extend it (null
+   * when none is in use); undefined when the file is no longer the one in
+   * use (another process rewrote it): the rewrite is left to a later listing.
+   */
+  private async wholeMulti(): Promise<MultiPackIndex | null | undefined> {
+    if (this.multi === null || this.multi.buckets.size === 256) return this.multi;
+    const whole = await readWholeMultiPackIndex(this.fs, this.layout);
+    if (whole === null || typeof whole === 'string' || whole.id !== this.multi.id) return undefined;
+    return whole;
   }
 
   private rejectMulti(): void {
-    this.rejectedMulti = this.multi!.bytes.toString('hex', this.multi!.bytes.length - 32);
+    this.rejectedMulti = this.multi!.id;
     this.useMulti(null);
   }
 

@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeMultiPackIndex, encodeMultiPackIndex, extendMultiPackIndex, lookupMultiPackIndex, multiPackIndexEntries, type MultiPackIndex } from '../../src/model/multi-pack-index.js';
+import {
+  bucketByteRange,
+  checkBucket,
+  decodeMultiPackIndex,
+  decodeMultiPackIndexHead,
+  encodeMultiPackIndex,
+  extendMultiPackIndex,
+  lookupMultiPackIndex,
+  multiPackIndexEntries,
+  type MultiPackIndex,
+} from '../../src/model/multi-pack-index.js';
 import type { PackEntry } from '../../src/model/pack-index.js';
 
 const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
@@ -29,10 +39,29 @@ const decoded = (bytes: Buffer): MultiPackIndex => {
   return index;
 };
 
-/** Rewrites the trailing checksum after an edit, as a faulty writer would leave it. */
+const PREFIX = 16 + 1024 + 256 * 32;
+const entriesStartOf = (bytes: Buffer) => PREFIX + bytes.readUInt32BE(8) * 32 + 32;
+
+/** Rewrites every bucket digest and the head's digest after an edit, as a faulty writer would leave them. */
 function resealed(bytes: Buffer): Buffer {
-  const body = bytes.subarray(0, bytes.length - 32);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const copy = Buffer.from(bytes);
+  const entriesAt = entriesStartOf(copy);
+  for (let b = 0, first = 0; b < 256; b++) {
+    const end = copy.readUInt32BE(16 + b * 4);
+    createHash('sha256').update(copy.subarray(entriesAt + first * 52, entriesAt + end * 52)).digest().copy(copy, 16 + 1024 + b * 32);
+    first = end;
+  }
+  createHash('sha256').update(copy.subarray(0, entriesAt - 32)).digest().copy(copy, entriesAt - 32);
+  return copy;
+}
+
+/** Checks, as a reader does on first use, the bucket of `checksum` in a file. */
+function readBucketOf(bytes: Buffer, checksum: string): Buffer | string {
+  const index = decodeMultiPackIndexHead(bytes, bytes.length);
+  if (typeof index === 'string') return index;
+  const b = parseInt(checksum.slice(0, 2), 16);
+  const { position, length } = bucketByteRange(index, b);
+  return checkBucket(index, b, bytes.subarray(position, position + length));
 }
 
 describe('multi-pack index codec', () => {
@@ -85,20 +114,31 @@ describe('multi-pack index codec', () => {
     );
   });
 
-  it('carries a bucket that does not check out into its extension, where a search still refuses it', () => {
-    const packs = packsOf(1, 200);
-    const bytes = Buffer.from(encodeMultiPackIndex(packs).bytes);
-    const entriesAt = 16 + 1024 + 32;
-    bytes.writeUInt32BE(7, entriesAt + 32);
-    const base = decoded(resealed(bytes));
-    const first = bytes.toString('hex', entriesAt, entriesAt + 32);
-    const extended = decoded(extendMultiPackIndex(base, packsOf(2, 3)).bytes);
-    expect(lookupMultiPackIndex(extended, first)).toMatch(/names pack/);
+  it('is 9,264 bytes, plus 32 per pack and 52 per object', () => {
+    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(9264 + 3 * 32 + 15 * 52);
+    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(9264);
   });
 
-  it('is 1,072 bytes, plus 32 per pack and 52 per object', () => {
-    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(1072 + 3 * 32 + 15 * 52);
-    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(1072);
+  it('is read by its head and then one bucket: a lookup finds its object from those bytes alone', () => {
+    const packs = packsOf(20, 50);
+    const { bytes } = encodeMultiPackIndex(packs);
+    const [packHash, entries] = [...packs][7]!;
+    const wanted = entries[3]!;
+    const head = decoded(bytes);
+    const index = decodeMultiPackIndexHead(bytes.subarray(0, entriesStartOf(bytes)), bytes.length);
+    if (typeof index === 'string') throw new Error(index);
+    expect(index.id).toBe(head.id);
+    expect(() => lookupMultiPackIndex(index, wanted.checksum)).toThrow(/was not read/);
+    const b = parseInt(wanted.checksum.slice(0, 2), 16);
+    const { position, length } = bucketByteRange(index, b);
+    expect(length).toBeLessThan(bytes.length / 20);
+    expect(checkBucket(index, b, bytes.subarray(position, position + length))).toBeInstanceOf(Buffer);
+    expect(lookupMultiPackIndex(index, wanted.checksum)).toEqual({ ...wanted, packHash });
+    // The bucket of another file (a rewrite since the head was read) does not pass for this one's.
+    const other = encodeMultiPackIndex(packsOf(21, 50)).bytes;
+    const otherHead = decoded(other);
+    const range = bucketByteRange(otherHead, b);
+    expect(checkBucket(decoded(bytes), b, other.subarray(range.position, range.position + range.length))).toMatch(/digest of its fan-out bucket/);
   });
 
   it('refuses any flipped bit or a truncation', () => {
@@ -112,29 +152,26 @@ describe('multi-pack index codec', () => {
     expect(decodeMultiPackIndex(Buffer.from('AEIX'))).toMatch(/not a multi-pack index/);
   });
 
-  it('answers why, instead of a place, when entries behind a matching checksum are out of order or name no pack', () => {
+  it('refuses a bucket whose entries are out of order, name no pack or lie outside it, even behind digests that match', () => {
     const packs = packsOf(1, 200);
     const { bytes } = encodeMultiPackIndex(packs);
-    const entriesAt = 16 + 1024 + 32;
+    const entriesAt = entriesStartOf(bytes);
     // Two neighbours of one fan-out bucket swapped.
-    const index = decoded(bytes);
-    const entries = multiPackIndexEntries(index);
-    if (typeof entries === 'string') throw new Error(entries);
+    const entries = multiPackIndexEntries(decoded(bytes));
     const i = entries.findIndex((e, n) => n > 0 && e.checksum.slice(0, 2) === entries[n - 1]!.checksum.slice(0, 2));
     const swapped = Buffer.from(bytes);
     bytes.copy(swapped, entriesAt + (i - 1) * 52, entriesAt + i * 52, entriesAt + (i + 1) * 52);
     bytes.copy(swapped, entriesAt + i * 52, entriesAt + (i - 1) * 52, entriesAt + i * 52);
-    const outOfOrder = decoded(resealed(swapped));
-    expect(lookupMultiPackIndex(outOfOrder, entries[i]!.checksum)).toBe('lists its objects out of order');
-    expect(multiPackIndexEntries(outOfOrder)).toBe('lists its objects out of order');
+    expect(readBucketOf(resealed(swapped), entries[i]!.checksum)).toBe('lists its objects out of order');
+    expect(decodeMultiPackIndex(resealed(swapped))).toBe('lists its objects out of order');
     // An entry naming pack 7 of 1.
     const badPack = Buffer.from(bytes);
     badPack.writeUInt32BE(7, entriesAt + 32);
-    expect(lookupMultiPackIndex(decoded(resealed(badPack)), entries[0]!.checksum)).toBe('names pack 7 of 1');
+    expect(readBucketOf(resealed(badPack), entries[0]!.checksum)).toBe('names pack 7 of 1');
     // An object placed over the pack header.
     const badOffset = Buffer.from(bytes);
     badOffset.writeUInt32BE(3, entriesAt + 40);
-    expect(lookupMultiPackIndex(decoded(resealed(badOffset)), entries[0]!.checksum)).toMatch(/outside its pack/);
+    expect(readBucketOf(resealed(badOffset), entries[0]!.checksum)).toMatch(/outside its pack/);
   });
 
   it('refuses a fan-out that does not add up to its entries', () => {

@@ -54,17 +54,22 @@ async function multiIndexPacks(layout: StoreLayout): Promise<string[] | string |
   return typeof index === 'string' ? index : index.packs;
 }
 
-/** nodeFs that records the paths it reads whole. */
-function countingFs(): { fs: StoreFs; reads: string[] } {
+/** nodeFs that records the paths it reads whole, and those it opens for positioned reads. */
+function countingFs(): { fs: StoreFs; reads: string[]; opens: string[] } {
   const reads: string[] = [];
+  const opens: string[] = [];
   const fs: StoreFs = {
     ...nodeFs,
     readFile: ((path: string, ...rest: unknown[]) => {
       reads.push(String(path));
       return (nodeFs.readFile as (...a: unknown[]) => Promise<Buffer>)(path, ...rest);
     }) as StoreFs['readFile'],
+    open: ((path: string, ...rest: unknown[]) => {
+      opens.push(String(path));
+      return (nodeFs.open as (...a: unknown[]) => ReturnType<StoreFs['open']>)(path, ...rest);
+    }) as StoreFs['open'],
   };
-  return { fs, reads };
+  return { fs, reads, opens };
 }
 
 async function expectAllRead(reader: ObjectStore, written: Map<string, Buffer>) {
@@ -79,10 +84,18 @@ describe('multi-pack index', () => {
     // The first fresh reader reads the indexes it finds no multi-pack index for, and writes one naming them all.
     await expectAllRead(new ObjectStore(nodeFs, layout), written);
     expect(await multiIndexPacks(layout)).toEqual(await packHashes(layout));
-    const { fs, reads } = countingFs();
+    const { fs, reads, opens } = countingFs();
     await expectAllRead(new ObjectStore(fs, layout), written);
-    expect(reads.filter((path) => path.endsWith('.idx'))).toEqual([]);
-    expect(reads.filter((path) => path === layout.multiPackIndex)).toHaveLength(1);
+    expect([...reads, ...opens].filter((path) => path.endsWith('.idx'))).toEqual([]);
+    // Its head once, then each fan-out bucket the objects fall in once: never the file whole.
+    const buckets = new Set([...written.keys()].map((checksum) => checksum.slice(0, 2)));
+    expect(reads.filter((path) => path === layout.multiPackIndex)).toEqual([]);
+    expect(opens.filter((path) => path === layout.multiPackIndex)).toHaveLength(1 + buckets.size);
+    // One object in another fresh process: the head and one bucket.
+    const one = countingFs();
+    const [checksum, bytes] = [...written][0]!;
+    expect(await new ObjectStore(one.fs, layout).read(checksum)).toEqual(bytes);
+    expect(one.opens.filter((path) => path === layout.multiPackIndex)).toHaveLength(2);
   });
 
   it('is kept up by the writer as it publishes packs: a fresh reader reads at most as many indexes as the rebuild threshold', async () => {
