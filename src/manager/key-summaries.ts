@@ -27,7 +27,7 @@ export async function listKeySummaries(ctx: StoreContext, index: StatisticsIndex
   const listed = await mapLimit(keys, FILE_CONCURRENCY, async ([dirName, summary]): Promise<KeySummary | null> => {
     const [file, version] = summary.latest!;
     const record = await ctx.refs.readIfExists(join(ctx.layout.keyRefs, dirName, file)).catch(() => null);
-    const listedBy = record === null ? undefined : (await ctx.commits.operationsOf(record.commit).catch(() => null))?.get(record.fullKey);
+    const listedBy = record === null ? undefined : ((await ctx.commits.operationFor(record.commit, record.fullKey).catch(() => null)) ?? undefined);
     if (record !== null && listedBy !== undefined && listedBy.checksum === record.checksum && listedBy.logicalKey === record.logicalKey) {
       return { logicalKey: record.logicalKey, versionCount: summary.count, latest: toVersionInfo(record, version) };
     }

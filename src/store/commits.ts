@@ -15,24 +15,33 @@ import {
   type CommitOperation,
   type CommitRecord,
 } from '../model/records.js';
-import { scanCommitOperation } from '../model/commit-scan.js';
+import { findIndexedOperation, indexCommitOperations, type CommitOperationIndex } from '../model/commit-scan.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
 const SUFFIX = '.json';
-// A scan costs a sixth of a whole parse of a 10,000-operation commit: a few
-// keys' reads scan, a walk over many keys parses each commit once after this many scans.
-const SCANS_BEFORE_PARSE = 2;
+// Bytes of verified commits kept for indexed lookups; past it the oldest are
+// dropped (and read and verified again when next needed). Off the heap, as
+// Buffers, so they cost the garbage collector nothing.
+const INDEXED_BYTES_KEPT = 256 * 1024 * 1024;
+
+/** A verified commit's bytes and where each of its operations begins. */
+interface IndexedCommit {
+  bytes: Buffer;
+  index: CommitOperationIndex;
+}
 
 export class CommitLog {
   // Published commits never become unpublished, so a positive answer can be cached.
   private readonly published = new Set<string>();
   // Commit files are immutable (their id hashes their bytes): parsed operations are cached too.
   private readonly operations = new Map<string, Map<string, CommitOperation>>();
-  // How many times `operationFor` scanned each commit not yet parsed whole.
-  private readonly scans = new Map<string, number>();
-  // Whole reads in progress, so concurrent callers share one.
+  // Verified commits indexed for `operationFor`, oldest first, and their bytes in all.
+  private readonly indexed = new Map<string, IndexedCommit>();
+  private indexedBytes = 0;
+  // Reads in progress, so concurrent callers share one.
   private readonly reading = new Map<string, Promise<Map<string, CommitOperation> | null>>();
+  private readonly indexing = new Map<string, Promise<IndexedCommit | 'parsed' | null>>();
 
   constructor(
     private readonly fs: StoreFs,
@@ -117,33 +126,69 @@ export class CommitLog {
   private parseAndCache(bytes: Buffer, commitId: string, path: string): Map<string, CommitOperation> {
     const operations = operationsByFullKey(parseCommitRecord(bytes, commitId, path));
     this.operations.set(commitId, operations);
-    this.scans.delete(commitId);
+    this.forgetIndexed(commitId);
     return operations;
   }
 
   /**
    * The operation a published commit lists for `fullKey` (undefined when it
    * lists none), or null when its file does not exist. The bytes are always
-   * checked against the commit id; the first looks at a commit find the one
-   * operation without parsing the rest (see src/model/commit-scan.ts), and
-   * when the scan cannot tell, the file is parsed whole.
+   * checked against the commit id when read; then they are indexed by full
+   * key (see src/model/commit-scan.ts) and each lookup parses one
+   * operation's lines, and a layout the index does not know, or a key it
+   * does not find, is left to a parse of the whole file, which decides.
    */
   async operationFor(commitId: string, fullKey: string): Promise<CommitOperation | undefined | null> {
-    const cached = this.operations.get(commitId);
-    if (cached !== undefined) return cached.get(fullKey);
-    const scans = this.scans.get(commitId) ?? 0;
-    if (scans >= SCANS_BEFORE_PARSE || this.reading.has(commitId)) {
-      const operations = await this.operationsOf(commitId);
-      return operations === null ? null : operations.get(fullKey);
+    const parsed = this.operations.get(commitId);
+    if (parsed !== undefined) return parsed.get(fullKey);
+    const indexed = this.indexed.get(commitId) ?? (await this.readIndexed(commitId));
+    if (indexed === null) return null;
+    if (indexed !== 'parsed') {
+      const found = findIndexedOperation(indexed.bytes, indexed.index, fullKey);
+      if (found !== null) return found;
+      return this.parseAndCache(indexed.bytes, commitId, this.pathOf(commitId)).get(fullKey);
     }
-    // Counted before the read, so that of many concurrent looks only the first few scan.
-    this.scans.set(commitId, scans + 1);
-    const path = this.pathOf(commitId);
-    const bytes = await readFileIfExists(this.fs, path);
-    if (bytes === null) return null;
-    verifyCommitHash(bytes, commitId, path);
-    this.published.add(commitId);
-    return scanCommitOperation(bytes, fullKey) ?? this.parseAndCache(bytes, commitId, path).get(fullKey);
+    return this.operations.get(commitId)!.get(fullKey);
+  }
+
+  /** Reads, verifies and indexes a commit (or parses it whole, when the index cannot be built); null when its file does not exist. */
+  private readIndexed(commitId: string): Promise<IndexedCommit | 'parsed' | null> {
+    let indexing = this.indexing.get(commitId);
+    if (indexing === undefined) {
+      indexing = (async () => {
+        const path = this.pathOf(commitId);
+        const bytes = await readFileIfExists(this.fs, path);
+        if (bytes === null) return null;
+        verifyCommitHash(bytes, commitId, path);
+        this.published.add(commitId);
+        const index = indexCommitOperations(bytes);
+        if (index === null) {
+          this.parseAndCache(bytes, commitId, path);
+          return 'parsed' as const;
+        }
+        const indexed = { bytes, index };
+        this.keepIndexed(commitId, indexed);
+        return indexed;
+      })().finally(() => this.indexing.delete(commitId));
+      this.indexing.set(commitId, indexing);
+    }
+    return indexing;
+  }
+
+  private keepIndexed(commitId: string, indexed: IndexedCommit): void {
+    this.indexed.set(commitId, indexed);
+    this.indexedBytes += indexed.bytes.length;
+    for (const [oldest] of this.indexed) {
+      if (this.indexedBytes <= INDEXED_BYTES_KEPT || oldest === commitId) break;
+      this.forgetIndexed(oldest);
+    }
+  }
+
+  private forgetIndexed(commitId: string): void {
+    const indexed = this.indexed.get(commitId);
+    if (indexed === undefined) return;
+    this.indexed.delete(commitId);
+    this.indexedBytes -= indexed.bytes.length;
   }
 
   async read(commitId: string): Promise<CommitRecord> {

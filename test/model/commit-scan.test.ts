@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scanCommitOperation } from '../../src/model/commit-scan.js';
+import { findIndexedOperation, indexCommitOperations, scanCommitOperation } from '../../src/model/commit-scan.js';
 import { encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
 
 const checksum = (n: number) => n.toString(16).padStart(64, '0');
@@ -48,5 +49,35 @@ describe('scanCommitOperation', () => {
     const first = op('k', 1);
     const second = { ...first, checksum: checksum(9) };
     expect(scanCommitOperation(encodeRecord(commit([first, second])), first.fullKey)).toEqual(second);
+  });
+});
+
+describe('indexCommitOperations', () => {
+  const lookUp = (bytes: Buffer, fullKey: string) => {
+    const index = indexCommitOperations(bytes);
+    return index === null ? 'no index' : findIndexedOperation(bytes, index, fullKey);
+  };
+
+  it('finds what a whole parse finds, for any keys (escapes, prefixes, one listed twice), and nothing for a key not listed', () => {
+    const logicalKey = fc.oneof(fc.constantFrom('k', 'k1', 'k10', 'a.b', 'quote"brace{}', 'back\\slash', 'ünï', '\u2028'), fc.string({ minLength: 1, maxLength: 12 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(logicalKey, fc.nat(9)), { minLength: 1, maxLength: 40 }), fc.tuple(logicalKey, fc.nat(9)), (listed, absent) => {
+        const operations = listed.map(([key, n], i) => ({ ...op(key, n), checksum: checksum(i) }));
+        const bytes = encodeRecord(commit(operations, 'a message with\n    {\n      "fullKey": "k_2026-01-01T00:00:00.001Z",\n'));
+        const parsed = new Map(operations.map((o) => [o.fullKey, o]));
+        for (const [fullKey, expected] of parsed) expect(lookUp(bytes, fullKey)).toEqual(expected);
+        const missing = op(...absent).fullKey;
+        if (!parsed.has(missing)) expect(lookUp(bytes, missing)).toBeNull();
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is not built for another layout, and finds nothing it cannot check field by field', () => {
+    const wanted = op('k', 1);
+    expect(indexCommitOperations(Buffer.from(JSON.stringify(commit([wanted]))))).toBeNull();
+    expect(indexCommitOperations(encodeRecord(commit([])))).toBeNull();
+    expect(lookUp(encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])), wanted.fullKey)).toBeNull();
+    expect(lookUp(encodeRecord(commit([{ ...wanted, checksum: 'nothex' }])), wanted.fullKey)).toBeNull();
   });
 });
