@@ -92,18 +92,27 @@ export class ObjectStore {
     const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: false, createDir: true });
     // A new fan-out directory is itself an entry of objects/ that must be made durable.
     if (createdDir) this.createdFanouts.add(dir);
+    const dirsToSync = createdDir ? [dir, this.layout.objects] : [dir];
     // The flush starts now, on the thread pool, and overlaps the work until
-    // the commit, which waits for it (or redoes it, if it failed).
-    const flush = syncFiles(this.fs, [path]).then(
-      () => {
-        remember(this.flushed, checksum);
-        return true;
-      },
-      () => false,
-    );
+    // the commit, which waits for it (or redoes what failed). The file and
+    // the directories its rename changed are fsynced side by side, not one
+    // after the other: nothing names the object until the commit point,
+    // which waits for both, and a name made durable before its data is the
+    // state a machine crash can leave anyway (any other fsync may commit
+    // the rename first), which `reuseExisting` and every read verify.
+    const flush = Promise.allSettled([syncFiles(this.fs, [path]), syncDirs(this.fs, dirsToSync)]).then(([file, entries]) => {
+      if (file.status === 'rejected') return false;
+      remember(this.flushed, checksum);
+      if (entries.status === 'fulfilled') {
+        // Both fsyncs ran after the rename (and the mkdir): the object is durable whole.
+        remember(this.durable, checksum);
+        if (createdDir) this.createdFanouts.delete(dir);
+      }
+      return true;
+    });
     this.flushing.set(checksum, flush);
     void flush.finally(() => this.flushing.delete(checksum));
-    return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync: createdDir ? [dir, this.layout.objects] : [dir] };
+    return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync };
   }
 
   /**
@@ -156,8 +165,11 @@ export class ObjectStore {
     // fail rather than name data that is gone.
     const where = await Promise.all(unique.map((checksum) => this.locateForCommit(checksum)));
     const loose = unique.filter((_, i) => where[i] === 'loose');
-    const pending = loose.filter((checksum) => !this.durable.has(checksum));
-    const flushed = await Promise.all(pending.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    const waited = loose.filter((checksum) => !this.durable.has(checksum));
+    const isFlushed = await Promise.all(waited.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    // A flush started at staging may have made the object durable with its directory entries meanwhile.
+    const pending = waited.filter((checksum) => !this.durable.has(checksum));
+    const flushed = pending.map((checksum) => isFlushed[waited.indexOf(checksum)]!);
     // A pack found here but not written by this process was fsynced by its
     // writer before its rename; its directory entry may not be durable yet.
     const packs = [...new Set(where.filter((w): w is PackedObject => w !== 'loose').map((w) => w.pack))].filter((pack) => !this.durablePacks.has(pack));
