@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
-import { syncDirs, syncFiles, writeFileAtomic } from './atomic-write.js';
+import { syncDirs, syncFiles, writeFileAtomicFlushing } from './atomic-write.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -73,7 +73,7 @@ export class ObjectStore {
   /**
    * Stores serialised bytes once; gzips them first when `compress` is set.
    * The file is renamed into place at once and its fsync started in the
-   * background; the caller must call `syncObjects` (a commit does, for all
+   * background, with its directory's; the caller must call `syncObjects` (a commit does, for all
    * its objects at once) before publishing anything that names it.
    */
   async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
@@ -89,18 +89,20 @@ export class ObjectStore {
     if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
-    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: false, createDir: true });
+    // The file's fsync starts as soon as it is renamed into place, on the
+    // descriptor that wrote it, and overlaps the work until the commit.
+    const { placed, flushed } = await writeFileAtomicFlushing(this.fs, this.layout.tmp, path, bytes, { createDir: true });
+    const { createdDir } = placed;
     // A new fan-out directory is itself an entry of objects/ that must be made durable.
     if (createdDir) this.createdFanouts.add(dir);
     const dirsToSync = createdDir ? [dir, this.layout.objects] : [dir];
-    // The flush starts now, on the thread pool, and overlaps the work until
-    // the commit, which waits for it (or redoes what failed). The file and
+    // The commit waits for the flush (or redoes what failed). The file and
     // the directories its rename changed are fsynced side by side, not one
     // after the other: nothing names the object until the commit point,
     // which waits for both, and a name made durable before its data is the
     // state a machine crash can leave anyway (any other fsync may commit
     // the rename first), which `reuseExisting` and every read verify.
-    const flush = Promise.allSettled([syncFiles(this.fs, [path]), syncDirs(this.fs, dirsToSync)]).then(([file, entries]) => {
+    const flush = Promise.allSettled([flushed, syncDirs(this.fs, dirsToSync)]).then(([file, entries]) => {
       if (file.status === 'rejected') return false;
       remember(this.flushed, checksum);
       if (entries.status === 'fulfilled') {
