@@ -73,12 +73,17 @@ export class ObjectStore {
   /**
    * Stores serialised bytes once; gzips them first when `compress` is set.
    * The file is renamed into place at once and its fsync started in the
-   * background, with its directory's; the caller must call `syncObjects` (a commit does, for all
-   * its objects at once) before publishing anything that names it.
+   * background, with its directory's; the caller must call `syncObjects` (a
+   * commit does, for all its objects at once) before publishing anything
+   * that names it.
    */
   async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
-    const found = await this.findReusable(checksum);
-    return found ?? this.writeLoose(serialized, compress, checksum);
+    // The one stat of the loose file decides: reuse it, or look in the packs,
+    // or write it (over a damaged one too).
+    const path = this.pathOf(checksum);
+    const existing = await this.statIfExists(path);
+    const found = await this.reusableAt(path, checksum, existing);
+    return found ?? this.writeNewLoose(serialized, compress, checksum);
   }
 
   /** `write` without looking for the object in packs first (fsck salvaging a damaged pack). */
@@ -87,6 +92,12 @@ export class ObjectStore {
     const existing = await this.statIfExists(path);
     const reused = existing === null ? null : await this.reuseExisting(path, checksum);
     if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
+    return this.writeNewLoose(serialized, compress, checksum);
+  }
+
+  /** Writes an object's loose file, over any damaged one, and starts its flush (see `write`). */
+  private async writeNewLoose(serialized: Buffer, compress: boolean, checksum: string): Promise<StoredObject> {
+    const path = this.pathOf(checksum);
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
     // The file's fsync starts as soon as it is renamed into place, on the
@@ -124,7 +135,11 @@ export class ObjectStore {
    */
   async findReusable(checksum: string): Promise<StoredObject | null> {
     const path = this.pathOf(checksum);
-    const existing = await this.statIfExists(path);
+    return this.reusableAt(path, checksum, await this.statIfExists(path));
+  }
+
+  /** `findReusable` once the loose file's size (`existing`, null when missing) is known. */
+  private async reusableAt(path: string, checksum: string, existing: number | null): Promise<StoredObject | null> {
     const reused = existing === null ? null : await this.reuseExisting(path, checksum);
     if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
     return existing === null ? this.reusePacked(checksum) : null;
