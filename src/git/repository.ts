@@ -7,7 +7,8 @@
  * directory holds its own `HEAD` while branches and objects live in the
  * directory named by its `commondir` file.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isErrno } from '../store/fs.js';
 
@@ -74,10 +75,20 @@ async function readGitdirFile(path: string): Promise<string | null> {
 
 /** A small text file, or null when it does not exist. */
 export async function readSmallFile(path: string): Promise<string | null> {
+  // Read on the calling thread: a save reads two or three of these files,
+  // and each call through the thread pool (open, stat, read, close) costs
+  // far more than the read itself. Opened without blocking and read only
+  // when it is a regular file, so a named pipe cannot hold the event loop.
+  let fd: number;
   try {
-    return await readFile(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR') || isErrno(error, 'EISDIR')) return null;
     throw error;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : null;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { IntegrityError } from '../errors.js';
-import { syncDirs, syncFiles, writeFileAtomic } from './atomic-write.js';
+import { syncDirs, syncFiles, writeFileAtomicFlushing } from './atomic-write.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -73,12 +73,17 @@ export class ObjectStore {
   /**
    * Stores serialised bytes once; gzips them first when `compress` is set.
    * The file is renamed into place at once and its fsync started in the
-   * background; the caller must call `syncObjects` (a commit does, for all
-   * its objects at once) before publishing anything that names it.
+   * background, with its directory's; the caller must call `syncObjects` (a
+   * commit does, for all its objects at once) before publishing anything
+   * that names it.
    */
   async write(serialized: Buffer, compress: boolean, checksum = sha256Hex(serialized)): Promise<StoredObject> {
-    const found = await this.findReusable(checksum);
-    return found ?? this.writeLoose(serialized, compress, checksum);
+    // The one stat of the loose file decides: reuse it, or look in the packs,
+    // or write it (over a damaged one too).
+    const path = this.pathOf(checksum);
+    const existing = await this.statIfExists(path);
+    const found = await this.reusableAt(path, checksum, existing);
+    return found ?? this.writeNewLoose(serialized, compress, checksum);
   }
 
   /** `write` without looking for the object in packs first (fsck salvaging a damaged pack). */
@@ -87,23 +92,40 @@ export class ObjectStore {
     const existing = await this.statIfExists(path);
     const reused = existing === null ? null : await this.reuseExisting(path, checksum);
     if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
+    return this.writeNewLoose(serialized, compress, checksum);
+  }
+
+  /** Writes an object's loose file, over any damaged one, and starts its flush (see `write`). */
+  private async writeNewLoose(serialized: Buffer, compress: boolean, checksum: string): Promise<StoredObject> {
+    const path = this.pathOf(checksum);
     const bytes = compress ? gzipSync(serialized) : serialized;
     const dir = join(this.layout.objects, checksum.slice(0, 2));
-    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, bytes, { sync: false, createDir: true });
+    // The file's fsync starts as soon as it is renamed into place, on the
+    // descriptor that wrote it, and overlaps the work until the commit.
+    const { placed, flushed } = await writeFileAtomicFlushing(this.fs, this.layout.tmp, path, bytes, { createDir: true });
+    const { createdDir } = placed;
     // A new fan-out directory is itself an entry of objects/ that must be made durable.
     if (createdDir) this.createdFanouts.add(dir);
-    // The flush starts now, on the thread pool, and overlaps the work until
-    // the commit, which waits for it (or redoes it, if it failed).
-    const flush = syncFiles(this.fs, [path]).then(
-      () => {
-        remember(this.flushed, checksum);
-        return true;
-      },
-      () => false,
-    );
+    const dirsToSync = createdDir ? [dir, this.layout.objects] : [dir];
+    // The commit waits for the flush (or redoes what failed). The file and
+    // the directories its rename changed are fsynced side by side, not one
+    // after the other: nothing names the object until the commit point,
+    // which waits for both, and a name made durable before its data is the
+    // state a machine crash can leave anyway (any other fsync may commit
+    // the rename first), which `reuseExisting` and every read verify.
+    const flush = Promise.allSettled([flushed, syncDirs(this.fs, dirsToSync)]).then(([file, entries]) => {
+      if (file.status === 'rejected') return false;
+      remember(this.flushed, checksum);
+      if (entries.status === 'fulfilled') {
+        // Both fsyncs ran after the rename (and the mkdir): the object is durable whole.
+        remember(this.durable, checksum);
+        if (createdDir) this.createdFanouts.delete(dir);
+      }
+      return true;
+    });
     this.flushing.set(checksum, flush);
     void flush.finally(() => this.flushing.delete(checksum));
-    return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync: createdDir ? [dir, this.layout.objects] : [dir] };
+    return { checksum, compressed: compress, storedSize: bytes.length, dirsToSync };
   }
 
   /**
@@ -113,7 +135,11 @@ export class ObjectStore {
    */
   async findReusable(checksum: string): Promise<StoredObject | null> {
     const path = this.pathOf(checksum);
-    const existing = await this.statIfExists(path);
+    return this.reusableAt(path, checksum, await this.statIfExists(path));
+  }
+
+  /** `findReusable` once the loose file's size (`existing`, null when missing) is known. */
+  private async reusableAt(path: string, checksum: string, existing: number | null): Promise<StoredObject | null> {
     const reused = existing === null ? null : await this.reuseExisting(path, checksum);
     if (existing !== null && reused !== null) return { checksum, compressed: reused, storedSize: existing, dirsToSync: [] };
     return existing === null ? this.reusePacked(checksum) : null;
@@ -156,8 +182,11 @@ export class ObjectStore {
     // fail rather than name data that is gone.
     const where = await Promise.all(unique.map((checksum) => this.locateForCommit(checksum)));
     const loose = unique.filter((_, i) => where[i] === 'loose');
-    const pending = loose.filter((checksum) => !this.durable.has(checksum));
-    const flushed = await Promise.all(pending.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    const waited = loose.filter((checksum) => !this.durable.has(checksum));
+    const isFlushed = await Promise.all(waited.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    // A flush started at staging may have made the object durable with its directory entries meanwhile.
+    const pending = waited.filter((checksum) => !this.durable.has(checksum));
+    const flushed = pending.map((checksum) => isFlushed[waited.indexOf(checksum)]!);
     // A pack found here but not written by this process was fsynced by its
     // writer before its rename; its directory entry may not be durable yet.
     const packs = [...new Set(where.filter((w): w is PackedObject => w !== 'loose').map((w) => w.pack))].filter((pack) => !this.durablePacks.has(pack));

@@ -163,7 +163,7 @@ export async function publishCommit(
       await syncDirs(ctx.fs, objects.dirs);
       return objects;
     }),
-    syncPaths(ctx.fs, [publishRecord, ctx.layout.staging, ...settledDirs]),
+    Promise.allSettled([publishRecord.flushed, syncPaths(ctx.fs, [ctx.layout.staging, ...settledDirs])]).then(throwFirstRejection),
   ]);
   if (refWrites.status === 'rejected' || objectSync.status === 'rejected' || ownFiles.status === 'rejected') {
     await removeUnpublishedRefs(ctx, id, records);
@@ -173,7 +173,7 @@ export async function publishCommit(
   // Round two: the commit point, the publish record's rename into `commits/`,
   // made durable with `commits/` below.
   try {
-    await ctx.commits.publish(id, publishRecord);
+    await ctx.commits.publish(id, publishRecord.path);
   } catch (error) {
     await removeUnpublishedRefs(ctx, id, records);
     throw error;
@@ -192,22 +192,40 @@ export async function publishCommit(
 }
 
 /**
- * Writes every ref of a commit, then fsyncs the ref files and their
- * directories together. Every write settles before the first failure is
- * thrown (mapLimit would stop at it), so the caller's cleanup never races a
- * write still in flight.
+ * Writes every ref of a commit, each fsynced from the moment it is in place
+ * (on the descriptor that wrote it), then fsyncs their directories once all
+ * the renames into them are done. Every write and every fsync settles before
+ * the first failure is thrown (mapLimit would stop at it), so the caller's
+ * cleanup never races a write still in flight.
  */
 async function writeAndSyncRefs(ctx: PublishContext, records: readonly VersionRecord[]): Promise<void> {
   const writes = await mapLimit(records, FILE_CONCURRENCY, (record) =>
-    ctx.refs.writeUnsynced(record).then(
+    ctx.refs.writeFlushing(record).then(
       (written) => ({ written }),
       (error: unknown) => ({ error }),
     ),
   );
+  const written = writes.flatMap((w) => ('written' in w ? [w.written] : []));
   const failed = writes.find((w): w is { error: unknown } => 'error' in w);
-  if (failed !== undefined) throw failed.error;
-  const written = writes.map((w) => (w as { written: { path: string; dirs: string[] } }).written);
-  await syncPaths(ctx.fs, written.flatMap((w) => [w.path, ...w.dirs]));
+  if (failed !== undefined) {
+    await Promise.allSettled(written.map((w) => w.flushed));
+    throw failed.error;
+  }
+  const [files, dirs] = await Promise.allSettled([
+    Promise.all(written.map((w) => w.flushed)),
+    syncPaths(ctx.fs, written.flatMap((w) => w.dirs)),
+  ]);
+  if (files.status === 'rejected') {
+    await Promise.allSettled(written.map((w) => w.flushed));
+    throw files.reason;
+  }
+  if (dirs.status === 'rejected') throw dirs.reason;
+}
+
+/** Rethrows the first failure of settled work, once all of it has settled. */
+function throwFirstRejection(results: readonly PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**

@@ -18,7 +18,7 @@ import { basename, join, sep } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import { isRefFileNameOf, keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
 import { encodeDigestedRecord, splitDigest, versionRecordProblem, type VersionRecord } from '../model/records.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic, writeFileAtomicFlushing } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
@@ -86,18 +86,19 @@ export class RefStore {
 
   /**
    * Writes a ref for a commit in progress: renamed into place whole (readers
-   * never see part of it) but not yet fsynced, so that the commit can flush
-   * the ref, its directory and everything else it names in one parallel
-   * round. Returns the ref's path and the directories to fsync. Until the
-   * commit point the ref is invisible; a machine crash before it may leave the
-   * ref torn, and then the dead writer's publish record marks it as debris
+   * never see part of it), its fsync started on the descriptor that wrote it
+   * but not waited for, so that the commit can flush the ref, its directory
+   * and everything else it names in one parallel round. Returns the ref's
+   * path, the directories to fsync and the ref's flush. Until the commit
+   * point the ref is invisible; a machine crash before it may leave the ref
+   * torn, and then the dead writer's publish record marks it as debris
    * (version-index.ts).
    */
-  async writeUnsynced(record: VersionRecord): Promise<{ path: string; dirs: string[] }> {
+  async writeFlushing(record: VersionRecord): Promise<{ path: string; dirs: string[]; flushed: Promise<void> }> {
     const path = this.pathOf(record);
     const dir = this.dirOf(record.logicalKey);
-    const { createdDir } = await writeFileAtomic(this.fs, this.layout.tmp, path, encodeVersionRecord(record), { sync: false, createDir: true });
-    return { path, dirs: createdDir ? [dir, this.layout.keyRefs] : [dir] };
+    const { placed, flushed } = await writeFileAtomicFlushing(this.fs, this.layout.tmp, path, encodeVersionRecord(record), { createDir: true });
+    return { path, dirs: placed.createdDir ? [dir, this.layout.keyRefs] : [dir], flushed };
   }
 
   /**

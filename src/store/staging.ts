@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { isChecksum } from '../model/records.js';
-import { writeDurableFile } from './atomic-write.js';
+import { writeNewFileFlushing } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 import { isProcessAlive } from './process.js';
@@ -103,14 +103,22 @@ export async function readPendingCommits(fs: StoreFs, layout: StoreLayout): Prom
 
 /**
  * Creates the publish record of a commit about to write its refs, holding
- * the commit's bytes, and answers its path. Neither it nor `local/staging/`
- * is fsynced here: the caller does both with the refs.
+ * the commit's bytes, and answers its path. Its fsync starts at once, on the
+ * descriptor that wrote it, and is not waited for here (`flushed`);
+ * `local/staging/` is not fsynced here either: the caller waits for both
+ * with the refs.
  */
-export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commitId: string, commitBytes: Uint8Array): Promise<string> {
+export async function writePublishRecord(
+  fs: StoreFs,
+  layout: StoreLayout,
+  commitId: string,
+  commitBytes: Uint8Array,
+): Promise<{ path: string; flushed: Promise<void> }> {
   const path = publishRecordPath(layout, commitId);
   const write = async () => {
     try {
-      await writeDurableFile(fs, path, commitBytes, false);
+      const { flushed } = await writeNewFileFlushing(fs, path, commitBytes, async () => undefined);
+      return { path, flushed };
     } catch (error) {
       // A record cut short by a failed write names no ref yet: take it back.
       if (!isErrno(error, 'EEXIST') && !isErrno(error, 'ENOENT')) await fs.unlink(path).catch(() => undefined);
@@ -118,13 +126,12 @@ export async function writePublishRecord(fs: StoreFs, layout: StoreLayout, commi
     }
   };
   try {
-    await write();
+    return await write();
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
     await fs.mkdir(layout.staging, { recursive: true });
-    await write();
+    return await write();
   }
-  return path;
 }
 
 /** Removes the publish record of a commit that failed before its commit point, once its refs are gone. */

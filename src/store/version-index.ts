@@ -83,9 +83,26 @@ interface ListingChecks {
   hasNewChecks: boolean;
 }
 
+/** A key's listing in which every ref was published, kept to list the key again (see `VersionIndex.list`). */
+interface CleanListing {
+  paths: string[];
+  versions: CommittedVersion[];
+  lastTaken: number;
+}
+
+/** How many keys' clean listings are kept; past it they are dropped and rebuilt on demand. */
+const MAX_LISTINGS = 10_000;
+
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
   private readonly records = new Map<string, VersionRecord>();
+  // The last listing of each key whose every ref was published with its
+  // record cached. A key is listed again on every save: when its ref paths
+  // still start with the same paths, the numbers derived for those are the
+  // same (each depends only on the refs before it) and only the refs after
+  // them are looked at. Dropped with the records whenever a ref may have
+  // been rewritten or removed.
+  private readonly listings = new Map<string, CleanListing>();
   private epoch: string | undefined;
   // When this process first checked a ref against each commit, for `isIdentityTrustworthy`.
   private readonly commitCheckedAt = new Map<string, number>();
@@ -105,16 +122,21 @@ export class VersionIndex {
       const epoch = await this.refs.settleEpoch();
       if (epoch !== this.epoch) {
         this.records.clear();
+        this.listings.clear();
         this.epoch = epoch;
       }
     }
     const paths = await this.refs.listPaths(logicalKey);
-    const versions: CommittedVersion[] = [];
+    const known = this.listings.get(logicalKey);
+    const reused = known !== undefined && startsWithPaths(paths, known.paths) ? known : undefined;
+    const versions: CommittedVersion[] = reused === undefined ? [] : reused.versions.slice();
     const unpublished: string[] = [];
     const checks: ListingChecks = { dir: keyDirName(logicalKey), recorded: undefined, hasNewChecks: false };
     let pending: PendingCommits | null = null;
-    let lastTaken = 0;
-    for (const path of paths) {
+    let lastTaken = reused === undefined ? 0 : reused.lastTaken;
+    let isClean = true;
+    for (let i = reused === undefined ? 0 : reused.paths.length; i < paths.length; i++) {
+      const path = paths[i]!;
       // Cached records skip the await: a key of thousands of versions is listed on every save.
       const cached = this.records.get(path);
       let state = cached === undefined ? await this.readRecord(path, logicalKey, checks) : { record: cached };
@@ -129,12 +151,22 @@ export class VersionIndex {
           }
         }
       }
-      if (state === 'missing' || 'unpublished' in state) continue;
+      if (state === 'missing' || 'unpublished' in state) {
+        isClean = false;
+        continue;
+      }
       const version = nextVersionNumber(lastTaken, state.record.version);
       versions.push({ version, record: state.record, path });
       lastTaken = lastTakenVersion({ version, record: state.record });
     }
     if (checks.hasNewChecks) await this.writeChecks(checks, versions);
+    // A listing that skipped a ref is not kept: that ref may be published by the next listing.
+    if (isClean) {
+      if (!this.listings.has(logicalKey) && this.listings.size >= MAX_LISTINGS) this.listings.clear();
+      this.listings.set(logicalKey, { paths, versions: versions.slice(), lastTaken });
+    } else {
+      this.listings.delete(logicalKey);
+    }
     return { versions, unpublished };
   }
 
@@ -145,11 +177,14 @@ export class VersionIndex {
 
   /** Caches a record this process has just published, so it is not read back from disk. */
   remember(path: string, record: VersionRecord): void {
+    // A ref rewritten in place (settled) changes the listings that hold it.
+    if (this.records.has(path)) this.listings.clear();
     this.records.set(path, record);
   }
 
   forget(path: string): void {
     this.records.delete(path);
+    this.listings.clear();
   }
 
   /** The commit in progress or abandoned whose ref `path` is, by its file name; null when none is. */
@@ -256,6 +291,13 @@ function pendingCommitOf(name: string, pending: PendingCommits): string | null {
   if (timestamp === null) return null;
   for (const commit of [...pending.live, ...pending.abandoned]) if (name === refFileName(timestamp, commit)) return commit;
   return null;
+}
+
+/** Whether `paths` begins with every one of `prefix`, in order. */
+function startsWithPaths(paths: readonly string[], prefix: readonly string[]): boolean {
+  if (prefix.length > paths.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (paths[i] !== prefix[i]) return false;
+  return true;
 }
 
 /**

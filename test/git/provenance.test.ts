@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -75,5 +76,19 @@ describe('git provenance of saved versions', () => {
       expect((await manager.getLog(1))[0]!.git).toBeUndefined();
       await manager.shutdown();
     }
+  });
+
+  it('records no branch for a ref that is a named pipe, and the save does not wait on it', async () => {
+    const root = await tempProject();
+    await gitInit(root);
+    await commitAll(root, 'one');
+    const branch = join(root, '.git', 'refs', 'heads', 'main');
+    await rm(branch);
+    execFileSync('mkfifo', [branch]);
+    const manager = new EnhancedStateManager(root);
+    await manager.saveSSOT('spec', { n: 1 });
+    const [version] = await manager.getVersions('spec');
+    expect(version!.git).toBeUndefined();
+    await manager.shutdown();
   });
 });
