@@ -38,11 +38,10 @@
  */
 import { basename } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { keyDirName, refFileName, refFileTimestamp } from '../model/keys.js';
+import { refFileName, refFileTimestamp } from '../model/keys.js';
 import { lastTakenVersion, type VersionRecord } from '../model/records.js';
-import { fileIdentity, isIdentityTrustworthy, isVouchedFor, type RefChecks, type StatLike } from '../model/ref-checks.js';
 import type { CommitLog } from './commits.js';
-import type { RefCheckStore } from './ref-checks.js';
+import { RefChecker, type ListingChecks, type RefCheckSource } from './ref-checker.js';
 import type { RefStore } from './refs.js';
 import type { PendingCommits } from './staging.js';
 
@@ -69,19 +68,8 @@ export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<P
 export type CommitSource = Pick<CommitLog, 'operationFor'>;
 /** The commits being published, or abandoned by dead writers; absent for git history (nothing is in progress there). */
 export type PendingSource = () => Promise<PendingCommits>;
-/** Where ref checks are kept; absent for git history (its commits are read from git's own verified objects). */
-export type RefCheckSource = Pick<RefCheckStore, 'read' | 'write' | 'statCommit'>;
 
 type RecordState = { record: VersionRecord } | { unpublished: string } | 'missing';
-
-/** The ref checks one listing of a key uses and adds to. */
-interface ListingChecks {
-  dir: string;
-  /** Read at the first ref not cached in memory; null when there are none usable. */
-  recorded: RefChecks | null | undefined;
-  /** Whether a ref was checked against its commit, so the file should be written again. */
-  hasNewChecks: boolean;
-}
 
 /** A key's listing in which every ref was published, kept to list the key again (see `VersionIndex.list`). */
 interface CleanListing {
@@ -104,17 +92,16 @@ export class VersionIndex {
   // been rewritten or removed.
   private readonly listings = new Map<string, CleanListing>();
   private epoch: string | undefined;
-  // When this process first checked a ref against each commit, for `isIdentityTrustworthy`.
-  private readonly commitCheckedAt = new Map<string, number>();
-  // Commit files' stats, taken once per process (commits are immutable, as CommitLog assumes).
-  private readonly commitStatsSeen = new Map<string, StatLike>();
+  private readonly checker: RefChecker | null;
 
   constructor(
     private readonly refs: RefSource,
     private readonly commits: CommitSource,
     private readonly pending?: PendingSource,
-    private readonly checks?: RefCheckSource,
-  ) {}
+    checks?: RefCheckSource,
+  ) {
+    this.checker = checks === undefined ? null : new RefChecker(checks);
+  }
 
   async list(logicalKey: string): Promise<KeyListing> {
     if (this.refs.settleEpoch !== undefined) {
@@ -131,7 +118,7 @@ export class VersionIndex {
     const reused = known !== undefined && startsWithPaths(paths, known.paths) ? known : undefined;
     const versions: CommittedVersion[] = reused === undefined ? [] : reused.versions.slice();
     const unpublished: string[] = [];
-    const checks: ListingChecks = { dir: keyDirName(logicalKey), recorded: undefined, hasNewChecks: false };
+    const checks = this.checker?.begin(logicalKey) ?? null;
     let pending: PendingCommits | null = null;
     let lastTaken = reused === undefined ? 0 : reused.lastTaken;
     let isClean = true;
@@ -159,7 +146,7 @@ export class VersionIndex {
       versions.push({ version, record: state.record, path });
       lastTaken = lastTakenVersion({ version, record: state.record });
     }
-    if (checks.hasNewChecks) await this.writeChecks(checks, versions);
+    if (checks !== null) await this.checker!.finish(checks, versions);
     // A listing that skipped a ref is not kept: that ref may be published by the next listing.
     if (isClean) {
       if (!this.listings.has(logicalKey) && this.listings.size >= MAX_LISTINGS) this.listings.clear();
@@ -192,7 +179,7 @@ export class VersionIndex {
     return this.pending === undefined ? null : pendingCommitOf(basename(path), await this.pending());
   }
 
-  private async readRecord(path: string, logicalKey: string, checks: ListingChecks): Promise<RecordState> {
+  private async readRecord(path: string, logicalKey: string, checks: ListingChecks | null): Promise<RecordState> {
     const cached = this.records.get(path);
     if (cached) return { record: cached };
     // Null when removed between listing and reading (cleanup or GC in another process).
@@ -208,11 +195,11 @@ export class VersionIndex {
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
     }
-    if (await this.isVouched(record, checks)) {
+    if (checks !== null && (await this.checker!.isVouched(record, checks))) {
       this.records.set(path, record);
       return { record };
     }
-    if (!this.commitCheckedAt.has(record.commit)) this.commitCheckedAt.set(record.commit, Date.now());
+    this.checker?.noteChecking(record.commit);
     const listed = await this.commits.operationFor(record.commit, record.fullKey);
     if (listed === null) return { unpublished: record.commit };
     if (listed === undefined || listed.logicalKey !== record.logicalKey || record.version < listed.version || listed.checksum !== record.checksum) {
@@ -221,62 +208,9 @@ export class VersionIndex {
         key: record.fullKey,
       });
     }
-    checks.hasNewChecks = this.checks !== undefined;
+    if (checks !== null) checks.hasNewChecks = true;
     this.records.set(path, record);
     return { record };
-  }
-
-  /** Whether the key's ref checks vouch for `record` without reading its commit. */
-  private async isVouched(record: VersionRecord, checks: ListingChecks): Promise<boolean> {
-    if (this.checks === undefined) return false;
-    // Read once per listing, also when there is none (null).
-    if (checks.recorded === undefined) checks.recorded = await this.checks.read(checks.dir);
-    if (checks.recorded === null || checks.recorded.operations[record.fullKey] === undefined) return false;
-    return isVouchedFor(checks.recorded, record, await this.commitIdentity(record.commit));
-  }
-
-  private async commitIdentity(commitId: string): Promise<string | null> {
-    const stats = await this.commitStats(commitId);
-    return stats === null ? null : fileIdentity(stats);
-  }
-
-  private async commitStats(commitId: string): Promise<StatLike | null> {
-    const known = this.commitStatsSeen.get(commitId);
-    if (known !== undefined) return known;
-    const stats = await this.checks!.statCommit(commitId);
-    if (stats !== null) this.commitStatsSeen.set(commitId, stats);
-    return stats;
-  }
-
-  /**
-   * Writes the key's ref checks after a listing checked refs against their
-   * commits. Every record this process holds was checked (or written by it),
-   * so each visible version vouches for what its commit lists; a commit's
-   * identity is recorded when the file had last changed well before this
-   * process first checked it (or was vouched for already), and versions of
-   * commits without one are left out.
-   */
-  private async writeChecks(checks: ListingChecks, versions: readonly CommittedVersion[]): Promise<void> {
-    const commits: Record<string, string> = {};
-    const operations: RefChecks['operations'] = {};
-    for (const { record } of versions) {
-      if (!(record.commit in commits)) {
-        const identity = await this.trustworthyIdentity(record.commit, checks.recorded ?? null);
-        if (identity === null) continue;
-        commits[record.commit] = identity;
-      }
-      operations[record.fullKey] = [record.commit, record.checksum, record.version];
-    }
-    await this.checks!.write({ dir: checks.dir, operations, commits });
-  }
-
-  private async trustworthyIdentity(commitId: string, recorded: RefChecks | null): Promise<string | null> {
-    const stats = await this.commitStats(commitId);
-    if (stats === null) return null;
-    const identity = fileIdentity(stats);
-    if (recorded?.commits[commitId] === identity) return identity;
-    const checkedAt = this.commitCheckedAt.get(commitId);
-    return checkedAt !== undefined && isIdentityTrustworthy(stats, checkedAt) ? identity : null;
   }
 }
 
