@@ -117,9 +117,12 @@ export class ObjectStore {
       if (file.status === 'rejected') return false;
       remember(this.flushed, checksum);
       if (entries.status === 'fulfilled') {
-        // Both fsyncs ran after the rename (and the mkdir): the object is durable whole.
-        remember(this.durable, checksum);
         if (createdDir) this.createdFanouts.delete(dir);
+        // Both fsyncs ran after the rename (and the mkdir): the object is
+        // durable whole, unless its fan-out directory was created by another
+        // object whose fsync of objects/ has not succeeded yet; then the
+        // commit fsyncs objects/ (see `syncObjectFiles`).
+        if (!this.createdFanouts.has(dir)) remember(this.durable, checksum);
       }
       return true;
     });

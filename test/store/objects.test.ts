@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.js';
 import { openStore } from '../../src/manager/open-store.js';
-import { nodeFs } from '../../src/store/fs.js';
+import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { storeLayout } from '../../src/store/layout.js';
 import { ObjectStore, sha256Hex } from '../../src/store/objects.js';
 import { run, tempProject } from '../helpers.js';
@@ -81,5 +81,43 @@ describe('object store', () => {
     await expect(objects.read(packed.checksum)).rejects.toThrow(/not a valid gzip stream|corrupt/);
 
     await expect(objects.read('0'.repeat(64))).rejects.toThrow(/missing/);
+  });
+});
+
+describe('object durability', () => {
+  it('fsyncs objects/ at the commit of an object whose fan-out directory another object created, when that one could not fsync objects/', async () => {
+    const root = await tempProject();
+    const layout = storeLayout(root, '.ae');
+    await openStore(nodeFs, layout);
+    // The first fsync of objects/ itself fails (EIO); every other call goes through.
+    let failed = false;
+    const fs: StoreFs = {
+      ...nodeFs,
+      open: (async (path: string, ...rest: unknown[]) => {
+        const handle = await (nodeFs.open as (p: string, ...r: unknown[]) => ReturnType<StoreFs['open']>)(path, ...rest);
+        if (path !== layout.objects || failed) return handle;
+        return Object.assign(Object.create(Object.getPrototypeOf(handle) as object) as object, handle, {
+          sync: async () => {
+            failed = true;
+            throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+          },
+        });
+      }) as StoreFs['open'],
+    };
+    const objects = new ObjectStore(fs, layout);
+    const first = Buffer.from('{"n":"first"}');
+    const fanout = sha256Hex(first).slice(0, 2);
+    let second = Buffer.from('{"n":0}');
+    for (let i = 1; sha256Hex(second).slice(0, 2) !== fanout; i++) second = Buffer.from(`{"n":${i}}`);
+    const a = await objects.write(first, false);
+    const b = await objects.write(second, false);
+    // The first object created the fan-out directory, and its fsync of objects/ failed.
+    expect(a.dirsToSync).toContain(layout.objects);
+    expect(b.dirsToSync).not.toContain(layout.objects);
+    await objects.syncObjectFiles([a.checksum]);
+    expect(failed).toBe(true);
+    // The second one's own fsyncs all succeeded, yet its commit must make objects/ durable too.
+    const { dirs } = await objects.syncObjectFiles([b.checksum]);
+    expect(dirs).toContain(layout.objects);
   });
 });
