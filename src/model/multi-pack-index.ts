@@ -27,6 +27,8 @@ const FANOUT_SIZE = 256 * 4;
 /** 256 sha256 digests, one per fan-out bucket, of that bucket's entry bytes. */
 const BUCKET_DIGESTS_SIZE = 256 * 32;
 const PACK_ROW_SIZE = 32;
+/** The device and inode of the file itself, f64 each, as Node's stat gives them. */
+const FILE_IDENTITY_SIZE = 16;
 const DIGEST_SIZE = 32;
 /** Checksum (32), pack number (u32), offset (u64), length (u64). */
 const ENTRY_SIZE = 52;
@@ -44,6 +46,8 @@ export interface MultiPackIndex {
   count: number;
   /** The digest of its head, which names this file's content (every bucket digest is in the head). */
   id: string;
+  /** The device and inode of the file it was written as (0, 0 before it is sealed, see `sealMultiPackIndex`). */
+  file: { dev: number; ino: number };
   /** Where its entries start in the file. */
   entriesAt: number;
   fanout: Uint32Array;
@@ -115,7 +119,7 @@ export function extendMultiPackIndex(base: MultiPackIndex | null, added: Readonl
 
 function layOut(packs: string[], buckets: Map<number, Buffer>): { index: MultiPackIndex; bytes: Buffer } {
   let count = 0;
-  const head = Buffer.alloc(MULTI_INDEX_PREFIX_SIZE + packs.length * PACK_ROW_SIZE + DIGEST_SIZE);
+  const head = Buffer.alloc(MULTI_INDEX_PREFIX_SIZE + packs.length * PACK_ROW_SIZE + FILE_IDENTITY_SIZE + DIGEST_SIZE);
   for (let b = 0; b < 256; b++) {
     const entries = buckets.get(b)!;
     count += entries.length / ENTRY_SIZE;
@@ -140,7 +144,25 @@ export function headLengthOf(prefix: Buffer): number | string {
   if (prefix.length < MULTI_INDEX_PREFIX_SIZE || !prefix.subarray(0, 4).equals(MULTI_INDEX_MAGIC)) return 'is not a multi-pack index';
   const version = prefix.readUInt32BE(4);
   if (version !== MULTI_INDEX_VERSION) return `has version ${version}, not ${MULTI_INDEX_VERSION}`;
-  return MULTI_INDEX_PREFIX_SIZE + prefix.readUInt32BE(8) * PACK_ROW_SIZE + DIGEST_SIZE;
+  return MULTI_INDEX_PREFIX_SIZE + prefix.readUInt32BE(8) * PACK_ROW_SIZE + FILE_IDENTITY_SIZE + DIGEST_SIZE;
+}
+
+/**
+ * The bytes of a multi-pack index to be written as the file whose device and
+ * inode are `file` (the temporary file it is renamed from keeps them), with
+ * the head digest computed again. A reader uses a file only when it is the
+ * one it names: a copy, or one a clone brought, is written again from the
+ * packs' own indexes rather than trusted.
+ */
+export function sealMultiPackIndex(bytes: Buffer, file: { dev: number; ino: number }): { bytes: Buffer; id: string } {
+  const length = headLengthOf(bytes);
+  if (typeof length === 'string') throw new Error(`not a multi-pack index: ${length}`);
+  const sealed = Buffer.from(bytes);
+  const digestAt = length - DIGEST_SIZE;
+  sealed.writeDoubleBE(file.dev, digestAt - FILE_IDENTITY_SIZE);
+  sealed.writeDoubleBE(file.ino, digestAt - FILE_IDENTITY_SIZE + 8);
+  createHash('sha256').update(sealed.subarray(0, digestAt)).digest().copy(sealed, digestAt);
+  return { bytes: sealed, id: sealed.toString('hex', digestAt, length) };
 }
 
 /**
@@ -174,6 +196,7 @@ export function decodeMultiPackIndexHead(head: Buffer, fileSize?: number): Multi
     packs,
     count,
     id: head.toString('hex', digestAt, length),
+    file: { dev: head.readDoubleBE(digestAt - FILE_IDENTITY_SIZE), ino: head.readDoubleBE(digestAt - FILE_IDENTITY_SIZE + 8) },
     entriesAt: length,
     fanout,
     bucketDigests: Buffer.from(head.subarray(HEADER_SIZE + FANOUT_SIZE, MULTI_INDEX_PREFIX_SIZE)),

@@ -19,9 +19,10 @@ import {
   decodeMultiPackIndexHead,
   headLengthOf,
   MULTI_INDEX_PREFIX_SIZE,
+  sealMultiPackIndex,
   type MultiPackIndex,
 } from '../model/multi-pack-index.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { tempPathFor } from './atomic-write.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -29,12 +30,16 @@ import type { StoreLayout } from './layout.js';
 /** The checked head of the multi-pack index (no bucket read yet), why it cannot be trusted, or null when there is none. */
 export async function readMultiPackIndexHead(fs: StoreFs, layout: StoreLayout): Promise<MultiPackIndex | string | null> {
   try {
-    return await withFile(fs, layout.multiPackIndex, async (read, size) => {
-      const prefix = await read(0, Math.min(size, MULTI_INDEX_PREFIX_SIZE));
+    return await withFile(fs, layout.multiPackIndex, async (read, stats) => {
+      const prefix = await read(0, Math.min(stats.size, MULTI_INDEX_PREFIX_SIZE));
       const length = headLengthOf(prefix);
       if (typeof length === 'string') return length;
-      if (length > size) return 'is cut short in its head';
-      return decodeMultiPackIndexHead(await read(0, length), size);
+      if (length > stats.size) return 'is cut short in its head';
+      const index = decodeMultiPackIndexHead(await read(0, length), stats.size);
+      if (typeof index === 'string') return index;
+      // Written as another file: a copy, or one a clone brought (git writes new files); rebuilt rather than trusted.
+      if (index.file.dev !== stats.dev || index.file.ino !== stats.ino) return 'was written as another file (a copy, or from a clone)';
+      return index;
     });
   } catch (error) {
     // A directory or a link in its place (refused by the guarded file system) is damage, like bad bytes.
@@ -64,17 +69,33 @@ export async function readWholeMultiPackIndex(fs: StoreFs, layout: StoreLayout):
 }
 
 /**
- * Replaces the multi-pack index with `bytes`. Answers whether it was
- * written. Whatever stops the write (a read-only checkout, a full disk, a
+ * Replaces the multi-pack index with `bytes`, sealed with the device and
+ * inode of the file they are written to (a temporary file, renamed over the
+ * old one). Answers the head digest of the file written, or null when it was
+ * not. Whatever stops the write (a read-only checkout, a full disk, a
  * directory in its place) is not the caller's error: the lookup it would
  * speed up has already succeeded from the packs' own indexes, and a process
  * without the file reads those one by one, slower and as correct.
  */
-export async function writeMultiPackIndex(fs: StoreFs, layout: StoreLayout, bytes: Buffer): Promise<boolean> {
-  return writeFileAtomic(fs, layout.tmp, layout.multiPackIndex, bytes, { sync: false }).then(
-    () => true,
-    () => false,
-  );
+export async function writeMultiPackIndex(fs: StoreFs, layout: StoreLayout, bytes: Buffer): Promise<string | null> {
+  const temp = tempPathFor(layout.tmp, layout.multiPackIndex);
+  try {
+    const id = await withDescriptor(async () => {
+      const handle = await fs.open(temp, 'wx', 0o644);
+      try {
+        const sealed = sealMultiPackIndex(bytes, await handle.stat());
+        await handle.writeFile(sealed.bytes);
+        return sealed.id;
+      } finally {
+        await handle.close();
+      }
+    });
+    await fs.rename(temp, layout.multiPackIndex);
+    return id;
+  } catch {
+    await fs.unlink(temp).catch(() => undefined);
+    return null;
+  }
 }
 
 /** Removes the multi-pack index, as when no pack is left for it to name; a failure only leaves a file that names packs no longer listed, which no reader uses. */
@@ -82,8 +103,12 @@ export async function removeMultiPackIndex(fs: StoreFs, layout: StoreLayout): Pr
   await fs.unlink(layout.multiPackIndex).catch(() => undefined);
 }
 
-/** Runs `work` with positioned reads of the file at `path` and its size; null when it does not exist. */
-async function withFile<T>(fs: StoreFs, path: string, work: (read: (position: number, length: number) => Promise<Buffer>, size: number) => Promise<T>): Promise<T | null> {
+/** Runs `work` with positioned reads of the file at `path` and its stat; null when it does not exist. */
+async function withFile<T>(
+  fs: StoreFs,
+  path: string,
+  work: (read: (position: number, length: number) => Promise<Buffer>, stats: { size: number; dev: number; ino: number }) => Promise<T>,
+): Promise<T | null> {
   return withDescriptor(async () => {
     let handle;
     try {
@@ -96,7 +121,6 @@ async function withFile<T>(fs: StoreFs, path: string, work: (read: (position: nu
     try {
       const stats = await handle.stat();
       if (!stats.isFile()) throw new Error('it is not a regular file');
-      const { size } = stats;
       const read = async (position: number, length: number): Promise<Buffer> => {
         const bytes = Buffer.alloc(length);
         let done = 0;
@@ -107,7 +131,7 @@ async function withFile<T>(fs: StoreFs, path: string, work: (read: (position: nu
         }
         return bytes.subarray(0, done);
       };
-      return await work(read, size);
+      return await work(read, stats);
     } finally {
       await handle.close();
     }

@@ -102,6 +102,9 @@ export class PackSet {
   private multiPacks = new Set<string>();
   // The head digest of a multi-pack index whose entries did not check out: not used again.
   private rejectedMulti: string | null = null;
+  private rejections = 0;
+  // The head digest of the index whose packs' own indexes confirmed a miss (see `locateInNamedPacks`).
+  private confirmedMisses: string | null = null;
   private readonly damaged = new Map<string, string>();
   private refreshing: Promise<void> | null = null;
   // mtime of `objects/pack/` when `locateForReuse` last listed it.
@@ -112,12 +115,44 @@ export class PackSet {
     private readonly layout: StoreLayout,
   ) {}
 
-  /** Where `checksum` is packed, listing `objects/pack/` again when this process does not know it yet. */
+  /**
+   * Where `checksum` is packed, listing `objects/pack/` again when this
+   * process does not know it yet. A miss through the multi-pack index is
+   * confirmed by the own indexes of the packs it names before it is
+   * answered, so no index, stale or faulty, ever makes a packed object
+   * missing.
+   */
   async locate(checksum: string): Promise<PackedObject | null> {
     const known = await this.locateKnown(checksum);
     if (known !== null) return known;
-    await this.refresh();
-    return this.locateKnown(checksum);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const rejections = this.rejections;
+      await this.refresh();
+      const found = await this.locateKnown(checksum);
+      if (found !== null) return found;
+      // A bucket that failed its digest dropped the index during the listing or
+      // the lookup (another process rewrote it meanwhile), and the packs it
+      // named may be known neither way: list again, with the new one.
+      if (this.rejections === rejections) break;
+    }
+    return this.locateInNamedPacks(checksum);
+  }
+
+  /** `checksum` in the own indexes of the packs the multi-pack index in use names, once per index: null when none holds it. */
+  private async locateInNamedPacks(checksum: string): Promise<PackedObject | null> {
+    const multi = this.multi;
+    if (multi === null || this.confirmedMisses === multi.id) return null;
+    const read = await mapLimit(multi.packs, FILE_CONCURRENCY, (hash) => readPackIndex(this.fs, this.layout, hash).catch(() => null));
+    for (const [i, entries] of read.entries()) {
+      const entry = entries === null || typeof entries === 'string' ? undefined : entries.find((e) => e.checksum === checksum);
+      if (entry === undefined) continue;
+      // The index left out an object its pack holds: it is not used again, and the next listing writes a new one.
+      if (this.multi === multi) this.rejectMulti();
+      return { ...entry, pack: packPathOf(this.layout, multi.packs[i]!, 'pack') };
+    }
+    // Every named pack agreed: later misses through this index are answered at once.
+    this.confirmedMisses = multi.id;
+    return null;
   }
 
   /**
@@ -233,7 +268,9 @@ export class PackSet {
     // A pack published while the listing ran stays known one by one.
     for (const hash of added.keys()) this.readOneByOne.delete(hash);
     for (const [checksum, { packHash }] of this.byChecksum) if (added.has(packHash)) this.byChecksum.delete(checksum);
-    await writeMultiPackIndex(this.fs, this.layout, bytes);
+    const written = await writeMultiPackIndex(this.fs, this.layout, bytes);
+    // The file is sealed with its own inode, which changes its head digest: the in-memory copy takes the file's.
+    if (written !== null) index.id = written;
   }
 
   /**
@@ -250,6 +287,7 @@ export class PackSet {
 
   private rejectMulti(): void {
     this.rejectedMulti = this.multi!.id;
+    this.rejections++;
     this.useMulti(null);
   }
 

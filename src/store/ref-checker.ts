@@ -24,8 +24,8 @@ export interface ListingChecks {
 export class RefChecker {
   // When this process first checked a ref against each commit, for `isIdentityTrustworthy`.
   private readonly commitCheckedAt = new Map<string, number>();
-  // Commit files' stats, taken once per process (commits are immutable, as CommitLog assumes).
-  private readonly commitStatsSeen = new Map<string, StatLike>();
+  // Commit files' stats, taken once per process (commits are immutable, as CommitLog assumes), and when.
+  private readonly commitStatsSeen = new Map<string, { stats: StatLike; at: number }>();
 
   constructor(private readonly store: RefCheckSource) {}
 
@@ -70,20 +70,22 @@ export class RefChecker {
     await this.store.write({ dir: checks.dir, operations, commits });
   }
 
-  private async commitStats(commitId: string): Promise<StatLike | null> {
+  private async commitStats(commitId: string, takenSince = -Infinity): Promise<StatLike | null> {
     const known = this.commitStatsSeen.get(commitId);
-    if (known !== undefined) return known;
+    if (known !== undefined && known.at >= takenSince) return known.stats;
+    const at = Date.now();
     const stats = await this.store.statCommit(commitId);
-    if (stats !== null) this.commitStatsSeen.set(commitId, stats);
+    if (stats !== null) this.commitStatsSeen.set(commitId, { stats, at });
     return stats;
   }
 
   private async trustworthyIdentity(commitId: string, recorded: RefChecks | null): Promise<string | null> {
-    const stats = await this.commitStats(commitId);
+    const checkedAt = this.commitCheckedAt.get(commitId);
+    // The identity recorded for a commit checked here comes from a stat taken after the check began, so it is the file that was read.
+    const stats = await this.commitStats(commitId, checkedAt);
     if (stats === null) return null;
     const identity = fileIdentity(stats);
     if (recorded?.commits[commitId] === identity) return identity;
-    const checkedAt = this.commitCheckedAt.get(commitId);
     return checkedAt !== undefined && isIdentityTrustworthy(stats, checkedAt) ? identity : null;
   }
 }

@@ -10,6 +10,7 @@ import {
   extendMultiPackIndex,
   lookupMultiPackIndex,
   multiPackIndexEntries,
+  sealMultiPackIndex,
   type MultiPackIndex,
 } from '../../src/model/multi-pack-index.js';
 import type { PackEntry } from '../../src/model/pack-index.js';
@@ -40,7 +41,7 @@ const decoded = (bytes: Buffer): MultiPackIndex => {
 };
 
 const PREFIX = 16 + 1024 + 256 * 32;
-const entriesStartOf = (bytes: Buffer) => PREFIX + bytes.readUInt32BE(8) * 32 + 32;
+const entriesStartOf = (bytes: Buffer) => PREFIX + bytes.readUInt32BE(8) * 32 + 16 + 32;
 
 /** Rewrites every bucket digest and the head's digest after an edit, as a faulty writer would leave them. */
 function resealed(bytes: Buffer): Buffer {
@@ -114,9 +115,21 @@ describe('multi-pack index codec', () => {
     );
   });
 
-  it('is 9,264 bytes, plus 32 per pack and 52 per object', () => {
-    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(9264 + 3 * 32 + 15 * 52);
-    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(9264);
+  it('is 9,280 bytes, plus 32 per pack and 52 per object', () => {
+    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(9280 + 3 * 32 + 15 * 52);
+    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(9280);
+  });
+
+  it('is sealed with the device and inode of its file, which its head then names under a new digest', () => {
+    const { bytes } = encodeMultiPackIndex(packsOf(2, 3));
+    expect(decoded(bytes).file).toEqual({ dev: 0, ino: 0 });
+    const sealed = sealMultiPackIndex(bytes, { dev: 2049, ino: 2 ** 40 + 3 });
+    expect(sealed.bytes).toHaveLength(bytes.length);
+    const index = decoded(sealed.bytes);
+    expect(index.file).toEqual({ dev: 2049, ino: 2 ** 40 + 3 });
+    expect(index.id).toBe(sealed.id);
+    expect(index.id).not.toBe(decoded(bytes).id);
+    expect(multiPackIndexEntries(index)).toEqual(multiPackIndexEntries(decoded(bytes)));
   });
 
   it('is read by its head and then one bucket: a lookup finds its object from those bytes alone', () => {

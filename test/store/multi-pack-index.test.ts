@@ -5,12 +5,12 @@
  * arrived after it (another process, a git merge) are found beside it; a
  * store whose `local/` cannot be written reads as before.
  */
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.js';
 import { openStore } from '../../src/manager/open-store.js';
-import { decodeMultiPackIndex, lookupMultiPackIndex } from '../../src/model/multi-pack-index.js';
+import { decodeMultiPackIndex, encodeMultiPackIndex, lookupMultiPackIndex, multiPackIndexEntries, sealMultiPackIndex } from '../../src/model/multi-pack-index.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { storeLayout, type StoreLayout } from '../../src/store/layout.js';
 import { ObjectStore } from '../../src/store/objects.js';
@@ -205,5 +205,45 @@ describe('multi-pack index', () => {
     };
     await expectAllRead(new ObjectStore(readOnly, layout), written);
     expect(await multiIndexPacks(layout)).toBeNull();
+  });
+
+  it('is not used as a copy, or as a clone brings it: it is written again for this file', async () => {
+    const { layout, objects } = await store();
+    const written = await writePacks(layout, objects, 12);
+    await expectAllRead(new ObjectStore(nodeFs, layout), written);
+    const original = await readFile(layout.multiPackIndex);
+    // The same bytes as a new file (another inode: written while the original still exists), as a copy or a checkout writes them.
+    const copy = join(layout.tmp, 'copied-multi-pack-index');
+    await writeFile(copy, original);
+    expect((await stat(copy)).ino).not.toBe((await stat(layout.multiPackIndex)).ino);
+    await rename(copy, layout.multiPackIndex);
+    const { fs, reads } = countingFs();
+    await expectAllRead(new ObjectStore(fs, layout), written);
+    expect(reads.filter((path) => path.endsWith('.idx')).length).toBe(12);
+    expect(await readFile(layout.multiPackIndex)).not.toEqual(original);
+    expect(await multiIndexPacks(layout)).toEqual(await packHashes(layout));
+  });
+
+  it('never makes a packed object missing when it leaves that object out, even sealed for its own file', async () => {
+    const { layout, objects } = await store();
+    const written = await writePacks(layout, objects, 12);
+    await expectAllRead(new ObjectStore(nodeFs, layout), written);
+    // A faulty index naming every pack but listing one object fewer, sealed with the inode of the file it is written as.
+    const whole = decodeMultiPackIndex(await readFile(layout.multiPackIndex));
+    if (typeof whole === 'string') throw new Error(whole);
+    const [left] = [...written.keys()];
+    const byPack = new Map(whole.packs.map((hash) => [hash, [] as Array<{ checksum: string; offset: number; length: number }>]));
+    for (const entry of multiPackIndexEntries(whole)) if (entry.checksum !== left) byPack.get(entry.packHash)!.push(entry);
+    const faulty = join(layout.tmp, 'faulty-multi-pack-index');
+    await writeFile(faulty, encodeMultiPackIndex(byPack).bytes);
+    await writeFile(faulty, sealMultiPackIndex(await readFile(faulty), await stat(faulty)).bytes);
+    await rename(faulty, layout.multiPackIndex);
+    const reader = new ObjectStore(nodeFs, layout);
+    expect(await reader.read(left!)).toEqual(written.get(left!));
+    await expectAllRead(reader, written);
+    // The faulty index was dropped and written again whole.
+    const rewritten = decodeMultiPackIndex(await readFile(layout.multiPackIndex));
+    if (typeof rewritten === 'string') throw new Error(rewritten);
+    expect(multiPackIndexEntries(rewritten).map((e) => e.checksum)).toContain(left);
   });
 });
