@@ -23,14 +23,6 @@ const OPERATION_INDENT = '\n    '.length;
 const OPENING = Buffer.from('\n    {\n      "fullKey": "');
 const MAX_OPERATIONS = 2 ** 20;
 
-/** The operation for `fullKey` in commit bytes laid out as this store writes them, or null when the scan cannot tell. */
-export function scanCommitOperation(bytes: Buffer, fullKey: string): CommitOperation | null {
-  const opening = openingOf(fullKey);
-  // The last one, as a parse into a map by full key keeps the last.
-  const start = bytes.lastIndexOf(opening);
-  return start < 0 ? null : operationAt(bytes, start, opening.length, fullKey);
-}
-
 /**
  * Where each operation of a commit begins, sorted by a hash of its full key,
  * so that looking one up costs a search and a small parse: a commit of

@@ -40,7 +40,6 @@ export class CommitLog {
   private readonly indexed = new Map<string, IndexedCommit>();
   private indexedBytes = 0;
   // Reads in progress, so concurrent callers share one.
-  private readonly reading = new Map<string, Promise<Map<string, CommitOperation> | null>>();
   private readonly indexing = new Map<string, Promise<IndexedCommit | 'parsed' | null>>();
 
   constructor(
@@ -97,30 +96,6 @@ export class CommitLog {
     } catch {
       // Only a cache: the next commit lists the log instead.
     }
-  }
-
-  /**
-   * The operations of a published commit, by full key; null when its file
-   * does not exist. A damaged commit file is an `IntegrityError`.
-   */
-  async operationsOf(commitId: string): Promise<ReadonlyMap<string, CommitOperation> | null> {
-    const cached = this.operations.get(commitId);
-    if (cached !== undefined) return cached;
-    // Many keys listed at once often name one commit: it is read and parsed once, not once per key.
-    let reading = this.reading.get(commitId);
-    if (reading === undefined) {
-      reading = this.readOperations(commitId).finally(() => this.reading.delete(commitId));
-      this.reading.set(commitId, reading);
-    }
-    return reading;
-  }
-
-  private async readOperations(commitId: string): Promise<Map<string, CommitOperation> | null> {
-    const path = this.pathOf(commitId);
-    const bytes = await readFileIfExists(this.fs, path);
-    if (bytes === null) return null;
-    this.published.add(commitId);
-    return this.parseAndCache(bytes, commitId, path);
   }
 
   private parseAndCache(bytes: Buffer, commitId: string, path: string): Map<string, CommitOperation> {

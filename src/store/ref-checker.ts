@@ -57,17 +57,14 @@ export class RefChecker {
    */
   async finish(checks: ListingChecks, versions: ReadonlyArray<{ record: VersionRecord }>): Promise<void> {
     if (!checks.hasNewChecks) return;
-    const commits: Record<string, string> = {};
+    const commits: Record<string, string | null> = {};
     const operations: RefChecks['operations'] = {};
     for (const { record } of versions) {
-      if (!(record.commit in commits)) {
-        const identity = await this.trustworthyIdentity(record.commit, checks.recorded ?? null);
-        if (identity === null) continue;
-        commits[record.commit] = identity;
-      }
-      operations[record.fullKey] = [record.commit, record.checksum, record.version];
+      if (!(record.commit in commits)) commits[record.commit] = await this.trustworthyIdentity(record.commit, checks.recorded ?? null);
+      if (commits[record.commit] !== null) operations[record.fullKey] = [record.commit, record.checksum, record.version];
     }
-    await this.store.write({ dir: checks.dir, operations, commits });
+    for (const [commit, identity] of Object.entries(commits)) if (identity === null) delete commits[commit];
+    await this.store.write({ dir: checks.dir, operations, commits: commits as Record<string, string> });
   }
 
   private async commitStats(commitId: string, takenSince = -Infinity): Promise<StatLike | null> {

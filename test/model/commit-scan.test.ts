@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findIndexedOperation, indexCommitOperations, scanCommitOperation } from '../../src/model/commit-scan.js';
+import { findIndexedOperation, indexCommitOperations } from '../../src/model/commit-scan.js';
 import { encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
 
 const checksum = (n: number) => n.toString(16).padStart(64, '0');
@@ -16,39 +16,45 @@ const op = (logicalKey: string, n: number): CommitOperation => ({
   checksum: checksum(n),
 });
 
-describe('scanCommitOperation', () => {
+/** The operation the index finds for `fullKey`; null when it cannot tell (no index for that layout, or not found). */
+function indexedOperation(bytes: Buffer, fullKey: string) {
+  const index = indexCommitOperations(bytes);
+  return index === null ? null : findIndexedOperation(bytes, index, fullKey);
+}
+
+describe('findIndexedOperation', () => {
   it('finds the same operation a whole parse finds, for every key, keys that need escaping among them', () => {
     const operations = [op('a', 1), op('a.b', 2), op('quote"brace{}', 3), op('back\\slash', 4), op('ünï', 5)];
     const bytes = encodeRecord(commit(operations));
-    for (const expected of operations) expect(scanCommitOperation(bytes, expected.fullKey)).toEqual(expected);
+    for (const expected of operations) expect(indexedOperation(bytes, expected.fullKey)).toEqual(expected);
   });
 
   it('does not take a key for another that it prefixes', () => {
     const bytes = encodeRecord(commit([op('k1', 1), op('k10', 2)]));
-    expect(scanCommitOperation(bytes, op('k1', 2).fullKey)).toBeNull();
-    expect(scanCommitOperation(bytes, op('k1', 1).fullKey)).toEqual(op('k1', 1));
+    expect(indexedOperation(bytes, op('k1', 2).fullKey)).toBeNull();
+    expect(indexedOperation(bytes, op('k1', 1).fullKey)).toEqual(op('k1', 1));
   });
 
   it('never reads an operation out of the commit message', () => {
     const listed = op('x', 1);
     const forged = JSON.stringify({ fullKey: op('y', 2).fullKey, logicalKey: 'y', version: 2, checksum: checksum(2) }, null, 2);
     const bytes = encodeRecord(commit([listed], `\n    ${forged}`));
-    expect(scanCommitOperation(bytes, op('y', 2).fullKey)).toBeNull();
+    expect(indexedOperation(bytes, op('y', 2).fullKey)).toBeNull();
   });
 
   it('leaves to a whole parse what it cannot tell: absent keys, another layout, unknown or invalid fields', () => {
     const wanted = op('k', 1);
-    expect(scanCommitOperation(encodeRecord(commit([op('other', 1)])), wanted.fullKey)).toBeNull();
-    expect(scanCommitOperation(Buffer.from(JSON.stringify(commit([wanted]))), wanted.fullKey)).toBeNull();
-    expect(scanCommitOperation(encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])), wanted.fullKey)).toBeNull();
-    expect(scanCommitOperation(encodeRecord(commit([{ ...wanted, checksum: 'nothex' }])), wanted.fullKey)).toBeNull();
-    expect(scanCommitOperation(encodeRecord(commit([{ ...wanted, version: 1.5 }])), wanted.fullKey)).toBeNull();
+    expect(indexedOperation(encodeRecord(commit([op('other', 1)])), wanted.fullKey)).toBeNull();
+    expect(indexedOperation(Buffer.from(JSON.stringify(commit([wanted]))), wanted.fullKey)).toBeNull();
+    expect(indexedOperation(encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])), wanted.fullKey)).toBeNull();
+    expect(indexedOperation(encodeRecord(commit([{ ...wanted, checksum: 'nothex' }])), wanted.fullKey)).toBeNull();
+    expect(indexedOperation(encodeRecord(commit([{ ...wanted, version: 1.5 }])), wanted.fullKey)).toBeNull();
   });
 
   it('takes the last of two operations for one key, as a parse into a map by full key does', () => {
     const first = op('k', 1);
     const second = { ...first, checksum: checksum(9) };
-    expect(scanCommitOperation(encodeRecord(commit([first, second])), first.fullKey)).toEqual(second);
+    expect(indexedOperation(encodeRecord(commit([first, second])), first.fullKey)).toEqual(second);
   });
 });
 
