@@ -1,4 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
-
-await main(process.argv.slice(2), 'ae-state');
+'use strict';
+require('./cli-bundle.js').main(process.argv.slice(2), 'ae-state');

@@ -1,7 +1,15 @@
 /**
  * Bundles the CLI into dist/cli/ after `tsc` has checked the sources: one
- * module to read, compile and link at start instead of some forty, which is
+ * script to read and compile at start instead of some forty modules, which is
  * what every hook script calling `ae-state load` pays for.
+ *
+ * The bundle is a CommonJS function body, not a module: bin/cli-bundle.js
+ * compiles it with V8's code cache, written here once the bundle is built
+ * (write-code-cache.cjs), so a start deserializes compiled code instead of
+ * parsing half a megabyte; and a CommonJS entry spares the start the ES
+ * module loader. What the bundle needs from its host it is given as
+ * arguments: `require`, its own URL (for `import.meta.url`) and `import()`
+ * (a compiled script has no module loader of its own).
  *
  * What stays lazy:
  * - each command, and the store behind it: a dynamic `import()` of bundled
@@ -18,7 +26,9 @@
  *   lists every command without hashing or inflating anything.
  */
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -102,12 +112,13 @@ const packagesButCommander = {
 };
 
 await rm(outdir, { recursive: true, force: true });
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { main: 'src/cli/main.ts' },
   outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   plugins: [webViewOutside, packagesButCommander, lazyBuiltins, perFileMetaUrl],
@@ -116,9 +127,39 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
-  // commander is CommonJS and the built-ins above are required: give the bundle a real require.
-  banner: { js: "import { createRequire as __aeCreateRequire } from 'node:module'; const require = __aeCreateRequire(import.meta.url);" },
+  // The bundle's own URL, passed in by bin/cli-bundle.js; perFileMetaUrl has made every use relative to it.
+  define: { 'import.meta.url': '__aeBundleUrl' },
   // No map: it would point at sources the package does not ship.
   sourcemap: false,
+  metafile: true,
+  write: false,
   logLevel: 'warning',
 });
+
+/**
+ * Every `import()` left in the output loads a package or the web view
+ * (bundled code is imported by deferred initialisers instead). Each becomes
+ * a call of the host's `import()`, and the count must be exactly the
+ * metafile's, so no other text was rewritten and none was missed.
+ */
+function hostImports(code, expected) {
+  let replaced = 0;
+  const rewritten = code.replace(/\bimport\((?=")/g, () => {
+    replaced++;
+    return '__aeImport(';
+  });
+  if (replaced !== expected) throw new Error(`build-cli: found ${replaced} dynamic imports in the bundle, the metafile lists ${expected}`);
+  return rewritten;
+}
+
+const [output] = result.outputFiles;
+const [meta] = Object.values(result.metafile.outputs);
+const dynamicImports = meta.imports.filter((entry) => entry.kind === 'dynamic-import' && entry.external).length;
+const body = hostImports(output.text, dynamicImports);
+// The stamp ties the code cache to these exact bytes: V8 itself checks only the source's length.
+const stamp = createHash('sha256').update(body).digest('hex');
+await mkdir(outdir, { recursive: true });
+await writeFile(output.path, `${body}\n// ae-state build ${stamp}\n`);
+
+const cacheWriter = spawnSync(process.execPath, [join(root, 'scripts', 'write-code-cache.cjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (cacheWriter.status !== 0) throw new Error(`build-cli: writing the code cache failed (exit ${cacheWriter.status})`);

@@ -4,7 +4,8 @@
  * set, and, always, the commits written (`persistedWrites`) and the calls
  * that had nothing new to publish (`skippedPersistWrites`).
  */
-import { performance } from 'node:perf_hooks';
+// The global `performance`, not node:perf_hooks: the global loads its eleven
+// internal modules on first use, when metrics are on, not at every start.
 import { serialize } from '../model/codec.js';
 import type { ResolvedOptions } from '../model/options.js';
 

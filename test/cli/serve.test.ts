@@ -63,16 +63,23 @@ describe('CLI: serve', () => {
     const register = join(root, 'trace.mjs');
     await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
     const loaded = async (...args: string[]) => {
-      return new Promise<string>((resolve) => execFile(process.execPath, ['--import', register, CLI, '--root', root, ...args], (_e, _out, err) => resolve(err)));
+      return new Promise<{ code: number; trace: string }>((resolve) =>
+        execFile(process.execPath, ['--import', register, CLI, '--root', root, ...args], (error, _out, err) => resolve({ code: typeof error?.code === 'number' ? error.code : 0, trace: err })),
+      );
     };
     await writeFile(join(root, 'data.json'), '{"a":1}');
-    for (const args of [['save', '-k', 'k', '-i', join(root, 'data.json')], ['versions', '-k', 'k'], ['--help']]) {
-      const trace = await loaded(...args);
-      // The CLI ran: its bundle, or the per-file build of the command.
-      expect(trace).toMatch(/LOADED .*cli\/(main|commands\/(save|versions|serve))\.js/);
+    await writeFile(join(root, 'data2.json'), '{"a":2}');
+    for (const args of [['save', '-k', 'k', '-i', join(root, 'data.json')], ['save', '-k', 'k', '-i', join(root, 'data2.json')], ['versions', '-k', 'k'], ['--help']]) {
+      const { code, trace } = await loaded(...args);
+      expect(code, trace).toBe(0);
       expect(trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
     }
-    expect(await loaded('serve', '--help')).not.toMatch(/LOADED .*(\/serve\/|hono)/);
+    // The hook sees what the CLI imports: diff loads its diff library, and serve's help nothing of the web view.
+    const diff = await loaded('diff', '-k', 'k', '--from', '1', '--to', '2');
+    expect(diff.code, diff.trace).toBe(1);
+    expect(diff.trace).toMatch(/LOADED .*jsondiffpatch/);
+    expect(diff.trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
+    expect((await loaded('serve', '--help')).trace).not.toMatch(/LOADED .*(\/serve\/|hono)/);
   });
 
   it('refuses a bad port as a usage error', async () => {

@@ -1,0 +1,26 @@
+'use strict';
+/**
+ * Writes dist/cli/main.cjs.cache: V8's compiled code for the bundle, after
+ * its top level has run and `--help` has registered every command, so the
+ * code a start needs most is in it. Run by build-cli.mjs with the Node that
+ * built the package; another version refuses the cache and compiles anew.
+ *
+ * The file is the bundle's build stamp (64 hex characters) followed by V8's
+ * bytes, written to a temporary name and renamed into place.
+ */
+const { renameSync, writeFileSync } = require('node:fs');
+const { CODE_CACHE, compileBundle } = require('../bin/cli-bundle.js');
+
+async function writeCodeCache() {
+  const { exports, script, stamp } = compileBundle({ useCache: false });
+  // Help goes to this process's standard output, which build-cli.mjs discards.
+  await exports.main(['--help'], 'ae-state');
+  const temporary = `${CODE_CACHE}.${process.pid}.tmp`;
+  writeFileSync(temporary, Buffer.concat([Buffer.from(stamp, 'latin1'), script.createCachedData()]));
+  renameSync(temporary, CODE_CACHE);
+}
+
+writeCodeCache().catch((error) => {
+  process.stderr.write(`write-code-cache: ${error.stack ?? error}\n`);
+  process.exitCode = 1;
+});
