@@ -81,6 +81,14 @@ interface CleanListing {
 /** How many keys' clean listings are kept; past it they are dropped and rebuilt on demand. */
 const MAX_LISTINGS = 10_000;
 
+/**
+ * How many parsed records are kept (some 100 MB at the most): a process that
+ * lists every key of a store of a million versions would otherwise keep them
+ * all. Past it the records and the listings built on them are dropped, and
+ * refs are read again (checked by the ref checks, not their commits).
+ */
+export const MAX_CACHED_RECORDS = 200_000;
+
 export class VersionIndex {
   // Ref files are immutable once published, so parsed records are cached by path.
   private readonly records = new Map<string, VersionRecord>();
@@ -92,6 +100,8 @@ export class VersionIndex {
   // been rewritten or removed.
   private readonly listings = new Map<string, CleanListing>();
   private epoch: string | undefined;
+  // Counts the drops of every listing (see dropListings).
+  private generation = 0;
   private readonly checker: RefChecker | null;
 
   constructor(
@@ -99,8 +109,36 @@ export class VersionIndex {
     private readonly commits: CommitSource,
     private readonly pending?: PendingSource,
     checks?: RefCheckSource,
+    private readonly maxCachedRecords = MAX_CACHED_RECORDS,
   ) {
     this.checker = checks === undefined ? null : new RefChecker(checks);
+  }
+
+  /** How many parsed records are cached now (bounded by `maxCachedRecords`, give or take one key's). */
+  get cachedRecordCount(): number {
+    return this.records.size;
+  }
+
+  /**
+   * Drops the cache once it holds more than its bound. Every path of a clean
+   * listing is in `records` (what `remember` relies on to find the listings
+   * a settled ref changes), so the listings go with the records. Called
+   * between listings, never within one.
+   */
+  private boundCache(): void {
+    if (this.records.size <= this.maxCachedRecords) return;
+    this.records.clear();
+    this.dropListings();
+  }
+
+  /**
+   * Drops every clean listing, including those of listings still running:
+   * one that began before this call keeps its result but does not store it
+   * (its records may be gone from the cache, or changed).
+   */
+  private dropListings(): void {
+    this.listings.clear();
+    this.generation++;
   }
 
   async list(logicalKey: string): Promise<KeyListing> {
@@ -109,10 +147,12 @@ export class VersionIndex {
       const epoch = await this.refs.settleEpoch();
       if (epoch !== this.epoch) {
         this.records.clear();
-        this.listings.clear();
+        this.dropListings();
         this.epoch = epoch;
       }
     }
+    this.boundCache();
+    const generation = this.generation;
     const paths = await this.refs.listPaths(logicalKey);
     const known = this.listings.get(logicalKey);
     const reused = known !== undefined && startsWithPaths(paths, known.paths) ? known : undefined;
@@ -148,7 +188,7 @@ export class VersionIndex {
     }
     if (checks !== null) await this.checker!.finish(checks, versions);
     // A listing that skipped a ref is not kept: that ref may be published by the next listing.
-    if (isClean) {
+    if (isClean && generation === this.generation) {
       if (!this.listings.has(logicalKey) && this.listings.size >= MAX_LISTINGS) this.listings.clear();
       this.listings.set(logicalKey, { paths, versions: versions.slice(), lastTaken });
     } else {
@@ -165,13 +205,14 @@ export class VersionIndex {
   /** Caches a record this process has just published, so it is not read back from disk. */
   remember(path: string, record: VersionRecord): void {
     // A ref rewritten in place (settled) changes the listings that hold it.
-    if (this.records.has(path)) this.listings.clear();
+    if (this.records.has(path)) this.dropListings();
     this.records.set(path, record);
+    this.boundCache();
   }
 
   forget(path: string): void {
     this.records.delete(path);
-    this.listings.clear();
+    this.dropListings();
   }
 
   /** The commit in progress or abandoned whose ref `path` is, by its file name; null when none is. */

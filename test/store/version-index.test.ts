@@ -21,11 +21,23 @@ class FakeStore {
     this.refs.set(`/refs/${name}.json`, { logicalKey: KEY, fullKey, version, commit, checksum: 'c'.repeat(64) } as unknown as VersionRecord);
   }
 
-  index(): VersionIndex {
+  /** A ref whose commit is published. */
+  addPublished(name: string, version: number, commit: string): void {
+    this.add(name, version, commit);
+    this.published.add(commit);
+  }
+
+  /** Awaited by the read of `gate.path` while set: lets a test act while a listing is under way. */
+  gate: { path: string; wait: Promise<void> } | null = null;
+
+  index(maxCachedRecords?: number): VersionIndex {
     return new VersionIndex(
       {
         listPaths: async () => [...this.refs.keys()].sort(),
-        readIfExists: async (path: string) => this.refs.get(path) ?? null,
+        readIfExists: async (path: string) => {
+          if (this.gate?.path === path) await this.gate.wait;
+          return this.refs.get(path) ?? null;
+        },
       },
       {
         operationFor: async (commit: string, fullKey: string) => {
@@ -35,6 +47,8 @@ class FakeStore {
         },
       },
       async (): Promise<PendingCommits> => ({ live: new Set(this.live), abandoned: new Set(), abandonedRecords: new Map() }),
+      undefined,
+      maxCachedRecords,
     );
   }
 }
@@ -78,10 +92,8 @@ describe('version index', () => {
 
   it('numbers a newer ref after the ones already listed, as a first listing would', async () => {
     const store = new FakeStore();
-    store.add('a', 1, 'c1');
-    store.add('b', 1, 'c2');
-    store.published.add('c1');
-    store.published.add('c2');
+    store.addPublished('a', 1, 'c1');
+    store.addPublished('b', 1, 'c2');
     const index = store.index();
     // Two branches' first versions merged: the second is numbered after the first.
     expect((await listed(index)).map(([, n]) => n)).toEqual([1, 2]);
@@ -89,5 +101,70 @@ describe('version index', () => {
     store.published.add('c3');
     expect((await listed(index)).map(([, n]) => n)).toEqual([1, 2, 3]);
     expect((await listed(store.index())).map(([, n]) => n)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps at most its bound of parsed records, and lists the same once it has dropped them', async () => {
+    // Ten keys of three versions each.
+    const refs = new Map<string, VersionRecord>();
+    for (let k = 0; k < 10; k++) {
+      for (let n = 1; n <= 3; n++) {
+        refs.set(`/refs/k${k}/${n}.json`, { logicalKey: `k${k}`, fullKey: `k${k}_${n}`, version: n, commit: `c${n}`, checksum: 'c'.repeat(64) } as unknown as VersionRecord);
+      }
+    }
+    const indexOf = (maxCachedRecords?: number) =>
+      new VersionIndex(
+        {
+          listPaths: async (key: string) => [...refs.keys()].filter((path) => path.startsWith(`/refs/${key}/`)).sort(),
+          readIfExists: async (path: string) => refs.get(path) ?? null,
+        },
+        {
+          operationFor: async (_commit: string, fullKey: string) => {
+            const record = [...refs.values()].find((r) => r.fullKey === fullKey)!;
+            return { fullKey, logicalKey: record.logicalKey, version: record.version, checksum: record.checksum } as CommitOperation;
+          },
+        },
+        undefined,
+        undefined,
+        maxCachedRecords,
+      );
+    const listAll = async (index: VersionIndex) => {
+      const all: unknown[] = [];
+      for (let k = 0; k < 10; k++) all.push((await index.list(`k${k}`)).versions.map((v) => [v.path, v.version]));
+      return all;
+    };
+    const bounded = indexOf(5);
+    const unbounded = indexOf();
+    const expected = await listAll(unbounded);
+    expect(unbounded.cachedRecordCount).toBe(30);
+    expect(await listAll(bounded)).toEqual(expected);
+    // The bound, give or take one key's refs.
+    expect(bounded.cachedRecordCount).toBeLessThanOrEqual(5 + 3);
+    expect(await listAll(bounded)).toEqual(expected);
+    expect(bounded.cachedRecordCount).toBeLessThanOrEqual(5 + 3);
+  });
+
+  it('does not keep a listing that was under way when a ref it read was rewritten', async () => {
+    const store = new FakeStore();
+    store.addPublished('a', 1, 'c1');
+    store.addPublished('b', 2, 'c2');
+    const index = store.index();
+    let open!: () => void;
+    store.gate = { path: '/refs/b.json', wait: new Promise((resolve) => (open = resolve)) };
+    const running = listed(index);
+    // a is read and cached, b's read waits: a is rewritten in place with a higher number (as settling does) and remembered.
+    await new Promise((resolve) => setImmediate(resolve));
+    const settled = { ...store.refs.get('/refs/a.json')!, version: 7 };
+    store.refs.set('/refs/a.json', settled);
+    index.remember('/refs/a.json', settled);
+    open();
+    expect(await running).toEqual([
+      ['/refs/a.json', 1],
+      ['/refs/b.json', 2],
+    ]);
+    // The listing that read the old a must not be reused: the next one numbers a 7 and b after it.
+    expect(await listed(index)).toEqual([
+      ['/refs/a.json', 7],
+      ['/refs/b.json', 8],
+    ]);
   });
 });
