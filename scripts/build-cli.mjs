@@ -5,9 +5,9 @@
  *
  * The bundle is a CommonJS function body, not a module: bin/cli-bundle.js
  * compiles it with V8's code cache, written here once the bundle is built
- * (write-code-cache.cjs), so a start deserializes compiled code instead of
- * parsing half a megabyte; and a CommonJS entry spares the start the ES
- * module loader. What the bundle needs from its host it is given as
+ * (write-code-cache.cjs) and checked to be taken by a fresh process, so a
+ * start deserializes compiled code instead of parsing half a megabyte; and
+ * a CommonJS entry spares the start the ES module loader. What the bundle needs from its host it is given as
  * arguments: `require`, its own URL (for `import.meta.url`) and `import()`
  * (a compiled script has no module loader of its own).
  *
@@ -27,7 +27,6 @@
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,8 +138,9 @@ const result = await build({
 /**
  * Every `import()` left in the output loads a package or the web view
  * (bundled code is imported by deferred initialisers instead). Each becomes
- * a call of the host's `import()`, and the count must be exactly the
- * metafile's, so no other text was rewritten and none was missed.
+ * a call of the host's `import()`: the count must be exactly the
+ * metafile's, so no other text was rewritten, and no `import(` may be left
+ * (one of a computed specifier would fail only when run).
  */
 function hostImports(code, expected) {
   let replaced = 0;
@@ -149,17 +149,21 @@ function hostImports(code, expected) {
     return '__aeImport(';
   });
   if (replaced !== expected) throw new Error(`build-cli: found ${replaced} dynamic imports in the bundle, the metafile lists ${expected}`);
+  const left = /(?<![\w$.])import\s*\(/.exec(rewritten);
+  if (left !== null) throw new Error(`build-cli: an import() the host cannot serve is left in the bundle: ${rewritten.slice(left.index, left.index + 60)}`);
   return rewritten;
 }
 
 const [output] = result.outputFiles;
 const [meta] = Object.values(result.metafile.outputs);
 const dynamicImports = meta.imports.filter((entry) => entry.kind === 'dynamic-import' && entry.external).length;
-const body = hostImports(output.text, dynamicImports);
-// The stamp ties the code cache to these exact bytes: V8 itself checks only the source's length.
-const stamp = createHash('sha256').update(body).digest('hex');
 await mkdir(outdir, { recursive: true });
-await writeFile(output.path, `${body}\n// ae-state build ${stamp}\n`);
+await writeFile(output.path, hostImports(output.text, dynamicImports));
 
-const cacheWriter = spawnSync(process.execPath, [join(root, 'scripts', 'write-code-cache.cjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+// The cache is made, and then checked, with Node's default flags, as the CLI runs: V8 refuses a cache made with others.
+const defaultFlags = { ...process.env, NODE_OPTIONS: '' };
+const cacheWriter = spawnSync(process.execPath, [join(root, 'scripts', 'write-code-cache.cjs')], { stdio: ['ignore', 'ignore', 'inherit'], env: defaultFlags });
 if (cacheWriter.status !== 0) throw new Error(`build-cli: writing the code cache failed (exit ${cacheWriter.status})`);
+const loader = JSON.stringify(join(root, 'bin', 'cli-bundle.js'));
+const check = spawnSync(process.execPath, ['-e', `process.exitCode = require(${loader}).compileBundle().cacheAccepted ? 0 : 3`], { stdio: ['ignore', 'ignore', 'inherit'], env: defaultFlags });
+if (check.status !== 0) throw new Error(`build-cli: a fresh process did not take the code cache just written (exit ${check.status})`);

@@ -3,20 +3,19 @@
  * Writes dist/cli/main.cjs.cache: V8's compiled code for the bundle, after
  * its top level has run and `--help` has registered every command, so the
  * code a start needs most is in it. Run by build-cli.mjs with the Node that
- * built the package; another version refuses the cache and compiles anew.
- *
- * The file is the bundle's build stamp (64 hex characters) followed by V8's
- * bytes, written to a temporary name and renamed into place.
+ * built the package and Node's default flags; another version, or other
+ * flags, refuse the cache and compile anew. The layout is bin/cli-bundle.js's
+ * (`encodeCodeCache`), written to a temporary name and renamed into place.
  */
 const { renameSync, writeFileSync } = require('node:fs');
-const { CODE_CACHE, compileBundle } = require('../bin/cli-bundle.js');
+const { CODE_CACHE, compileBundle, encodeCodeCache } = require('../bin/cli-bundle.js');
 
 async function writeCodeCache() {
-  const { exports, script, stamp } = compileBundle({ useCache: false });
+  const { exports, script, bundle } = compileBundle({ useCache: false });
   // Help goes to this process's standard output, which build-cli.mjs discards.
   await exports.main(['--help'], 'ae-state');
   const temporary = `${CODE_CACHE}.${process.pid}.tmp`;
-  writeFileSync(temporary, Buffer.concat([Buffer.from(stamp, 'latin1'), script.createCachedData()]));
+  writeFileSync(temporary, encodeCodeCache(bundle, script.createCachedData()));
   renameSync(temporary, CODE_CACHE);
 }
 

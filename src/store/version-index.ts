@@ -84,8 +84,11 @@ const MAX_LISTINGS = 10_000;
 /**
  * How many parsed records are kept (some 100 MB at the most): a process that
  * lists every key of a store of a million versions would otherwise keep them
- * all. Past it the records and the listings built on them are dropped, and
- * refs are read again (checked by the ref checks, not their commits).
+ * all. Past it the oldest records of other keys than the one being listed
+ * or remembered are dropped, down to three quarters of the bound, with
+ * those keys' listings; those refs are read again when next listed (checked
+ * by the ref checks, not their commits). One key is never cut short, so a
+ * key larger than the bound is not read again whole on each of its saves.
  */
 export const MAX_CACHED_RECORDS = 200_000;
 
@@ -100,7 +103,9 @@ export class VersionIndex {
   // been rewritten or removed.
   private readonly listings = new Map<string, CleanListing>();
   private epoch: string | undefined;
-  // Counts the drops of every listing (see dropListings).
+  // Changes whenever a cached record or listing may have gone stale or been
+  // dropped: a listing or a record read that began before keeps its result
+  // for its caller but does not cache it.
   private generation = 0;
   private readonly checker: RefChecker | null;
 
@@ -114,27 +119,34 @@ export class VersionIndex {
     this.checker = checks === undefined ? null : new RefChecker(checks);
   }
 
-  /** How many parsed records are cached now (bounded by `maxCachedRecords`, give or take one key's). */
+  /** How many parsed records are cached now (see `MAX_CACHED_RECORDS`). */
   get cachedRecordCount(): number {
     return this.records.size;
   }
 
   /**
-   * Drops the cache once it holds more than its bound. Every path of a clean
-   * listing is in `records` (what `remember` relies on to find the listings
-   * a settled ref changes), so the listings go with the records. Called
-   * between listings, never within one.
+   * Keeps the cache within its bound (see `MAX_CACHED_RECORDS`), sparing
+   * `logicalKey`'s records. Every path of a clean listing is in `records`
+   * (what `remember` relies on to find the listings a settled ref changes),
+   * so a key whose record goes loses its listing, and listings under way
+   * are not stored (see `dropListings`).
    */
-  private boundCache(): void {
+  private boundCache(logicalKey: string): void {
     if (this.records.size <= this.maxCachedRecords) return;
-    this.records.clear();
-    this.dropListings();
+    const target = Math.floor(this.maxCachedRecords * 0.75);
+    for (const [path, record] of this.records) {
+      if (this.records.size <= target) break;
+      if (record.logicalKey === logicalKey) continue;
+      this.records.delete(path);
+      this.listings.delete(record.logicalKey);
+    }
+    this.generation++;
   }
 
   /**
-   * Drops every clean listing, including those of listings still running:
-   * one that began before this call keeps its result but does not store it
-   * (its records may be gone from the cache, or changed).
+   * Drops every clean listing, and keeps the listings and record reads
+   * still under way from storing what they read (a ref may have been
+   * rewritten, or its record dropped, meanwhile).
    */
   private dropListings(): void {
     this.listings.clear();
@@ -151,7 +163,7 @@ export class VersionIndex {
         this.epoch = epoch;
       }
     }
-    this.boundCache();
+    this.boundCache(logicalKey);
     const generation = this.generation;
     const paths = await this.refs.listPaths(logicalKey);
     const known = this.listings.get(logicalKey);
@@ -206,8 +218,10 @@ export class VersionIndex {
   remember(path: string, record: VersionRecord): void {
     // A ref rewritten in place (settled) changes the listings that hold it.
     if (this.records.has(path)) this.dropListings();
+    // A listing under way may have read this ref's old bytes before it was cached: it must neither keep nor cache them.
+    else this.generation++;
     this.records.set(path, record);
-    this.boundCache();
+    this.boundCache(record.logicalKey);
   }
 
   forget(path: string): void {
@@ -223,6 +237,12 @@ export class VersionIndex {
   private async readRecord(path: string, logicalKey: string, checks: ListingChecks | null): Promise<RecordState> {
     const cached = this.records.get(path);
     if (cached) return { record: cached };
+    // What is read is cached only if nothing was dropped or remembered meanwhile (see `generation`).
+    const generation = this.generation;
+    const keep = (record: VersionRecord): RecordState => {
+      if (generation === this.generation) this.records.set(path, record);
+      return { record };
+    };
     // Null when removed between listing and reading (cleanup or GC in another process).
     let record: VersionRecord | null;
     try {
@@ -236,10 +256,7 @@ export class VersionIndex {
     if (record.logicalKey !== logicalKey) {
       throw new IntegrityError(`ref ${path} belongs to ${JSON.stringify(record.logicalKey)}, not ${JSON.stringify(logicalKey)}`, { path });
     }
-    if (checks !== null && (await this.checker!.isVouched(record, checks))) {
-      this.records.set(path, record);
-      return { record };
-    }
+    if (checks !== null && (await this.checker!.isVouched(record, checks))) return keep(record);
     this.checker?.noteChecking(record.commit);
     const listed = await this.commits.operationFor(record.commit, record.fullKey);
     if (listed === null) return { unpublished: record.commit };
@@ -250,8 +267,7 @@ export class VersionIndex {
       });
     }
     if (checks !== null) checks.hasNewChecks = true;
-    this.records.set(path, record);
-    return { record };
+    return keep(record);
   }
 }
 

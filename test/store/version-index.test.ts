@@ -167,4 +167,130 @@ describe('version index', () => {
       ['/refs/b.json', 8],
     ]);
   });
+
+  it('re-reads only new refs of a key larger than its bound, listing after listing', async () => {
+    const refs = new Map<string, VersionRecord>();
+    const add = (n: number) =>
+      refs.set(`/refs/${String(n).padStart(6, '0')}.json`, { logicalKey: KEY, fullKey: `${KEY}_${n}`, version: n, commit: `c${n}`, checksum: 'c'.repeat(64) } as unknown as VersionRecord);
+    for (let n = 1; n <= 1000; n++) add(n);
+    let reads = 0;
+    const index = new VersionIndex(
+      {
+        listPaths: async () => [...refs.keys()].sort(),
+        readIfExists: async (path: string) => {
+          reads++;
+          return refs.get(path) ?? null;
+        },
+      },
+      { operationFor: async (_commit: string, fullKey: string) => ({ ...refs.get(`/refs/${fullKey.slice(KEY.length + 1).padStart(6, '0')}.json`)! }) as unknown as CommitOperation },
+      undefined,
+      undefined,
+      999,
+    );
+    for (let save = 1; save <= 10; save++) {
+      add(1000 + save);
+      expect((await index.list(KEY)).versions).toHaveLength(1000 + save);
+    }
+    expect(reads).toBe(1010);
+  });
+});
+
+/**
+ * Listings and record reads under way while a ref they read is rewritten in
+ * place (as settling a merge's numbers does) must not leave the old record
+ * cached: ref a (version 1) and ref b (stored 1, read as 2), b settled to 2,
+ * then a removed; every later listing must number b 2.
+ */
+describe('version index, a ref rewritten while it is read', () => {
+  const rec = (name: string, version: number, commit: string) =>
+    ({ logicalKey: KEY, fullKey: `${KEY}_${name}`, version, commit, checksum: 'c'.repeat(64) }) as unknown as VersionRecord;
+
+  function setup(withEpoch: boolean, maxCachedRecords?: number) {
+    const refs = new Map<string, VersionRecord>([
+      ['/refs/a.json', rec('a', 1, 'c1')],
+      ['/refs/b.json', rec('b', 1, 'c2')],
+    ]);
+    let gate: { commit: string; wait: Promise<void> } | null = null;
+    const state = { epoch: 'e1' };
+    const index = new VersionIndex(
+      {
+        listPaths: async () => [...refs.keys()].sort(),
+        readIfExists: async (path: string) => refs.get(path) ?? null,
+        ...(withEpoch ? { settleEpoch: async () => state.epoch } : {}),
+      },
+      {
+        operationFor: async (commit: string, fullKey: string) => {
+          // A slow commit (a large one read whole) while the test acts.
+          if (gate?.commit === commit) {
+            const waiting = gate;
+            gate = null;
+            await waiting.wait;
+          }
+          return { fullKey, logicalKey: KEY, version: 1, checksum: 'c'.repeat(64) } as CommitOperation;
+        },
+      },
+      undefined,
+      undefined,
+      maxCachedRecords,
+    );
+    const stall = (commit: string) => {
+      let open!: () => void;
+      gate = { commit, wait: new Promise<void>((resolve) => (open = resolve)) };
+      return () => open();
+    };
+    return { refs, index, state, stall };
+  }
+  const turns = async () => {
+    for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const settleB = (refs: Map<string, VersionRecord>) => {
+    const settled = rec('b', 2, 'c2');
+    refs.set('/refs/b.json', settled);
+    return settled;
+  };
+
+  it('when this process remembers the rewrite while a listing checks the old ref', async () => {
+    const { refs, index, stall } = setup(false);
+    const open = stall('c2');
+    const running = listed(index);
+    await turns();
+    index.remember('/refs/b.json', settleB(refs));
+    open();
+    await running;
+    refs.delete('/refs/a.json');
+    index.forget('/refs/a.json');
+    expect(await listed(index)).toEqual([['/refs/b.json', 2]]);
+  });
+
+  it('when another process settled it and a concurrent listing saw the new epoch first', async () => {
+    const { refs, index, state, stall } = setup(true);
+    await listed(index);
+    index.forget('/refs/b.json');
+    const open = stall('c2');
+    const running = listed(index);
+    await turns();
+    settleB(refs);
+    state.epoch = 'e2';
+    await listed(index);
+    open();
+    await running;
+    // The other process's GC then removes a, which changes no epoch.
+    refs.delete('/refs/a.json');
+    expect(await listed(index)).toEqual([['/refs/b.json', 2]]);
+  });
+
+  it('when the bound dropped the ref from the cache before it was remembered', async () => {
+    const { refs, index, stall } = setup(false, 2);
+    await listed(index);
+    index.remember('/refs/other/x.json', { ...rec('x', 1, 'c9'), logicalKey: 'other' } as VersionRecord);
+    const open = stall('c2');
+    const running = listed(index);
+    await turns();
+    index.remember('/refs/b.json', settleB(refs));
+    open();
+    await running;
+    refs.delete('/refs/a.json');
+    index.forget('/refs/a.json');
+    expect(await listed(index)).toEqual([['/refs/b.json', 2]]);
+  });
 });
