@@ -249,8 +249,8 @@ describe('version index, a ref rewritten while it is read', () => {
     return settled;
   };
 
-  it('when this process remembers the rewrite while a listing checks the old ref', async () => {
-    const { refs, index, stall } = setup(false);
+  /** Lists while b's commit is slow to read; meanwhile this process settles b and remembers it. Then its GC removes a. */
+  const rememberWhileListing = async ({ refs, index, stall }: ReturnType<typeof setup>) => {
     const open = stall('c2');
     const running = listed(index);
     await turns();
@@ -259,7 +259,12 @@ describe('version index, a ref rewritten while it is read', () => {
     await running;
     refs.delete('/refs/a.json');
     index.forget('/refs/a.json');
-    expect(await listed(index)).toEqual([['/refs/b.json', 2]]);
+  };
+
+  it('when this process remembers the rewrite while a listing checks the old ref', async () => {
+    const store = setup(false);
+    await rememberWhileListing(store);
+    expect(await listed(store.index)).toEqual([['/refs/b.json', 2]]);
   });
 
   it('when another process settled it and a concurrent listing saw the new epoch first', async () => {
@@ -280,17 +285,12 @@ describe('version index, a ref rewritten while it is read', () => {
   });
 
   it('when the bound dropped the ref from the cache before it was remembered', async () => {
-    const { refs, index, stall } = setup(false, 2);
-    await listed(index);
-    index.remember('/refs/other/x.json', { ...rec('x', 1, 'c9'), logicalKey: 'other' } as VersionRecord);
-    const open = stall('c2');
-    const running = listed(index);
-    await turns();
-    index.remember('/refs/b.json', settleB(refs));
-    open();
-    await running;
-    refs.delete('/refs/a.json');
-    index.forget('/refs/a.json');
-    expect(await listed(index)).toEqual([['/refs/b.json', 2]]);
+    const store = setup(false, 2);
+    await listed(store.index);
+    // A third record, of another key: over the bound, this key's records go.
+    store.index.remember('/refs/other/x.json', { ...rec('x', 1, 'c9'), logicalKey: 'other' } as VersionRecord);
+    expect(store.index.cachedRecordCount).toBe(1);
+    await rememberWhileListing(store);
+    expect(await listed(store.index)).toEqual([['/refs/b.json', 2]]);
   });
 });
