@@ -7,9 +7,10 @@
  * compiles it with V8's code cache, written here once the bundle is built
  * (write-code-cache.cjs) and checked to be taken by a fresh process, so a
  * start deserializes compiled code instead of parsing half a megabyte; and
- * a CommonJS entry spares the start the ES module loader. What the bundle needs from its host it is given as
- * arguments: `require`, its own URL (for `import.meta.url`) and `import()`
- * (a compiled script has no module loader of its own).
+ * a CommonJS entry spares the start the ES module loader. What the bundle
+ * needs from its host it is given as arguments: `require`, its own URL (for
+ * `import.meta.url`) and `import()` (a compiled script has no module loader
+ * of its own).
  *
  * What stays lazy:
  * - each command, and the store behind it: a dynamic `import()` of bundled

@@ -4,8 +4,9 @@
  * set, and, always, the commits written (`persistedWrites`) and the calls
  * that had nothing new to publish (`skippedPersistWrites`).
  */
-// The global `performance`, not node:perf_hooks: the global loads its eleven
-// internal modules on first use, when metrics are on, not at every start.
+// Timings use the global `performance`, not node:perf_hooks: the global
+// loads its eleven internal modules on first use (when metrics are on), an
+// import of node:perf_hooks at every start of the CLI.
 import { serialize } from '../model/codec.js';
 import type { ResolvedOptions } from '../model/options.js';
 
