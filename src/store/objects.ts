@@ -186,10 +186,11 @@ export class ObjectStore {
     const where = await Promise.all(unique.map((checksum) => this.locateForCommit(checksum)));
     const loose = unique.filter((_, i) => where[i] === 'loose');
     const waited = loose.filter((checksum) => !this.durable.has(checksum));
-    const isFlushed = await Promise.all(waited.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    const flushes = await Promise.all(waited.map((checksum) => this.flushed.has(checksum) || (this.flushing.get(checksum) ?? false)));
+    const isFlushed = new Map(waited.map((checksum, i) => [checksum, flushes[i]!]));
     // A flush started at staging may have made the object durable with its directory entries meanwhile.
     const pending = waited.filter((checksum) => !this.durable.has(checksum));
-    const flushed = pending.map((checksum) => isFlushed[waited.indexOf(checksum)]!);
+    const flushed = pending.map((checksum) => isFlushed.get(checksum)!);
     // A pack found here but not written by this process was fsynced by its
     // writer before its rename; its directory entry may not be durable yet.
     const packs = [...new Set(where.filter((w): w is PackedObject => w !== 'loose').map((w) => w.pack))].filter((pack) => !this.durablePacks.has(pack));
