@@ -6,22 +6,31 @@
  * read of a key in a process grow with the size of every commit it touches.
  *
  * The caller has already checked the bytes against the commit id (their
- * hash), so they are exactly what was written. The scan relies on the layout
- * `encodeRecord` writes (two-space indentation, `operations` the only array
- * of objects, one field per line, `fullKey` first): JSON strings never hold a
- * raw newline, so a line `    {` followed by `      "fullKey": <key>,` can
- * only open an element of `operations`. Anything else (another program's
- * layout, a field the scan does not know) returns null, and the caller parses
- * the file whole, which decides.
+ * hash), so they are exactly what was written, but not that the store wrote
+ * them: a clone can carry any file under a matching name. So the index is
+ * built only from a file it proves, in one pass over its bytes, to be what
+ * `parseCommitRecord` accepts, and to list exactly the operations it found:
+ * the layout `encodeRecord` writes (two-space indentation, one field per
+ * line), with `operations` a list of blocks that each hold the four fields
+ * of an operation, in order, each value checked as the record validator
+ * checks it, and everything around that list a record the validator accepts.
+ * A file in any other layout gets no index, and the caller parses it whole.
+ * Either way a lookup answers what a whole parse answers.
  */
-import { isChecksum, type CommitOperation } from './records.js';
+import { commitRecordProblem, type CommitOperation } from './records.js';
 
-const OPERATION_FIELDS = ['fullKey', 'logicalKey', 'version', 'checksum'];
-const OPERATION_END = Buffer.from('\n    }');
+const LIST_START = Buffer.from('\n  "operations": [');
+const BLOCK_START = Buffer.from('\n    {\n      "fullKey": ');
+const LOGICAL_KEY = Buffer.from(',\n      "logicalKey": ');
+const VERSION = Buffer.from(',\n      "version": ');
+const CHECKSUM = Buffer.from(',\n      "checksum": "');
+const BLOCK_END = Buffer.from('"\n    }');
+const LIST_END = Buffer.from('\n  ]');
 const OPERATION_INDENT = '\n    '.length;
-/** How every operation this store writes begins, up to the opening quote of its full key. */
-const OPENING = Buffer.from('\n    {\n      "fullKey": "');
 const MAX_OPERATIONS = 2 ** 20;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Where each operation of a commit begins, sorted by a hash of its full key,
@@ -29,26 +38,46 @@ const MAX_OPERATIONS = 2 ** 20;
  * 10,000 operations parsed whole is some 10,000 objects on the heap, and a
  * process that reads keys spread over a hundred such commits kept a million
  * of them. `keys[i]` is `hash * 2^20 + n` for the n-th operation, which
- * begins at `starts[n]`. Null for a layout the scan does not know (no
- * operation found where one begins, or more than 2^20 of them).
+ * begins at `starts[n]`.
  */
 export interface CommitOperationIndex {
   keys: Float64Array;
   starts: Uint32Array;
 }
 
+/**
+ * The index of a commit's operations, or null when the bytes are not in the
+ * layout the scan proves (or list no operation, or more than 2^20): a
+ * whole parse then decides, and refuses what the record validator refuses.
+ */
 export function indexCommitOperations(bytes: Buffer): CommitOperationIndex | null {
+  const listStart = bytes.indexOf(LIST_START);
+  if (listStart < 0) return null;
   const starts: number[] = [];
   const hashes: number[] = [];
-  for (let at = bytes.indexOf(OPENING); at >= 0; at = bytes.indexOf(OPENING, at + OPENING.length)) {
-    // The full key's JSON literal runs from its quote to the comma ending the line (a JSON string never holds a raw newline).
-    const literal = at + OPENING.length - 1;
-    const lineEnd = bytes.indexOf(0x0a, literal);
-    if (lineEnd < 0 || bytes[lineEnd - 1] !== 0x2c || starts.length === MAX_OPERATIONS) return null;
-    starts.push(at);
-    hashes.push(fnv1a(bytes, literal, lineEnd - 1));
+  let at = listStart + LIST_START.length;
+  for (;;) {
+    if (starts.length === MAX_OPERATIONS) return null;
+    const block = at;
+    const fullKey = at + BLOCK_START.length;
+    if (!isAt(bytes, BLOCK_START, block)) return null;
+    const fullKeyEnd = stringLiteralEnd(bytes, fullKey);
+    if (fullKeyEnd < 0 || !isCanonicalLiteral(bytes, fullKey, fullKeyEnd) || !isAt(bytes, LOGICAL_KEY, fullKeyEnd)) return null;
+    const logicalKeyEnd = stringLiteralEnd(bytes, fullKeyEnd + LOGICAL_KEY.length);
+    if (logicalKeyEnd < 0 || !isAt(bytes, VERSION, logicalKeyEnd)) return null;
+    const versionEnd = safeIntegerEnd(bytes, logicalKeyEnd + VERSION.length);
+    if (versionEnd < 0 || !isAt(bytes, CHECKSUM, versionEnd)) return null;
+    const checksumEnd = versionEnd + CHECKSUM.length + 64;
+    if (!isLowerHex(bytes, versionEnd + CHECKSUM.length, checksumEnd) || !isAt(bytes, BLOCK_END, checksumEnd)) return null;
+    starts.push(block);
+    hashes.push(fnv1a(bytes, fullKey, fullKeyEnd));
+    at = checksumEnd + BLOCK_END.length;
+    if (bytes[at] === COMMA) at++;
+    else if (isAt(bytes, LIST_END, at)) break;
+    else return null;
   }
-  if (starts.length === 0) return null;
+  const listEnd = at + LIST_END.length;
+  if (!isRecordAround(bytes, listStart + LIST_START.length - 1, listEnd)) return null;
   const keys = new Float64Array(starts.length);
   for (let n = 0; n < starts.length; n++) keys[n] = hashes[n]! * MAX_OPERATIONS + n;
   keys.sort();
@@ -56,13 +85,103 @@ export function indexCommitOperations(bytes: Buffer): CommitOperationIndex | nul
 }
 
 /**
- * The operation for `fullKey` found through `index` (the last, when the
- * commit lists it twice), or null when it cannot tell: absent, or not in the
- * layout the scan knows; a whole parse then decides.
+ * Whether the bytes around the list `bytes[from, to)` are a commit record
+ * the validator accepts, with that list as its `operations`. The rest is
+ * parsed twice with the list replaced, once by `[]` and once by `[0]`: only
+ * when the list is the record's own `operations` (not a nested field's, nor
+ * overridden by a later field of the same name) do the two parses differ there.
  */
-export function findIndexedOperation(bytes: Buffer, index: CommitOperationIndex, fullKey: string): CommitOperation | null {
-  const opening = openingOf(fullKey);
-  const literal = opening.subarray(OPENING.length - 1, opening.length - 2);
+function isRecordAround(bytes: Buffer, from: number, to: number): boolean {
+  const before = bytes.toString('utf8', 0, from);
+  const after = bytes.toString('utf8', to);
+  let empty: { operations?: unknown };
+  let one: { operations?: unknown };
+  try {
+    empty = JSON.parse(`${before}[]${after}`);
+    one = JSON.parse(`${before}[0]${after}`);
+  } catch {
+    return false;
+  }
+  return (
+    commitRecordProblem(empty) === null &&
+    Array.isArray(empty.operations) &&
+    empty.operations.length === 0 &&
+    Array.isArray(one.operations) &&
+    one.operations.length === 1 &&
+    one.operations[0] === 0
+  );
+}
+
+/** Whether `expected` occurs in `bytes` at `at` (a loop: for a few bytes, faster than a call to Buffer.compare). */
+function isAt(bytes: Buffer, expected: Buffer, at: number): boolean {
+  if (at + expected.length > bytes.length) return false;
+  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+  return true;
+}
+
+/** Whether `bytes[from, to)` are all lowercase hex digits, as `isChecksum` requires. */
+function isLowerHex(bytes: Buffer, from: number, to: number): boolean {
+  if (to > bytes.length) return false;
+  for (let i = from; i < to; i++) {
+    const byte = bytes[i]!;
+    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return false;
+  }
+  return true;
+}
+
+/** Where the JSON string literal opening at `at` ends (just past its closing quote), or -1 when none valid opens there. */
+function stringLiteralEnd(bytes: Buffer, at: number): number {
+  if (bytes[at] !== QUOTE) return -1;
+  for (let i = at + 1; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE) return i + 1;
+    if (byte < 0x20) return -1;
+    if (byte === BACKSLASH) {
+      const escaped = bytes[++i];
+      if (escaped === 0x75 /* u */) {
+        if (!/^[0-9a-fA-F]{4}$/.test(bytes.toString('latin1', i + 1, i + 5))) return -1;
+        i += 4;
+      } else if (escaped === undefined || !'"\\/bfnrt'.includes(String.fromCharCode(escaped))) {
+        return -1;
+      }
+    }
+  }
+  return -1;
+}
+
+/**
+ * Whether the string literal `bytes[from, to)` is written as
+ * `JSON.stringify` writes its value. A lookup finds a full key by those
+ * bytes, so a key written with other escapes (`\u0061` for `a`) would be
+ * missed where a whole parse finds it; such a file gets no index.
+ */
+function isCanonicalLiteral(bytes: Buffer, from: number, to: number): boolean {
+  let isPlain = true;
+  for (let i = from + 1; i < to - 1 && isPlain; i++) isPlain = bytes[i]! !== BACKSLASH && bytes[i]! < 0x80;
+  if (isPlain) return true;
+  const literal = bytes.subarray(from, to);
+  return Buffer.from(JSON.stringify(JSON.parse(literal.toString('utf8'))), 'utf8').equals(literal);
+}
+
+/** Where the non-negative safe integer written at `at` (digits, no leading zero) ends, or -1. */
+function safeIntegerEnd(bytes: Buffer, at: number): number {
+  let end = at;
+  let value = 0;
+  while (end < bytes.length && bytes[end]! >= 0x30 && bytes[end]! <= 0x39) value = value * 10 + (bytes[end++]! - 0x30);
+  const digits = end - at;
+  // Past 16 digits the running value may have rounded; no safe integer has more.
+  if (digits === 0 || digits > 16 || (digits > 1 && bytes[at] === 0x30)) return -1;
+  return Number.isSafeInteger(value) ? end : -1;
+}
+
+/**
+ * The operation for `fullKey` found through `index` (the last, when the
+ * commit lists it twice, as a parse into a map by full key keeps), or
+ * undefined when the commit lists none.
+ */
+export function findIndexedOperation(bytes: Buffer, index: CommitOperationIndex, fullKey: string): CommitOperation | undefined {
+  const opening = Buffer.from(`${BLOCK_START.toString('latin1')}${JSON.stringify(fullKey)},`, 'utf8');
+  const literal = opening.subarray(BLOCK_START.length, opening.length - 1);
   const hash = fnv1a(literal, 0, literal.length);
   const { keys, starts } = index;
   let low = 0;
@@ -75,27 +194,16 @@ export function findIndexedOperation(bytes: Buffer, index: CommitOperationIndex,
   let last = -1;
   for (let i = low; i < keys.length && Math.floor(keys[i]! / MAX_OPERATIONS) === hash; i++) {
     const start = starts[keys[i]! % MAX_OPERATIONS]!;
-    if (start > last && bytes.compare(opening, 0, opening.length, start, start + opening.length) === 0) last = start;
+    // Full keys are written as JSON.stringify writes them (isCanonicalLiteral), so equal bytes are an equal key.
+    if (start > last && isAt(bytes, opening, start)) last = start;
   }
-  return last < 0 ? null : operationAt(bytes, last, opening.length, fullKey);
+  return last < 0 ? undefined : operationAt(bytes, last);
 }
 
-/** `\n    {\n      "fullKey": <literal>,\n` for `fullKey`, as the encoder writes it. */
-function openingOf(fullKey: string): Buffer {
-  return Buffer.from(`\n    {\n      "fullKey": ${JSON.stringify(fullKey)},\n`);
-}
-
-/** The operation whose opening (`openingLength` bytes) begins at `start`, checked field by field; null when it is not one. */
-function operationAt(bytes: Buffer, start: number, openingLength: number, fullKey: string): CommitOperation | null {
-  const end = bytes.indexOf(OPERATION_END, start + openingLength);
-  if (end < 0) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.subarray(start + OPERATION_INDENT, end + OPERATION_END.length).toString('utf8'));
-  } catch {
-    return null;
-  }
-  return isOperationFor(parsed, fullKey) ? parsed : null;
+/** The operation whose block (proved by `indexCommitOperations`) begins at `start`. */
+function operationAt(bytes: Buffer, start: number): CommitOperation {
+  const end = bytes.indexOf(BLOCK_END, start) + BLOCK_END.length;
+  return JSON.parse(bytes.toString('utf8', start + OPERATION_INDENT, end)) as CommitOperation;
 }
 
 /** 32-bit FNV-1a of `bytes[from, to)`: a fast spread of full keys, confirmed by comparing the bytes. */
@@ -103,18 +211,4 @@ function fnv1a(bytes: Uint8Array, from: number, to: number): number {
   let hash = 0x811c9dc5;
   for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash >>> 0;
-}
-
-function isOperationFor(value: unknown, fullKey: string): value is CommitOperation {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const op = value as Partial<CommitOperation>;
-  const fields = Object.keys(op);
-  return (
-    fields.length === OPERATION_FIELDS.length &&
-    OPERATION_FIELDS.every((field, i) => fields[i] === field) &&
-    op.fullKey === fullKey &&
-    typeof op.logicalKey === 'string' &&
-    Number.isSafeInteger(op.version) &&
-    isChecksum(op.checksum)
-  );
 }

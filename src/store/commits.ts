@@ -98,31 +98,20 @@ export class CommitLog {
     }
   }
 
-  private parseAndCache(bytes: Buffer, commitId: string, path: string): Map<string, CommitOperation> {
-    const operations = operationsByFullKey(parseCommitRecord(bytes, commitId, path));
-    this.operations.set(commitId, operations);
-    this.forgetIndexed(commitId);
-    return operations;
-  }
-
   /**
    * The operation a published commit lists for `fullKey` (undefined when it
    * lists none), or null when its file does not exist. The bytes are always
    * checked against the commit id when read; then they are indexed by full
-   * key (see src/model/commit-scan.ts) and each lookup parses one
-   * operation's lines, and a layout the index does not know, or a key it
-   * does not find, is left to a parse of the whole file, which decides.
+   * key (see src/model/commit-scan.ts), which answers as a whole parse
+   * would, and each lookup parses one operation's lines. A file the index
+   * cannot prove is parsed whole and its operations cached.
    */
   async operationFor(commitId: string, fullKey: string): Promise<CommitOperation | undefined | null> {
     const parsed = this.operations.get(commitId);
     if (parsed !== undefined) return parsed.get(fullKey);
     const indexed = this.indexed.get(commitId) ?? (await this.readIndexed(commitId));
     if (indexed === null) return null;
-    if (indexed !== 'parsed') {
-      const found = findIndexedOperation(indexed.bytes, indexed.index, fullKey);
-      if (found !== null) return found;
-      return this.parseAndCache(indexed.bytes, commitId, this.pathOf(commitId)).get(fullKey);
-    }
+    if (indexed !== 'parsed') return findIndexedOperation(indexed.bytes, indexed.index, fullKey);
     return this.operations.get(commitId)!.get(fullKey);
   }
 
@@ -138,7 +127,7 @@ export class CommitLog {
         this.published.add(commitId);
         const index = indexCommitOperations(bytes);
         if (index === null) {
-          this.parseAndCache(bytes, commitId, path);
+          this.operations.set(commitId, operationsByFullKey(parseCommitRecord(bytes, commitId, path)));
           return 'parsed' as const;
         }
         const indexed = { bytes, index };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findIndexedOperation, indexCommitOperations } from '../../src/model/commit-scan.js';
-import { encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
+import { commitRecordProblem, encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
 
 const checksum = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -16,74 +16,147 @@ const op = (logicalKey: string, n: number): CommitOperation => ({
   checksum: checksum(n),
 });
 
-/** The operation the index finds for `fullKey`; null when it cannot tell (no index for that layout, or not found). */
-function indexedOperation(bytes: Buffer, fullKey: string) {
-  const index = indexCommitOperations(bytes);
-  return index === null ? null : findIndexedOperation(bytes, index, fullKey);
+/** What a whole parse answers for each key (as the commit log parses a file it cannot index), or 'refused'. */
+function wholeParse(bytes: Buffer): Map<string, CommitOperation> | 'refused' {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return 'refused';
+  }
+  if (commitRecordProblem(parsed) !== null) return 'refused';
+  return new Map((parsed as CommitRecord).operations.map((o) => [o.fullKey, o]));
 }
+
+/** The operation the index finds for `fullKey`, or 'no index' when the file gets none. */
+function lookUp(bytes: Buffer, fullKey: string) {
+  const index = indexCommitOperations(bytes);
+  return index === null ? 'no index' : findIndexedOperation(bytes, index, fullKey);
+}
+
+/** Asserts that an index, when the file gets one, answers every key as a whole parse does. */
+function expectIndexAgrees(bytes: Buffer, keys: Iterable<string>): 'indexed' | 'not indexed' {
+  const index = indexCommitOperations(bytes);
+  if (index === null) return 'not indexed';
+  const whole = wholeParse(bytes);
+  expect(whole, 'an indexed file is one a whole parse accepts').not.toBe('refused');
+  if (whole === 'refused') return 'indexed';
+  for (const fullKey of [...keys, ...whole.keys()]) expect(findIndexedOperation(bytes, index, fullKey)).toEqual(whole.get(fullKey));
+  return 'indexed';
+}
+
+const splice = (bytes: Buffer, find: string, replace: string) => {
+  const text = bytes.toString('utf8');
+  expect(text).toContain(find);
+  return Buffer.from(text.replace(find, replace), 'utf8');
+};
 
 describe('findIndexedOperation', () => {
   it('finds the same operation a whole parse finds, for every key, keys that need escaping among them', () => {
-    const operations = [op('a', 1), op('a.b', 2), op('quote"brace{}', 3), op('back\\slash', 4), op('ünï', 5)];
+    const operations = [op('a', 1), op('a.b', 2), op('quote"brace{}', 3), op('back\\slash', 4), op('ünï', 5), op('\u0001\ud800', 6)];
     const bytes = encodeRecord(commit(operations));
-    for (const expected of operations) expect(indexedOperation(bytes, expected.fullKey)).toEqual(expected);
+    for (const expected of operations) expect(lookUp(bytes, expected.fullKey)).toEqual(expected);
   });
 
-  it('does not take a key for another that it prefixes', () => {
+  it('answers undefined for a key the commit does not list, and does not take a key for another that it prefixes', () => {
     const bytes = encodeRecord(commit([op('k1', 1), op('k10', 2)]));
-    expect(indexedOperation(bytes, op('k1', 2).fullKey)).toBeNull();
-    expect(indexedOperation(bytes, op('k1', 1).fullKey)).toEqual(op('k1', 1));
-  });
-
-  it('never reads an operation out of the commit message', () => {
-    const listed = op('x', 1);
-    const forged = JSON.stringify({ fullKey: op('y', 2).fullKey, logicalKey: 'y', version: 2, checksum: checksum(2) }, null, 2);
-    const bytes = encodeRecord(commit([listed], `\n    ${forged}`));
-    expect(indexedOperation(bytes, op('y', 2).fullKey)).toBeNull();
-  });
-
-  it('leaves to a whole parse what it cannot tell: absent keys, another layout, unknown or invalid fields', () => {
-    const wanted = op('k', 1);
-    expect(indexedOperation(encodeRecord(commit([op('other', 1)])), wanted.fullKey)).toBeNull();
-    expect(indexedOperation(Buffer.from(JSON.stringify(commit([wanted]))), wanted.fullKey)).toBeNull();
-    expect(indexedOperation(encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])), wanted.fullKey)).toBeNull();
-    expect(indexedOperation(encodeRecord(commit([{ ...wanted, checksum: 'nothex' }])), wanted.fullKey)).toBeNull();
-    expect(indexedOperation(encodeRecord(commit([{ ...wanted, version: 1.5 }])), wanted.fullKey)).toBeNull();
+    expect(lookUp(bytes, op('k1', 2).fullKey)).toBeUndefined();
+    expect(lookUp(bytes, op('other', 1).fullKey)).toBeUndefined();
+    expect(lookUp(bytes, op('k1', 1).fullKey)).toEqual(op('k1', 1));
   });
 
   it('takes the last of two operations for one key, as a parse into a map by full key does', () => {
     const first = op('k', 1);
     const second = { ...first, checksum: checksum(9) };
-    expect(indexedOperation(encodeRecord(commit([first, second])), first.fullKey)).toEqual(second);
+    expect(lookUp(encodeRecord(commit([first, second])), first.fullKey)).toEqual(second);
   });
 });
 
 describe('indexCommitOperations', () => {
-  const lookUp = (bytes: Buffer, fullKey: string) => {
-    const index = indexCommitOperations(bytes);
-    return index === null ? 'no index' : findIndexedOperation(bytes, index, fullKey);
-  };
-
   it('finds what a whole parse finds, for any keys (escapes, prefixes, one listed twice), and nothing for a key not listed', () => {
-    const logicalKey = fc.oneof(fc.constantFrom('k', 'k1', 'k10', 'a.b', 'quote"brace{}', 'back\\slash', 'ünï', '\u2028'), fc.string({ minLength: 1, maxLength: 12 }));
+    const logicalKey = fc.oneof(fc.constantFrom('k', 'k1', 'k10', 'a.b', 'quote"brace{}', 'back\\slash', 'ünï', '\u2028'), fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }));
     fc.assert(
       fc.property(fc.array(fc.tuple(logicalKey, fc.nat(9)), { minLength: 1, maxLength: 40 }), fc.tuple(logicalKey, fc.nat(9)), (listed, absent) => {
         const operations = listed.map(([key, n], i) => ({ ...op(key, n), checksum: checksum(i) }));
         const bytes = encodeRecord(commit(operations, 'a message with\n    {\n      "fullKey": "k_2026-01-01T00:00:00.001Z",\n'));
-        const parsed = new Map(operations.map((o) => [o.fullKey, o]));
-        for (const [fullKey, expected] of parsed) expect(lookUp(bytes, fullKey)).toEqual(expected);
-        const missing = op(...absent).fullKey;
-        if (!parsed.has(missing)) expect(lookUp(bytes, missing)).toBeNull();
+        expect(indexCommitOperations(bytes)).not.toBeNull();
+        expect(expectIndexAgrees(bytes, [op(...absent).fullKey])).toBe('indexed');
       }),
       { numRuns: 300 },
     );
   });
 
-  it('is not built for another layout, and finds nothing it cannot check field by field', () => {
+  it('never reads an operation out of anything but the record\'s own list (a clone can carry any file under a matching name)', () => {
+    const listed = op('x', 1);
+    const forged = op('y', 2);
+    const bytes = encodeRecord(commit([listed]));
+    const block = JSON.stringify([forged], null, 2).replace(/\n/g, '\n  ');
+    const crafted = {
+      'a field before it with operation blocks': splice(bytes, '\n  "operations": [', `\n  "decoy": ${block},\n  "operations": [`),
+      'a field after it with operation blocks': splice(bytes, '\n  ]', `\n  ],\n  "decoy": ${block}`),
+      'a second operations field that a parse keeps': splice(bytes, '\n  ]', `\n  ],\n  "operations": ${block}`),
+      'the same, its name escaped': splice(bytes, '\n  ]', `\n  ],\n  "op\\u0065rations": ${block}`),
+      'the list nested in another field': splice(splice(bytes, '\n  "operations": [', '\n  "nested": {\n  "operations": ['), '\n  ]', '\n  ]},\n  "operations": []'),
+      'an operations field before the list, which a parse overrides': splice(bytes, '{', '{\n  "operations": "x",'),
+      'a message that forges a block': encodeRecord(commit([listed], `\n    ${JSON.stringify(forged, null, 2)}`)),
+    };
+    for (const [what, file] of Object.entries(crafted)) {
+      expect(wholeParse(file), what).not.toBe('refused');
+      expectIndexAgrees(file, [listed.fullKey, forged.fullKey]);
+    }
+  });
+
+  it('gets no index for a file a whole parse refuses, so a read refuses what fsck refuses', () => {
     const wanted = op('k', 1);
-    expect(indexCommitOperations(Buffer.from(JSON.stringify(commit([wanted]))))).toBeNull();
-    expect(indexCommitOperations(encodeRecord(commit([])))).toBeNull();
-    expect(lookUp(encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])), wanted.fullKey)).toBeNull();
-    expect(lookUp(encodeRecord(commit([{ ...wanted, checksum: 'nothex' }])), wanted.fullKey)).toBeNull();
+    const bytes = encodeRecord(commit([wanted, op('other', 2)]));
+    const refused = [
+      splice(bytes, '"format": 1', '"format": 2'),
+      splice(bytes, '"time": "2026-01-01T00:00:00.000Z"', '"time": "yesterday"'),
+      splice(bytes, '"message": "save"', '"message": 7'),
+      splice(bytes, '"parent": null', '"parent": "not-a-commit"'),
+      splice(bytes, '"version": 2', '"version": 9007199254740992'),
+      Buffer.concat([bytes, Buffer.from('}')]),
+    ];
+    for (const file of refused) {
+      expect(wholeParse(file)).toBe('refused');
+      expect(indexCommitOperations(file)).toBeNull();
+    }
+  });
+
+  it('gets no index for a layout it does not prove, where a whole parse would find what a byte match misses', () => {
+    const wanted = op('a', 1);
+    const bytes = encodeRecord(commit([wanted]));
+    const unproved = [
+      Buffer.from(JSON.stringify(commit([wanted]))),
+      encodeRecord(commit([])),
+      encodeRecord(commit([{ ...wanted, extra: 1 } as CommitOperation])),
+      encodeRecord(commit([{ ...wanted, version: 1.5 }])),
+      encodeRecord(commit([{ ...wanted, version: -1 }])),
+      encodeRecord(commit([{ logicalKey: 'a', fullKey: wanted.fullKey, version: 1, checksum: wanted.checksum } as CommitOperation])),
+      splice(bytes, `"fullKey": "a_`, '"fullKey": "\\u0061_'),
+      splice(bytes, `"version": 1`, '"version": 01'),
+    ];
+    for (const file of unproved) expect(indexCommitOperations(file)).toBeNull();
+  });
+
+  it('agrees with a whole parse on any edit of a commit file', () => {
+    const operations = [op('k', 1), op('k', 2), op('j', 3)];
+    const bytes = encodeRecord(commit(operations));
+    const pieces = ['\n', ' ', ',', '"', '[', ']', '{', '}', '\\', 'u0061', '0', '1', '"operations": [', '"fullKey": ', 'k_2026', '\n    {\n      "fullKey": "k_2026-01-01T00:00:00.001Z",'];
+    const edit = fc.record({ at: fc.nat(bytes.length), cut: fc.nat(3), insert: fc.constantFrom(...pieces) });
+    let indexedAfterEdit = 0;
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
+        let file = bytes;
+        for (const { at, cut, insert } of edits) {
+          const position = Math.min(at, file.length);
+          file = Buffer.concat([file.subarray(0, position), Buffer.from(insert), file.subarray(Math.min(file.length, position + cut))]);
+        }
+        if (expectIndexAgrees(file, operations.map((o) => o.fullKey)) === 'indexed') indexedAfterEdit++;
+      }),
+      { numRuns: 2000 },
+    );
+    // Some edits keep a provable layout (a changed checksum digit, a key's character): the agreement was checked on those too.
+    expect(indexedAfterEdit).toBeGreaterThan(0);
   });
 });

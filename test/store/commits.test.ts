@@ -67,4 +67,23 @@ describe('CommitLog.operationFor', () => {
     const { log, id } = await publish(Buffer.from(JSON.stringify(invalid)));
     await expect(log.operationFor(id, operations[0]!.fullKey)).rejects.toBeInstanceOf(IntegrityError);
   });
+
+  it('refuses an invalid commit record written in its own layout too, as fsck and every other reader do', async () => {
+    const { log, id } = await publish(encodeRecord({ ...record(), format: 99 }));
+    await expect(log.operationFor(id, operations[0]!.fullKey)).rejects.toBeInstanceOf(IntegrityError);
+    await expect(log.read(id)).rejects.toBeInstanceOf(IntegrityError);
+  });
+
+  it('reads operations only from the record\'s own list: blocks in another field, or a list a later field overrides, are not operations', async () => {
+    const forged: CommitOperation = { fullKey: `forged_${TIME}`, logicalKey: 'forged', version: 9, checksum: 'f'.repeat(64) };
+    const block = JSON.stringify([forged], null, 2).replace(/\n/g, '\n  ');
+    const bytes = encodeRecord(record()).toString('utf8');
+    const decoy = await publish(Buffer.from(bytes.replace('\n  ]', `\n  ],\n  "decoy": ${block}`)));
+    expect(await decoy.log.operationFor(decoy.id, forged.fullKey)).toBeUndefined();
+    expect(await decoy.log.operationFor(decoy.id, operations[2]!.fullKey)).toEqual(operations[2]);
+    const overridden = await publish(Buffer.from(bytes.replace('\n  ]', `\n  ],\n  "operations": ${block}`)));
+    expect(await overridden.log.operationFor(overridden.id, operations[2]!.fullKey)).toBeUndefined();
+    expect(await overridden.log.operationFor(overridden.id, forged.fullKey)).toEqual(forged);
+    expect((await overridden.log.read(overridden.id)).operations).toEqual([forged]);
+  });
 });
