@@ -8,8 +8,8 @@
  * The caller has already checked the bytes against the commit id (their
  * hash), so they are exactly what was written, but not that the store wrote
  * them: a clone can carry any file under a matching name. So the index is
- * built only from a file it proves, in one pass over its bytes, to be what
- * `parseCommitRecord` accepts, and to list exactly the operations it found:
+ * built only from a file it proves to be what `parseCommitRecord` accepts
+ * (one pass over the list, and a parse of the few lines around it), and to list exactly the operations it found:
  * the layout `encodeRecord` writes (two-space indentation, one field per
  * line), with `operations` a list of blocks that each hold the four fields
  * of an operation, in order, each value checked as the record validator
@@ -17,6 +17,7 @@
  * A file in any other layout gets no index, and the caller parses it whole.
  * Either way a lookup answers what a whole parse answers.
  */
+import { constants } from 'node:buffer';
 import { commitRecordProblem, type CommitOperation } from './records.js';
 
 const LIST_START = Buffer.from('\n  "operations": [');
@@ -42,6 +43,7 @@ const BACKSLASH = 0x5c;
  */
 export interface CommitOperationIndex {
   keys: Float64Array;
+  // Offsets fit: a file read whole is at most 2 GiB (Node's limit for readFile).
   starts: Uint32Array;
 }
 
@@ -51,6 +53,9 @@ export interface CommitOperationIndex {
  * whole parse then decides, and refuses what the record validator refuses.
  */
 export function indexCommitOperations(bytes: Buffer): CommitOperationIndex | null {
+  // A whole parse decodes the file to one string, and refuses a file longer than the longest
+  // string; UTF-8 decodes to at most one UTF-16 unit a byte, so any file up to that length decodes.
+  if (bytes.length > constants.MAX_STRING_LENGTH) return null;
   const listStart = bytes.indexOf(LIST_START);
   if (listStart < 0) return null;
   const starts: number[] = [];
@@ -92,11 +97,11 @@ export function indexCommitOperations(bytes: Buffer): CommitOperationIndex | nul
  * overridden by a later field of the same name) do the two parses differ there.
  */
 function isRecordAround(bytes: Buffer, from: number, to: number): boolean {
-  const before = bytes.toString('utf8', 0, from);
-  const after = bytes.toString('utf8', to);
   let empty: { operations?: unknown };
   let one: { operations?: unknown };
   try {
+    const before = bytes.toString('utf8', 0, from);
+    const after = bytes.toString('utf8', to);
     empty = JSON.parse(`${before}[]${after}`);
     one = JSON.parse(`${before}[0]${after}`);
   } catch {
@@ -107,8 +112,7 @@ function isRecordAround(bytes: Buffer, from: number, to: number): boolean {
     Array.isArray(empty.operations) &&
     empty.operations.length === 0 &&
     Array.isArray(one.operations) &&
-    one.operations.length === 1 &&
-    one.operations[0] === 0
+    one.operations.length === 1
   );
 }
 
@@ -184,20 +188,21 @@ export function findIndexedOperation(bytes: Buffer, index: CommitOperationIndex,
   const literal = opening.subarray(BLOCK_START.length, opening.length - 1);
   const hash = fnv1a(literal, 0, literal.length);
   const { keys, starts } = index;
+  // The last entry of the run of this hash: within a run, keys (and so starts) ascend with n, so
+  // the first match from the end is the last operation listed for the key.
   let low = 0;
   let high = keys.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (keys[middle]! < hash * MAX_OPERATIONS) low = middle + 1;
+    if (keys[middle]! < (hash + 1) * MAX_OPERATIONS) low = middle + 1;
     else high = middle;
   }
-  let last = -1;
-  for (let i = low; i < keys.length && Math.floor(keys[i]! / MAX_OPERATIONS) === hash; i++) {
+  for (let i = low - 1; i >= 0 && Math.floor(keys[i]! / MAX_OPERATIONS) === hash; i--) {
     const start = starts[keys[i]! % MAX_OPERATIONS]!;
     // Full keys are written as JSON.stringify writes them (isCanonicalLiteral), so equal bytes are an equal key.
-    if (start > last && isAt(bytes, opening, start)) last = start;
+    if (isAt(bytes, opening, start)) return operationAt(bytes, start);
   }
-  return last < 0 ? undefined : operationAt(bytes, last);
+  return undefined;
 }
 
 /** The operation whose block (proved by `indexCommitOperations`) begins at `start`. */
@@ -206,9 +211,16 @@ function operationAt(bytes: Buffer, start: number): CommitOperation {
   return JSON.parse(bytes.toString('utf8', start + OPERATION_INDENT, end)) as CommitOperation;
 }
 
-/** 32-bit FNV-1a of `bytes[from, to)`: a fast spread of full keys, confirmed by comparing the bytes. */
+/**
+ * Each process starts the hash from its own random basis, so a crafted
+ * commit cannot list thousands of keys that share one hash, which would
+ * make every lookup of that hash compare them all.
+ */
+const FNV_BASIS = (0x811c9dc5 ^ Math.floor(Math.random() * 2 ** 32)) >>> 0;
+
+/** 32-bit FNV-1a of `bytes[from, to)`, from this process's basis: a fast spread of full keys, confirmed by comparing the bytes. */
 function fnv1a(bytes: Uint8Array, from: number, to: number): number {
-  let hash = 0x811c9dc5;
+  let hash = FNV_BASIS;
   for (let i = from; i < to; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
   return hash >>> 0;
 }

@@ -4,6 +4,7 @@
  * whole transaction) becomes visible: every ref it publishes was made durable
  * before, and a ref whose commit file does not exist is ignored by readers.
  */
+import { constants } from 'node:buffer';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
 import {
@@ -203,6 +204,7 @@ function verifyCommitHash(bytes: Buffer, commitId: string, path: string): void {
 
 export function parseCommitRecord(bytes: Buffer, commitId: string, path: string): CommitRecord {
   verifyCommitHash(bytes, commitId, path);
+  if (bytes.length > constants.MAX_STRING_LENGTH) throw new IntegrityError(`commit ${path} is too large to read (${bytes.length} bytes)`, { path });
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
