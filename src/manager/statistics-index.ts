@@ -124,7 +124,8 @@ export class StatisticsIndex {
     if (isPrecise) this.refreshDeclaredKeys(update, changes.plan.keyDirs, readAt);
     else this.refreshAllKeys(update, readAt);
     this.refreshObjects(update, changes.plan, readAt);
-    this.refreshCommits(update, commitsMtimeMs, readAt);
+    if (isPrecise && changes.plan.commitIds !== null && main.commits !== null) this.addPublishedCommits(update, changes.plan.commitIds, commitsMtimeMs);
+    else this.refreshCommits(update, commitsMtimeMs, readAt);
     const trust = (mtimeMs: number) => (isPrecise ? mtimeMs : recordedMtime(mtimeMs, readAt, true));
     update.main.watch = { boot, git, commitsMtimeMs: trust(commitsMtimeMs), keyRefsMtimeMs: trust(keyRefsMtimeMs), log: changes.log };
     update.files.set('main.json', update.main);
@@ -292,6 +293,21 @@ export class StatisticsIndex {
       const length = packs.read().sizes.get(checksum);
       if (length !== undefined) update.setObject(checksum, length);
     }
+  }
+
+  /**
+   * After sessions that each named the commits they published (and nothing
+   * else changed `commits/`): the total so far plus those files, without
+   * listing `commits/`, which holds a file per save outside transactions. The
+   * sizes sidecar is left as it was: a later full listing measures what it lacks.
+   */
+  private addPublishedCommits(update: IndexUpdate, commitIds: ReadonlySet<string>, mtimeMs: number): void {
+    let bytes = update.main.commits?.bytes ?? 0;
+    for (const id of commitIds) {
+      const stats = this.ctx.fs.lstatSync(this.ctx.commits.pathOf(id));
+      if (stats?.isFile()) bytes += stats.size;
+    }
+    update.main.commits = { mtimeMs, bytes };
   }
 
   private refreshCommits(update: IndexUpdate, mtimeMs: number, readAt: number): void {

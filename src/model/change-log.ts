@@ -12,6 +12,7 @@
  * work, or killed) may still change what it names. Outside sessions, a line
  * may name objects written without a session that no version will name.
  */
+import { isCommitId } from './records.js';
 
 export interface BeginLine {
   b: string;
@@ -36,6 +37,13 @@ export interface EndLine {
   /** mtimeMs of `commits/` and `refs/keys/` after the session's changes (-1: missing). */
   c: number;
   r: number;
+  /**
+   * The commits the session published, or was about to (each named before
+   * its rename into `commits/`, so one that failed is named too): the only
+   * files it can have added to `commits/`. Absent in lines of writers that
+   * did not say.
+   */
+  m?: string[];
   /** mtimeMs of each object fanout of the declared checksums, after the changes. */
   f: Record<string, number>;
 }
@@ -46,6 +54,8 @@ export interface ChangePlan {
   isPrecise: boolean;
   keyDirs: Set<string>;
   checksums: Set<string>;
+  /** The commits the finished sessions name (their `m`); null when one of them did not say. */
+  commitIds: Set<string> | null;
   /** mtimes the last finished session left, where it gave them. */
   commitsMtimeMs?: number;
   keyRefsMtimeMs?: number;
@@ -58,7 +68,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Reads whole lines of `text` (a last line without its newline is not yet written) into a plan. */
 export function planChanges(text: string): ChangePlan {
-  const plan: ChangePlan = { isPrecise: true, keyDirs: new Set(), checksums: new Set(), fanoutMtimes: new Map(), consumed: 0 };
+  const plan: ChangePlan = { isPrecise: true, keyDirs: new Set(), checksums: new Set(), commitIds: new Set(), fanoutMtimes: new Map(), consumed: 0 };
   const open = new Map<string, { startsAt: number; keyDirs: string[]; checksums: string[]; isDeclared: boolean }>();
   let at = 0;
   let wholeLines = 0;
@@ -86,6 +96,8 @@ export function planChanges(text: string): ChangePlan {
       else {
         for (const name of session.keyDirs) plan.keyDirs.add(name);
         for (const checksum of session.checksums) plan.checksums.add(checksum);
+        if (line.m === undefined) plan.commitIds = null;
+        else for (const id of line.m) plan.commitIds?.add(id);
         plan.commitsMtimeMs = line.c;
         plan.keyRefsMtimeMs = line.r;
         for (const [fanout, mtimeMs] of Object.entries(line.f)) plan.fanoutMtimes.set(fanout, mtimeMs);
@@ -122,7 +134,8 @@ function parseLine(text: string): BeginLine | DeclareLine | EndLine | LeftObject
     Number.isFinite(line.r) &&
     typeof f === 'object' &&
     f !== null &&
-    Object.entries(f).every(([k, v]) => /^[0-9a-f]{2}$/.test(k) && Number.isFinite(v))
+    Object.entries(f).every(([k, v]) => /^[0-9a-f]{2}$/.test(k) && Number.isFinite(v)) &&
+    (line.m === undefined || (isStrings(line.m) && line.m.every(isCommitId)))
   ) {
     return line as unknown as EndLine;
   }

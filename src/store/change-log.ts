@@ -32,7 +32,7 @@ export function statsDirectory(layout: StoreLayout): string {
 }
 
 export class ChangeLog {
-  private session: { token: string; fanouts: Set<string>; isBroken: boolean } | null = null;
+  private session: { token: string; fanouts: Set<string>; commitIds: string[]; isBroken: boolean } | null = null;
   /** The log opened for appending, with its inode, kept between sessions. */
   private held: { handle: FileHandle; ino: number } | null = null;
 
@@ -47,7 +47,7 @@ export class ChangeLog {
 
   /** Before the lock's work: the session starts. */
   async begin(): Promise<void> {
-    const session = { token: randomBytes(8).toString('hex'), fanouts: new Set<string>(), isBroken: false };
+    const session = { token: randomBytes(8).toString('hex'), fanouts: new Set<string>(), commitIds: [] as string[], isBroken: false };
     this.session = session;
     await this.rotateIfLarge().catch(() => undefined);
     await this.append(session, { b: session.token } satisfies BeginLine);
@@ -60,6 +60,11 @@ export class ChangeLog {
     const o = [...new Set(checksums)];
     for (const checksum of o) session.fanouts.add(checksum.slice(0, 2));
     await this.append(session, { t: session.token, k: [...new Set(keyDirs)], o } satisfies DeclareLine);
+  }
+
+  /** Just before a commit's rename into `commits/`: the session names it in its end line. */
+  notePublishing(commitId: string): void {
+    this.session?.commitIds.push(commitId);
   }
 
   /**
@@ -93,7 +98,7 @@ export class ChangeLog {
     const mtimeOf = async (path: string) => (await this.fs.lstat(path).catch(() => null))?.mtimeMs ?? -1;
     const f: Record<string, number> = {};
     for (const fanout of session.fanouts) f[fanout] = await mtimeOf(join(this.layout.objects, fanout));
-    const line: EndLine = { e: session.token, c: await mtimeOf(this.layout.commits), r: await mtimeOf(this.layout.keyRefs), f };
+    const line: EndLine = { e: session.token, c: await mtimeOf(this.layout.commits), r: await mtimeOf(this.layout.keyRefs), f, m: session.commitIds };
     await this.append(session, line);
   }
 

@@ -37,6 +37,7 @@ import {
 import { syncDirs, syncPaths } from './atomic-write.js';
 import { settleVersionNumbers } from './settle-numbers.js';
 import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
+import type { ChangeLog } from './change-log.js';
 import type { CommitLog } from './commits.js';
 import type { StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
@@ -65,6 +66,7 @@ export interface PublishContext {
   refs: RefStore;
   commits: CommitLog;
   index: VersionIndex;
+  changeLog: ChangeLog;
 }
 
 export interface PublishedCommit {
@@ -173,6 +175,7 @@ export async function publishCommit(
   // Round two: the commit point, the publish record's rename into `commits/`,
   // made durable with `commits/` below.
   try {
+    ctx.changeLog.notePublishing(id);
     await ctx.commits.publish(id, publishRecord.path);
   } catch (error) {
     await removeUnpublishedRefs(ctx, id, records);

@@ -195,6 +195,50 @@ describe('statistics index, after each kind of change', () => {
     await m.shutdown();
   });
 
+  it('after saves and transactions measures the commits they published, not every commit file, until a session does not name its commits', async () => {
+    let commitListings = 0;
+    const commitStats = new Set<string>();
+    const fs: StoreFs = {
+      ...nodeFs,
+      readdirSync: (path: string) => {
+        if (path.endsWith(`${join('.ae', 'commits')}`)) commitListings++;
+        return nodeFs.readdirSync(path);
+      },
+      lstatSync: (path: string) => {
+        if (path.includes(`${join('.ae', 'commits')}/`)) commitStats.add(path.split(/[\\/]/).at(-1)!);
+        return nodeFs.lstatSync(path);
+      },
+    };
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    for (let k = 0; k < 30; k++) await m.saveSSOT(`key${k}`, { k });
+    await indexed(m);
+    const before = new Set(await readdir(join(m.storeDirectory, 'commits')));
+    await m.saveSSOT('key7', { k: 'again' });
+    await m.withTransaction(async (tx) => {
+      await tx.saveSSOT('key8', { k: 'in a transaction' });
+      await tx.saveSSOT('new', { k: 'new' });
+    });
+    commitListings = 0;
+    commitStats.clear();
+    const stats = await indexed(m);
+    const [listed, statted] = [commitListings, [...commitStats].sort()];
+    expect(stats).toEqual(await scanned(m));
+    const published = (await readdir(join(m.storeDirectory, 'commits'))).filter((name) => !before.has(name));
+    expect(published).toHaveLength(2);
+    expect(listed).toBe(0);
+    expect(statted).toEqual(published.sort());
+    // A session of a writer that does not name its commits (an older one): every commit file is listed again.
+    const mtime = async (dir: string) => (await lstat(join(m.storeDirectory, dir))).mtimeMs;
+    await m.saveSSOT('key9', { k: 'again' });
+    const end = { c: await mtime('commits'), r: await mtime(join('refs', 'keys')), f: {} };
+    await writeFile(changeLogOf(m), `${JSON.stringify({ b: 'old' })}\n${JSON.stringify({ t: 'old', k: [], o: [] })}\n${JSON.stringify({ e: 'old', ...end })}\n`, { flag: 'a' });
+    commitListings = 0;
+    const afterOld = await indexed(m);
+    expect(commitListings).toBe(1);
+    expect(afterOld).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
   it('keeps to the precise path across a rotation of the change log', async () => {
     const { fs, seen } = keyDirLstats();
     const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });

@@ -16,6 +16,15 @@ describe('planChanges', () => {
     expect([...plan.fanoutMtimes]).toEqual([['aa', 3], ['bb', 7]]);
   });
 
+  it('gathers the commits finished sessions name, and knows none when one of them does not say', () => {
+    const [id1, id2] = ['2026-01-01T00-00-00.000Z_0123456789abcdef', '2026-01-01T00-00-00.001Z_fedcba9876543210'];
+    const named = (token: string, m: string[]) => session(token, ['k'], [], { c: 1, r: 2, f: {}, m } as never);
+    expect([...planChanges(lines(...named('s1', [id1]), ...named('s2', [id2]))).commitIds!]).toEqual([id1, id2]);
+    expect(planChanges(lines(...named('s1', [id1]), ...session('old', ['k'], []))).commitIds).toBeNull();
+    // A name that is not a commit id makes the line unreadable, so nothing is concluded from it.
+    expect(planChanges(lines(...named('s1', ['../escape']))).isPrecise).toBe(false);
+  });
+
   it('is imprecise for a session that declared nothing, and forgets fanout mtimes then', () => {
     const plan = planChanges(lines({ b: 'gc' }, { e: 'gc', c: 1, r: 1, f: {} }, ...session('s', ['k'], [C1])));
     expect(plan.isPrecise).toBe(false);
