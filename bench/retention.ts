@@ -81,14 +81,14 @@ function measure(operation: string, root: string): Measurement {
  * run's clock (3.5 days ago) only version 1 has expired; at the heavy run's
  * (1.5 days ahead) versions 1 to 6.
  */
-export function buildStore(layout: StoreLayout): void {
+export function buildStore(layout: StoreLayout, keys = KEYS): void {
   for (const dir of [layout.objects, layout.keyRefs, layout.tags, layout.commits, layout.tmp, layout.staging]) mkdirSync(dir, { recursive: true });
   writeFileSync(layout.formatFile, FORMAT_MARKER);
   for (let i = 0; i < 256; i++) mkdirSync(join(layout.objects, i.toString(16).padStart(2, '0')), { recursive: true });
   const commits = new CommitLog(nodeFs, layout);
   const now = Date.now();
   let parent: string | null = null;
-  for (let k = 0; k < KEYS; k++) {
+  for (let k = 0; k < keys; k++) {
     const logicalKey = `bench.key.${k}`;
     const keyDir = join(layout.keyRefs, keyDirName(logicalKey));
     mkdirSync(keyDir);

@@ -14,7 +14,9 @@ import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnhancedStateManager } from '../src/index.js';
+import { storeLayout } from '../src/store/layout.js';
 import { benchDir, fmt, median, printTable, ratio, REPO_ROOT, sampleAeIr } from './fixtures.js';
+import { buildStore } from './retention.js';
 
 const VERSIONS_PER_KEY = 100;
 const TRANSACTION_SAVES = 10_000;
@@ -34,6 +36,38 @@ interface Store {
 }
 
 const keyName = (k: number) => `scale.key${k}`;
+
+/**
+ * `stats` right after a save, in stores laid out as single saves leave them
+ * (a commit file per save, here one per key: buildStore of the retention
+ * bench, 10 versions a key) of 100 and of 10,000 commits, interleaved.
+ */
+async function runStatsByCommitCount(): Promise<void> {
+  const commitCounts = [100, 10_000];
+  const managers = [];
+  for (const commits of commitCounts) {
+    const root = await benchDir(`scale-commits-${commits}`);
+    buildStore(storeLayout(root, '.ae'), commits);
+    const manager = new EnhancedStateManager(root, OPTIONS);
+    manager.getStatistics();
+    await (manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+    managers.push({ root, manager });
+  }
+  const times: number[][] = managers.map(() => []);
+  for (let round = 0; round < ROUNDS * 4; round++) {
+    for (const [i, { manager }] of managers.entries()) {
+      await manager.saveSSOT('bench.key.1', { round });
+      times[i]!.push(timeMs(() => manager.getStatistics()));
+      await (manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+    }
+  }
+  const [few, many] = times.map(median) as [number, number];
+  process.stdout.write(`stats right after a save, by commit files (one per save outside transactions): ${fmt(few)} ms at 100, ${fmt(many)} ms at 10,000 (${ratio(many / few)}).\n`);
+  for (const { root, manager } of managers) {
+    await manager.shutdown();
+    await rm(root, { recursive: true, force: true });
+  }
+}
 
 /** Saves version v of every key, v = 0..99, in transactions of up to 10,000 saves; returns seconds taken. */
 async function build(label: string, keys: number): Promise<{ store: Store; seconds: number; transactionSeconds: number[] }> {
@@ -195,6 +229,7 @@ export async function runScaleBench(): Promise<void> {
     `\nlistKeys (every key, after the rounds): ${fmt(listings[0]! / 1000)} s for ${small.store.keys} keys (${fmt(listings[0]! / small.store.keys)} ms per key), ` +
       `${fmt(listings[1]! / 1000)} s for ${large.store.keys.toLocaleString('en-US')} keys (${fmt(listings[1]! / large.store.keys)} ms per key).\n`,
   );
+  await runStatsByCommitCount();
   for (const store of stores) {
     await store.manager.shutdown();
     // A million versions take some 9 GB: the stores go once measured, unless kept on purpose.
