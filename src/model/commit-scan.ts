@@ -7,15 +7,16 @@
  *
  * The caller has already checked the bytes against the commit id (their
  * hash), so they are exactly what was written, but not that the store wrote
- * them: a clone can carry any file under a matching name. So the index is
- * built only from a file it proves to be what `parseCommitRecord` accepts
- * (one pass over the list, and a parse of the few lines around it), and to list exactly the operations it found:
- * the layout `encodeRecord` writes (two-space indentation, one field per
- * line), with `operations` a list of blocks that each hold the four fields
- * of an operation, in order, each value checked as the record validator
- * checks it, and everything around that list a record the validator accepts.
- * A file in any other layout gets no index, and the caller parses it whole.
- * Either way a lookup answers what a whole parse answers.
+ * them: a clone can carry any file under a matching name. So lookups are
+ * made only in a file proved to be what `parseCommitRecord` accepts (one
+ * pass over the list, and a parse of the few lines around it), listing
+ * exactly the operations found: the layout `encodeRecord` writes
+ * (two-space indentation, one field per line), with `operations` a list of
+ * blocks that each hold the four fields of an operation, in order, each
+ * value checked as the record validator checks it, and everything around
+ * that list a record the validator accepts. A file in any other layout is
+ * not proved, and the caller parses it whole. Either way a lookup answers
+ * what a whole parse answers.
  */
 import { constants } from 'node:buffer';
 import { commitRecordProblem, type CommitOperation } from './records.js';
@@ -33,41 +34,55 @@ const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** Lookups of a commit by search of its bytes before it gets its index. */
+const SEARCHES_BEFORE_INDEX = 8;
+
 /**
- * Where each operation of a commit begins, sorted by a hash of its full key,
- * so that looking one up costs a search and a small parse: a commit of
+ * A commit file proved to be in the layout above, and where its operations
+ * are. Most commits are consulted for one key or a few (the refs of a key
+ * read once, each in its own commit), so a lookup first searches the list's
+ * bytes for the key's opening line (native code, a fraction of a
+ * millisecond for 2 MB); a commit looked up more often than
+ * `SEARCHES_BEFORE_INDEX` times gets an index sorted by a hash of each full
+ * key, so that a lookup costs a binary search and a small parse: a commit of
  * 10,000 operations parsed whole is some 10,000 objects on the heap, and a
  * process that reads keys spread over a hundred such commits kept a million
- * of them. `keys[i]` is `hash * 2^20 + n` for the n-th operation, which
- * begins at `starts[n]`.
+ * of them.
  */
-export interface CommitOperationIndex {
-  keys: Float64Array;
+export interface ProvedCommit {
+  bytes: Buffer;
+  /** The list: from the first operation's opening to just past the last one's end. */
+  listFrom: number;
+  listTo: number;
   // Offsets fit: a file read whole is at most 2 GiB (Node's limit for readFile).
+  /** Where operation n begins, and where its full key's literal ends. */
   starts: Uint32Array;
+  keyEnds: Uint32Array;
+  /** `hash * 2^20 + n` for each operation n, sorted; null until built. */
+  index: Float64Array | null;
+  searches: number;
 }
 
 /**
- * The index of a commit's operations, or null when the bytes are not in the
+ * The commit's operations, proved, or null when the bytes are not in the
  * layout the scan proves (or list no operation, or more than 2^20): a
  * whole parse then decides, and refuses what the record validator refuses.
  */
-export function indexCommitOperations(bytes: Buffer): CommitOperationIndex | null {
+export function proveCommit(bytes: Buffer): ProvedCommit | null {
   // A whole parse decodes the file to one string, and refuses a file longer than the longest
   // string; UTF-8 decodes to at most one UTF-16 unit a byte, so any file up to that length decodes.
   if (bytes.length > constants.MAX_STRING_LENGTH) return null;
   const listStart = bytes.indexOf(LIST_START);
   if (listStart < 0) return null;
   const starts: number[] = [];
-  const hashes: number[] = [];
+  const keyEnds: number[] = [];
   let at = listStart + LIST_START.length;
   for (;;) {
     if (starts.length === MAX_OPERATIONS) return null;
     const block = at;
-    const fullKey = at + BLOCK_START.length;
     if (!isAt(bytes, BLOCK_START, block)) return null;
-    const fullKeyEnd = stringLiteralEnd(bytes, fullKey);
-    if (fullKeyEnd < 0 || !isCanonicalLiteral(bytes, fullKey, fullKeyEnd) || !isAt(bytes, LOGICAL_KEY, fullKeyEnd)) return null;
+    const fullKeyEnd = plainLiteralEnd(bytes, at + BLOCK_START.length);
+    if (fullKeyEnd < 0 || !isAt(bytes, LOGICAL_KEY, fullKeyEnd)) return null;
     const logicalKeyEnd = stringLiteralEnd(bytes, fullKeyEnd + LOGICAL_KEY.length);
     if (logicalKeyEnd < 0 || !isAt(bytes, VERSION, logicalKeyEnd)) return null;
     const versionEnd = safeIntegerEnd(bytes, logicalKeyEnd + VERSION.length);
@@ -75,18 +90,22 @@ export function indexCommitOperations(bytes: Buffer): CommitOperationIndex | nul
     const checksumEnd = versionEnd + CHECKSUM.length + 64;
     if (!isLowerHex(bytes, versionEnd + CHECKSUM.length, checksumEnd) || !isAt(bytes, BLOCK_END, checksumEnd)) return null;
     starts.push(block);
-    hashes.push(fnv1a(bytes, fullKey, fullKeyEnd));
+    keyEnds.push(fullKeyEnd);
     at = checksumEnd + BLOCK_END.length;
     if (bytes[at] === COMMA) at++;
     else if (isAt(bytes, LIST_END, at)) break;
     else return null;
   }
-  const listEnd = at + LIST_END.length;
-  if (!isRecordAround(bytes, listStart + LIST_START.length - 1, listEnd)) return null;
-  const keys = new Float64Array(starts.length);
-  for (let n = 0; n < starts.length; n++) keys[n] = hashes[n]! * MAX_OPERATIONS + n;
-  keys.sort();
-  return { keys, starts: Uint32Array.from(starts) };
+  if (!isRecordAround(bytes, listStart + LIST_START.length - 1, at + LIST_END.length)) return null;
+  return {
+    bytes,
+    listFrom: listStart + LIST_START.length,
+    listTo: at,
+    starts: Uint32Array.from(starts),
+    keyEnds: Uint32Array.from(keyEnds),
+    index: null,
+    searches: 0,
+  };
 }
 
 /**
@@ -123,13 +142,20 @@ function isAt(bytes: Buffer, expected: Buffer, at: number): boolean {
   return true;
 }
 
+/** What each byte is, for the loops below: one table look instead of several comparisons. */
+const PLAIN = 0;
+const ENDS_LITERAL = 1;
+const NOT_PLAIN = 2;
+const LOWER_HEX = 4;
+const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, byte) => {
+  const inLiteral = byte === QUOTE ? ENDS_LITERAL : byte < 0x20 || byte === BACKSLASH || byte >= 0x80 ? NOT_PLAIN : PLAIN;
+  return inLiteral | ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) ? LOWER_HEX : 0);
+});
+
 /** Whether `bytes[from, to)` are all lowercase hex digits, as `isChecksum` requires. */
 function isLowerHex(bytes: Buffer, from: number, to: number): boolean {
   if (to > bytes.length) return false;
-  for (let i = from; i < to; i++) {
-    const byte = bytes[i]!;
-    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return false;
-  }
+  for (let i = from; i < to; i++) if ((BYTE_CLASS[bytes[i]!]! & LOWER_HEX) === 0) return false;
   return true;
 }
 
@@ -148,6 +174,24 @@ function stringLiteralEnd(bytes: Buffer, at: number): number {
       } else if (escaped === undefined || !'"\\/bfnrt'.includes(String.fromCharCode(escaped))) {
         return -1;
       }
+    }
+  }
+  return -1;
+}
+
+/**
+ * Where the string literal opening at `at` ends, as `stringLiteralEnd`, for
+ * one written as `JSON.stringify` writes its value (isCanonicalLiteral), or -1.
+ * Most full keys are plain ASCII without escapes: one loop checks those.
+ */
+function plainLiteralEnd(bytes: Buffer, at: number): number {
+  if (bytes[at] !== QUOTE) return -1;
+  for (let i = at + 1; i < bytes.length; i++) {
+    const kind = BYTE_CLASS[bytes[i]!]! & 3;
+    if (kind === ENDS_LITERAL) return i + 1;
+    if (kind === NOT_PLAIN) {
+      const end = stringLiteralEnd(bytes, at);
+      return end >= 0 && isCanonicalLiteral(bytes, at, end) ? end : -1;
     }
   }
   return -1;
@@ -179,33 +223,57 @@ function safeIntegerEnd(bytes: Buffer, at: number): number {
 }
 
 /**
- * The operation for `fullKey` found through `index` (the last, when the
- * commit lists it twice, as a parse into a map by full key keeps), or
- * undefined when the commit lists none.
+ * The operation a proved commit lists for `fullKey` (the last, when it lists
+ * the key twice, as a parse into a map by full key keeps), or undefined
+ * when it lists none.
  */
-export function findIndexedOperation(bytes: Buffer, index: CommitOperationIndex, fullKey: string): CommitOperation | undefined {
+export function findOperation(commit: ProvedCommit, fullKey: string): CommitOperation | undefined {
+  // Full keys are written as JSON.stringify writes them (plainLiteralEnd), so equal bytes are an equal key.
   const opening = Buffer.from(`${BLOCK_START.toString('latin1')}${JSON.stringify(fullKey)},`, 'utf8');
-  const literal = opening.subarray(BLOCK_START.length, opening.length - 1);
-  const hash = fnv1a(literal, 0, literal.length);
-  const { keys, starts } = index;
-  // The last entry of the run of this hash: within a run, keys (and so starts) ascend with n, so
-  // the first match from the end is the last operation listed for the key.
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (keys[middle]! < (hash + 1) * MAX_OPERATIONS) low = middle + 1;
-    else high = middle;
-  }
-  for (let i = low - 1; i >= 0 && Math.floor(keys[i]! / MAX_OPERATIONS) === hash; i--) {
-    const start = starts[keys[i]! % MAX_OPERATIONS]!;
-    // Full keys are written as JSON.stringify writes them (isCanonicalLiteral), so equal bytes are an equal key.
-    if (isAt(bytes, opening, start)) return operationAt(bytes, start);
-  }
-  return undefined;
+  if (commit.index === null && ++commit.searches > SEARCHES_BEFORE_INDEX) commit.index = indexOperations(commit);
+  const start = commit.index === null ? searchOperation(commit, opening) : lookUpOperation(commit, commit.index, opening);
+  return start < 0 ? undefined : operationAt(commit.bytes, start);
 }
 
-/** The operation whose block (proved by `indexCommitOperations`) begins at `start`. */
+/**
+ * Where the last operation with this opening begins, or -1. In the proved
+ * list a raw newline is always structure, so every match is an operation's
+ * first line; the search stops at the list's ends, never reading the record around it.
+ */
+function searchOperation(commit: ProvedCommit, opening: Buffer): number {
+  const { bytes, listFrom, listTo } = commit;
+  // Forward, and on past a match for a later one: one pass over the list (Buffer.lastIndexOf is several times slower).
+  let found = -1;
+  for (let at = bytes.indexOf(opening, listFrom); at >= 0 && at < listTo; at = bytes.indexOf(opening, at + 1)) found = at;
+  return found;
+}
+
+function indexOperations(commit: ProvedCommit): Float64Array {
+  const { bytes, starts, keyEnds } = commit;
+  const index = new Float64Array(starts.length);
+  for (let n = 0; n < starts.length; n++) index[n] = fnv1a(bytes, starts[n]! + BLOCK_START.length, keyEnds[n]!) * MAX_OPERATIONS + n;
+  return index.sort();
+}
+
+function lookUpOperation(commit: ProvedCommit, index: Float64Array, opening: Buffer): number {
+  const hash = fnv1a(opening, BLOCK_START.length, opening.length - 1);
+  // The last entry of the run of this hash: within a run, entries (and so starts) ascend with n, so
+  // the first match from the end is the last operation listed for the key.
+  let low = 0;
+  let high = index.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (index[middle]! < (hash + 1) * MAX_OPERATIONS) low = middle + 1;
+    else high = middle;
+  }
+  for (let i = low - 1; i >= 0 && Math.floor(index[i]! / MAX_OPERATIONS) === hash; i--) {
+    const start = commit.starts[index[i]! % MAX_OPERATIONS]!;
+    if (isAt(commit.bytes, opening, start)) return start;
+  }
+  return -1;
+}
+
+/** The operation whose block (proved by `proveCommit`) begins at `start`. */
 function operationAt(bytes: Buffer, start: number): CommitOperation {
   const end = bytes.indexOf(BLOCK_END, start) + BLOCK_END.length;
   return JSON.parse(bytes.toString('utf8', start + OPERATION_INDENT, end)) as CommitOperation;

@@ -16,32 +16,26 @@ import {
   type CommitOperation,
   type CommitRecord,
 } from '../model/records.js';
-import { findIndexedOperation, indexCommitOperations, type CommitOperationIndex } from '../model/commit-scan.js';
+import { findOperation, proveCommit, type ProvedCommit } from '../model/commit-scan.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
 const SUFFIX = '.json';
-// Bytes of verified commits kept for indexed lookups; past it the oldest are
+// Bytes of proved commits kept for lookups; past it the oldest are
 // dropped (and read and verified again when next needed). Off the heap, as
 // Buffers, so they cost the garbage collector nothing.
-const INDEXED_BYTES_KEPT = 256 * 1024 * 1024;
-
-/** A verified commit's bytes and where each of its operations begins. */
-interface IndexedCommit {
-  bytes: Buffer;
-  index: CommitOperationIndex;
-}
+const PROVED_BYTES_KEPT = 256 * 1024 * 1024;
 
 export class CommitLog {
   // Published commits never become unpublished, so a positive answer can be cached.
   private readonly published = new Set<string>();
   // Commit files are immutable (their id hashes their bytes): parsed operations are cached too.
   private readonly operations = new Map<string, Map<string, CommitOperation>>();
-  // Verified commits indexed for `operationFor`, oldest first, and their bytes in all.
-  private readonly indexed = new Map<string, IndexedCommit>();
-  private indexedBytes = 0;
+  // Verified commits proved for `operationFor` (see src/model/commit-scan.ts), oldest first, and their bytes in all.
+  private readonly proved = new Map<string, ProvedCommit>();
+  private provedBytes = 0;
   // Reads in progress, so concurrent callers share one.
-  private readonly indexing = new Map<string, Promise<IndexedCommit | 'parsed' | null>>();
+  private readonly proving = new Map<string, Promise<ProvedCommit | 'parsed' | null>>();
 
   constructor(
     private readonly fs: StoreFs,
@@ -102,58 +96,51 @@ export class CommitLog {
   /**
    * The operation a published commit lists for `fullKey` (undefined when it
    * lists none), or null when its file does not exist. The bytes are always
-   * checked against the commit id when read; then they are indexed by full
-   * key (see src/model/commit-scan.ts), which answers as a whole parse
-   * would, and each lookup parses one operation's lines. A file the index
-   * cannot prove is parsed whole and its operations cached.
+   * checked against the commit id when read; then their layout is proved
+   * (see src/model/commit-scan.ts), so that a lookup finds and parses one
+   * operation's lines and answers as a whole parse would. A file whose
+   * layout cannot be proved is parsed whole and its operations cached.
    */
   async operationFor(commitId: string, fullKey: string): Promise<CommitOperation | undefined | null> {
     const parsed = this.operations.get(commitId);
     if (parsed !== undefined) return parsed.get(fullKey);
-    const indexed = this.indexed.get(commitId) ?? (await this.readIndexed(commitId));
-    if (indexed === null) return null;
-    if (indexed !== 'parsed') return findIndexedOperation(indexed.bytes, indexed.index, fullKey);
+    const proved = this.proved.get(commitId) ?? (await this.readProved(commitId));
+    if (proved === null) return null;
+    if (proved !== 'parsed') return findOperation(proved, fullKey);
     return this.operations.get(commitId)!.get(fullKey);
   }
 
-  /** Reads, verifies and indexes a commit (or parses it whole, when the index cannot be built); null when its file does not exist. */
-  private readIndexed(commitId: string): Promise<IndexedCommit | 'parsed' | null> {
-    let indexing = this.indexing.get(commitId);
-    if (indexing === undefined) {
-      indexing = (async () => {
+  /** Reads, verifies and proves a commit (or parses it whole, when its layout cannot be proved); null when its file does not exist. */
+  private readProved(commitId: string): Promise<ProvedCommit | 'parsed' | null> {
+    let proving = this.proving.get(commitId);
+    if (proving === undefined) {
+      proving = (async () => {
         const path = this.pathOf(commitId);
         const bytes = await readFileIfExists(this.fs, path);
         if (bytes === null) return null;
         verifyCommitHash(bytes, commitId, path);
         this.published.add(commitId);
-        const index = indexCommitOperations(bytes);
-        if (index === null) {
+        const proved = proveCommit(bytes);
+        if (proved === null) {
           this.operations.set(commitId, operationsByFullKey(parseCommitRecord(bytes, commitId, path)));
           return 'parsed' as const;
         }
-        const indexed = { bytes, index };
-        this.keepIndexed(commitId, indexed);
-        return indexed;
-      })().finally(() => this.indexing.delete(commitId));
-      this.indexing.set(commitId, indexing);
+        this.keepProved(commitId, proved);
+        return proved;
+      })().finally(() => this.proving.delete(commitId));
+      this.proving.set(commitId, proving);
     }
-    return indexing;
+    return proving;
   }
 
-  private keepIndexed(commitId: string, indexed: IndexedCommit): void {
-    this.indexed.set(commitId, indexed);
-    this.indexedBytes += indexed.bytes.length;
-    for (const [oldest] of this.indexed) {
-      if (this.indexedBytes <= INDEXED_BYTES_KEPT || oldest === commitId) break;
-      this.forgetIndexed(oldest);
+  private keepProved(commitId: string, proved: ProvedCommit): void {
+    this.proved.set(commitId, proved);
+    this.provedBytes += proved.bytes.length;
+    for (const [oldest, { bytes }] of this.proved) {
+      if (this.provedBytes <= PROVED_BYTES_KEPT || oldest === commitId) break;
+      this.proved.delete(oldest);
+      this.provedBytes -= bytes.length;
     }
-  }
-
-  private forgetIndexed(commitId: string): void {
-    const indexed = this.indexed.get(commitId);
-    if (indexed === undefined) return;
-    this.indexed.delete(commitId);
-    this.indexedBytes -= indexed.bytes.length;
   }
 
   async read(commitId: string): Promise<CommitRecord> {

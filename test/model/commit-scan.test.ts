@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findIndexedOperation, indexCommitOperations } from '../../src/model/commit-scan.js';
+import { findOperation, proveCommit } from '../../src/model/commit-scan.js';
 import { commitRecordProblem, encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
 
 const checksum = (n: number) => n.toString(16).padStart(64, '0');
@@ -16,7 +16,7 @@ const op = (logicalKey: string, n: number): CommitOperation => ({
   checksum: checksum(n),
 });
 
-/** What a whole parse answers for each key (as the commit log parses a file it cannot index), or 'refused'. */
+/** What a whole parse answers for each key (as the commit log parses a file whose layout is not proved), or 'refused'. */
 function wholeParse(bytes: Buffer): Map<string, CommitOperation> | 'refused' {
   let parsed: unknown;
   try {
@@ -28,21 +28,32 @@ function wholeParse(bytes: Buffer): Map<string, CommitOperation> | 'refused' {
   return new Map((parsed as CommitRecord).operations.map((o) => [o.fullKey, o]));
 }
 
-/** The operation the index finds for `fullKey`, or 'no index' when the file gets none. */
+/** The operation a lookup finds for `fullKey`, or 'not proved' when the file's layout is not. */
 function lookUp(bytes: Buffer, fullKey: string) {
-  const index = indexCommitOperations(bytes);
-  return index === null ? 'no index' : findIndexedOperation(bytes, index, fullKey);
+  const proved = proveCommit(bytes);
+  return proved === null ? 'not proved' : findOperation(proved, fullKey);
 }
 
-/** Asserts that an index, when the file gets one, answers every key as a whole parse does. */
-function expectIndexAgrees(bytes: Buffer, keys: Iterable<string>): 'indexed' | 'not indexed' {
-  const index = indexCommitOperations(bytes);
-  if (index === null) return 'not indexed';
+/**
+ * Asserts that lookups, when the file's layout is proved, answer every key
+ * as a whole parse does: first by searching the bytes, then (past the
+ * searches a commit gets) through its index, every key both ways.
+ */
+function expectLookupsAgree(bytes: Buffer, keys: Iterable<string>): 'proved' | 'not proved' {
+  const proved = proveCommit(bytes);
+  if (proved === null) return 'not proved';
   const whole = wholeParse(bytes);
-  expect(whole, 'an indexed file is one a whole parse accepts').not.toBe('refused');
-  if (whole === 'refused') return 'indexed';
-  for (const fullKey of [...keys, ...whole.keys()]) expect(findIndexedOperation(bytes, index, fullKey)).toEqual(whole.get(fullKey));
-  return 'indexed';
+  expect(whole, 'a proved file is one a whole parse accepts').not.toBe('refused');
+  if (whole === 'refused') return 'proved';
+  const all = [...keys, ...whole.keys()];
+  for (const fullKey of all) {
+    proved.searches = 0; // a search of the bytes, every time
+    expect(findOperation(proved, fullKey)).toEqual(whole.get(fullKey));
+  }
+  proved.searches = Infinity; // the next lookup builds the index
+  for (const fullKey of all) expect(findOperation(proved, fullKey)).toEqual(whole.get(fullKey));
+  expect(proved.index).not.toBeNull();
+  return 'proved';
 }
 
 const splice = (bytes: Buffer, find: string, replace: string) => {
@@ -51,7 +62,7 @@ const splice = (bytes: Buffer, find: string, replace: string) => {
   return Buffer.from(text.replace(find, replace), 'utf8');
 };
 
-describe('findIndexedOperation', () => {
+describe('findOperation', () => {
   it('finds the same operation a whole parse finds, for every key, keys that need escaping among them', () => {
     const operations = [op('a', 1), op('a.b', 2), op('quote"brace{}', 3), op('back\\slash', 4), op('ünï', 5), op('\u0001\ud800', 6)];
     const bytes = encodeRecord(commit(operations));
@@ -72,15 +83,15 @@ describe('findIndexedOperation', () => {
   });
 });
 
-describe('indexCommitOperations', () => {
+describe('proveCommit', () => {
   it('finds what a whole parse finds, for any keys (escapes, prefixes, one listed twice), and nothing for a key not listed', () => {
     const logicalKey = fc.oneof(fc.constantFrom('k', 'k1', 'k10', 'a.b', 'quote"brace{}', 'back\\slash', 'ünï', '\u2028'), fc.string({ minLength: 1, maxLength: 12, unit: 'binary' }));
     fc.assert(
       fc.property(fc.array(fc.tuple(logicalKey, fc.nat(9)), { minLength: 1, maxLength: 40 }), fc.tuple(logicalKey, fc.nat(9)), (listed, absent) => {
         const operations = listed.map(([key, n], i) => ({ ...op(key, n), checksum: checksum(i) }));
         const bytes = encodeRecord(commit(operations, 'a message with\n    {\n      "fullKey": "k_2026-01-01T00:00:00.001Z",\n'));
-        expect(indexCommitOperations(bytes)).not.toBeNull();
-        expect(expectIndexAgrees(bytes, [op(...absent).fullKey])).toBe('indexed');
+        expect(proveCommit(bytes)).not.toBeNull();
+        expect(expectLookupsAgree(bytes, [op(...absent).fullKey])).toBe('proved');
       }),
       { numRuns: 300 },
     );
@@ -102,11 +113,11 @@ describe('indexCommitOperations', () => {
     };
     for (const [what, file] of Object.entries(crafted)) {
       expect(wholeParse(file), what).not.toBe('refused');
-      expectIndexAgrees(file, [listed.fullKey, forged.fullKey]);
+      expectLookupsAgree(file, [listed.fullKey, forged.fullKey]);
     }
   });
 
-  it('gets no index for a file a whole parse refuses, so a read refuses what fsck refuses', () => {
+  it('proves no file a whole parse refuses, so a read refuses what fsck refuses', () => {
     const wanted = op('k', 1);
     const bytes = encodeRecord(commit([wanted, op('other', 2)]));
     const refused = [
@@ -119,11 +130,11 @@ describe('indexCommitOperations', () => {
     ];
     for (const file of refused) {
       expect(wholeParse(file)).toBe('refused');
-      expect(indexCommitOperations(file)).toBeNull();
+      expect(proveCommit(file)).toBeNull();
     }
   });
 
-  it('gets no index for a layout it does not prove, where a whole parse would find what a byte match misses', () => {
+  it('proves no other layout, where a whole parse would find what a byte match misses', () => {
     const wanted = op('a', 1);
     const bytes = encodeRecord(commit([wanted]));
     const unproved = [
@@ -136,7 +147,7 @@ describe('indexCommitOperations', () => {
       splice(bytes, `"fullKey": "a_`, '"fullKey": "\\u0061_'),
       splice(bytes, `"version": 1`, '"version": 01'),
     ];
-    for (const file of unproved) expect(indexCommitOperations(file)).toBeNull();
+    for (const file of unproved) expect(proveCommit(file)).toBeNull();
   });
 
   it('agrees with a whole parse on any edit of a commit file', () => {
@@ -144,7 +155,7 @@ describe('indexCommitOperations', () => {
     const bytes = encodeRecord(commit(operations));
     const pieces = ['\n', ' ', ',', '"', '[', ']', '{', '}', '\\', 'u0061', '0', '1', '"operations": [', '"fullKey": ', 'k_2026', '\n    {\n      "fullKey": "k_2026-01-01T00:00:00.001Z",'];
     const edit = fc.record({ at: fc.nat(bytes.length), cut: fc.nat(3), insert: fc.constantFrom(...pieces) });
-    let indexedAfterEdit = 0;
+    let provedAfterEdit = 0;
     fc.assert(
       fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
         let file = bytes;
@@ -152,11 +163,11 @@ describe('indexCommitOperations', () => {
           const position = Math.min(at, file.length);
           file = Buffer.concat([file.subarray(0, position), Buffer.from(insert), file.subarray(Math.min(file.length, position + cut))]);
         }
-        if (expectIndexAgrees(file, operations.map((o) => o.fullKey)) === 'indexed') indexedAfterEdit++;
+        if (expectLookupsAgree(file, operations.map((o) => o.fullKey)) === 'proved') provedAfterEdit++;
       }),
       { numRuns: 2000 },
     );
     // Some edits keep a provable layout (a changed checksum digit, a key's character): the agreement was checked on those too.
-    expect(indexedAfterEdit).toBeGreaterThan(0);
+    expect(provedAfterEdit).toBeGreaterThan(0);
   });
 });
