@@ -11,7 +11,10 @@
  * key directory is `lstat`ed against the mtime its summary recorded: the full
  * check. Object fanouts are `lstat`ed every time (there are at most 256); one
  * whose mtime is the one the last session left gets only its declared
- * objects measured, any other change is read again whole.
+ * objects measured, any other change is read again whole. On the precise
+ * path `commits/` is not listed either: the sessions name the commits they
+ * published, and their sizes are added to a total known to match the log
+ * (see `commits.isAtLog` in docs/FORMAT.md).
  *
  * The reads are synchronous, through the context's `StoreFs`, because
  * `getStatistics()` is; the writes are asynchronous and best effort, after
@@ -124,8 +127,13 @@ export class StatisticsIndex {
     if (isPrecise) this.refreshDeclaredKeys(update, changes.plan.keyDirs, readAt);
     else this.refreshAllKeys(update, readAt);
     this.refreshObjects(update, changes.plan, readAt);
-    if (isPrecise && changes.plan.commitIds !== null && main.commits !== null) this.addPublishedCommits(update, changes.plan.commitIds, commitsMtimeMs);
-    else this.refreshCommits(update, commitsMtimeMs, readAt);
+    if (isPrecise && changes.plan.commitIds !== null && main.commits?.isAtLog === true) this.addPublishedCommits(update, changes.plan.commitIds, commitsMtimeMs, readAt);
+    else if (this.refreshCommits(update, commitsMtimeMs, readAt)) {
+      // Listed: exact at the log's offset only if the log ends there after the listing (no session open at its read, none since).
+      const log = this.ctx.fs.lstatSync(this.ctx.changeLog.path);
+      const isAtLog = (log?.isFile() ? log.ino : 0) === changes.log.ino && (log?.size ?? 0) === changes.log.offset;
+      update.main.commits = { ...update.main.commits!, isAtLog };
+    }
     const trust = (mtimeMs: number) => (isPrecise ? mtimeMs : recordedMtime(mtimeMs, readAt, true));
     update.main.watch = { boot, git, commitsMtimeMs: trust(commitsMtimeMs), keyRefsMtimeMs: trust(keyRefsMtimeMs), log: changes.log };
     update.files.set('main.json', update.main);
@@ -301,17 +309,18 @@ export class StatisticsIndex {
    * listing `commits/`, which holds a file per save outside transactions. The
    * sizes sidecar is left as it was: a later full listing measures what it lacks.
    */
-  private addPublishedCommits(update: IndexUpdate, commitIds: ReadonlySet<string>, mtimeMs: number): void {
+  private addPublishedCommits(update: IndexUpdate, commitIds: ReadonlySet<string>, mtimeMs: number, readAt: number): void {
     let bytes = update.main.commits?.bytes ?? 0;
     for (const id of commitIds) {
       const stats = this.ctx.fs.lstatSync(this.ctx.commits.pathOf(id));
       if (stats?.isFile()) bytes += stats.size;
     }
-    update.main.commits = { mtimeMs, bytes };
+    update.main.commits = { mtimeMs: recordedMtime(mtimeMs, readAt, true), bytes, isAtLog: true };
   }
 
-  private refreshCommits(update: IndexUpdate, mtimeMs: number, readAt: number): void {
-    if (isTrusted(update.main.commits?.mtimeMs, mtimeMs)) return;
+  /** Lists `commits/` unless its recorded mtime is trusted; answers whether it listed. */
+  private refreshCommits(update: IndexUpdate, mtimeMs: number, readAt: number): boolean {
+    if (isTrusted(update.main.commits?.mtimeMs, mtimeMs)) return false;
     const old = update.commitFiles();
     const files: Record<string, number> = {};
     const dir = this.ctx.layout.commits;
@@ -320,6 +329,7 @@ export class StatisticsIndex {
       if (size !== undefined) files[name] = size;
     }
     update.setCommits(files, recordedMtime(mtimeMs, readAt, true));
+    return true;
   }
 
   /** Bytes of the regular files the summaries do not cover: store files, tags, hooks, `local/` but the index. */

@@ -73,7 +73,8 @@ export interface StatsIndexMain {
   watch: WatchState | null;
   buckets: Record<string, BucketSummary>;
   shards: Record<string, ShardSummary>;
-  commits: { mtimeMs: number; bytes: number } | null;
+  /** `isAtLog`: `bytes` are exactly the files of the sessions up to `watch.log` (no writer at work while they were listed), so named commits may be added. */
+  commits: { mtimeMs: number; bytes: number; isAtLog?: boolean } | null;
   /** Bytes of the regular files directly in `refs/keys/` (none in a sound store). */
   strayKeyRefBytes: number;
   /**
@@ -244,7 +245,7 @@ export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
     (main.watch === null || isWatch(main.watch)) &&
     isRecordOf(main.buckets, (b) => isNumbers(b, ['keys', ...TOTALS]) && isSpan(b)) &&
     isRecordOf(main.shards, (s) => isNumbers(s, ['mtimeMs', ...OBJECT_TOTALS]) && /^[0-9a-f]{64}$/.test(String((s as ShardSummary).subs))) &&
-    (main.commits === null || isNumbers(main.commits, ['mtimeMs', 'bytes'])) &&
+    (main.commits === null || (isNumbers(main.commits, ['mtimeMs', 'bytes']) && [undefined, true, false].includes(main.commits?.isAtLog))) &&
     (main.packs === null || isNumbers(main.packs, ['mtimeMs', 'overheadBytes']))
   );
 }

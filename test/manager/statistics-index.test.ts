@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { appendFile, lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
@@ -237,6 +238,85 @@ describe('statistics index, after each kind of change', () => {
     expect(commitListings).toBe(1);
     expect(afterOld).toEqual(await scanned(m));
     await m.shutdown();
+  });
+
+  it('counts a commit once when stats run while its save is between the commit point and the end of its session', async () => {
+    let duringSave: (() => void) | null = null;
+    const fs: StoreFs = {
+      ...nodeFs,
+      rename: async (from: string, to: string) => {
+        await nodeFs.rename(from, to);
+        if (to.includes(`${join('.ae', 'commits')}/`) && duringSave !== null) {
+          const run = duringSave;
+          duringSave = null;
+          run();
+        }
+      },
+    };
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    for (let k = 0; k < 3; k++) await m.saveSSOT(`key${k}`, { k });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    duringSave = () => void m.getStatistics();
+    await m.saveSSOT('key1', { k: 'again' });
+    await (m as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('counts a commit once when another process saves while stats list every directory', async () => {
+    const root = await tempProject();
+    const first = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false });
+    for (let k = 0; k < 3; k++) await first.saveSSOT(`key${k}`, { k });
+    await indexed(first);
+    await first.shutdown();
+    let whileListing: (() => void) | null = null;
+    const fs: StoreFs = {
+      ...nodeFs,
+      readdirSync: (path: string) => {
+        if (path.endsWith(join('refs', 'keys')) && whileListing !== null) {
+          const run = whileListing;
+          whileListing = null;
+          run();
+        }
+        return nodeFs.readdirSync(path);
+      },
+    };
+    const m = new EnhancedStateManager(root, { gcInterval: 0, recordGitProvenance: false }, { fs });
+    // A session that declared nothing: the next read checks every directory, listing refs/keys/ before commits/.
+    await appendFile(changeLogOf(m), `${JSON.stringify({ b: 'undeclared' })}\n${JSON.stringify({ e: 'undeclared', c: 0, r: 0, f: {} })}\n`);
+    const index = JSON.stringify(new URL('../../dist/src/index.js', import.meta.url).pathname);
+    const otherSave = `import(${index}).then(async ({ EnhancedStateManager }) => { const o = new EnhancedStateManager(${JSON.stringify(root)}, { gcInterval: 0, recordGitProvenance: false }); await o.saveSSOT('other', { o: 1 }); await o.shutdown(); })`;
+    whileListing = () => execFileSync(process.execPath, ['-e', otherSave]);
+    await indexed(m);
+    expect(whileListing).toBeNull();
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('lists commits/ again after a change in the same tick as the last read, on a file system with 1 s times', async () => {
+    const coarse = <T extends { mtimeMs: number } | undefined | null>(stats: T): T => {
+      if (stats) stats.mtimeMs = Math.floor(stats.mtimeMs / 1000) * 1000;
+      return stats;
+    };
+    const fs: StoreFs = {
+      ...nodeFs,
+      lstat: (async (path: string) => coarse(await nodeFs.lstat(path))) as StoreFs['lstat'],
+      stat: (async (path: string) => coarse(await nodeFs.stat(path))) as StoreFs['stat'],
+      lstatSync: (path: string) => coarse(nodeFs.lstatSync(path)),
+    };
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false }, { fs });
+    const other = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    await other.saveSSOT('imported', { i: 1 });
+    const backup = await other.exportState();
+    for (let k = 0; k < 3; k++) await m.saveSSOT(`key${k}`, { k });
+    await indexed(m);
+    await new Promise((resolve) => setTimeout(resolve, 1005 - (Date.now() % 1000)));
+    await m.saveSSOT('key1', { k: 'again' });
+    await indexed(m);
+    // An import declares nothing; in the same second, commits/ keeps the mtime the last read saw.
+    await m.importState(backup);
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await Promise.all([m.shutdown(), other.shutdown()]);
   });
 
   it('keeps to the precise path across a rotation of the change log', async () => {
