@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommitOperation, VersionRecord } from '../../src/model/records.js';
 import type { PendingCommits } from '../../src/store/staging.js';
-import { VersionIndex } from '../../src/store/version-index.js';
+import { cachedRecordsBound, MIN_CACHED_RECORDS, VersionIndex } from '../../src/store/version-index.js';
 
 const KEY = 'spec';
 
@@ -292,5 +292,14 @@ describe('version index, a ref rewritten while it is read', () => {
     expect(store.index.cachedRecordCount).toBe(1);
     await rememberWhileListing(store);
     expect(await listed(store.index)).toEqual([['/refs/b.json', 2]]);
+  });
+});
+
+describe('cachedRecordsBound', () => {
+  it('holds a million versions under Node\'s usual heap limit, and never less than the least bound', () => {
+    expect(cachedRecordsBound(4 * 1024 ** 3)).toBeGreaterThan(1_100_000);
+    expect(cachedRecordsBound(256 * 1024 ** 2)).toBe(MIN_CACHED_RECORDS);
+    // About a quarter of the heap at the measured cost of a record.
+    expect(cachedRecordsBound(2 * 1024 ** 3) * 700).toBeLessThanOrEqual((2 * 1024 ** 3) / 4);
   });
 });
