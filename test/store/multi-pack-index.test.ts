@@ -15,7 +15,7 @@ import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { storeLayout, type StoreLayout } from '../../src/store/layout.js';
 import { ObjectStore } from '../../src/store/objects.js';
 import { PackWriter, syncCommitObjects } from '../../src/store/pack-writer.js';
-import { MULTI_INDEX_REBUILD_PACKS, packDirOf } from '../../src/store/packs.js';
+import { MULTI_INDEX_REBUILD_OBJECTS, MULTI_INDEX_REBUILD_PACKS, packDirOf } from '../../src/store/packs.js';
 import { tempProject } from '../helpers.js';
 
 async function store() {
@@ -106,6 +106,21 @@ describe('multi-pack index', () => {
     const indexReads = reads.filter((path) => path.endsWith('.idx')).length;
     expect(indexReads).toBeGreaterThan(0);
     expect(indexReads).toBeLessThanOrEqual(MULTI_INDEX_REBUILD_PACKS);
+  });
+
+  it('is written again for one pack outside it that holds many objects, so fresh readers do not each read that pack\'s index', async () => {
+    const { layout, objects } = await store();
+    await expectAllRead(new ObjectStore(nodeFs, layout), await writePacks(layout, objects, 1, 4));
+    const [small] = await packHashes(layout);
+    expect(await multiIndexPacks(layout)).toEqual([small]);
+    const large = await writePacks(layout, objects, 1, MULTI_INDEX_REBUILD_OBJECTS, 'large');
+    const [checksum, bytes] = [...large][0]!;
+    // The first fresh reader finds the pack outside the multi-pack index, reads its index and writes the multi-pack index again.
+    expect(await new ObjectStore(nodeFs, layout).read(checksum)).toEqual(bytes);
+    expect(await multiIndexPacks(layout)).toEqual(await packHashes(layout));
+    const { fs, reads } = countingFs();
+    expect(await new ObjectStore(fs, layout).read(checksum)).toEqual(bytes);
+    expect(reads.filter((path) => path.endsWith('.idx'))).toEqual([]);
   });
 
   for (const [damage, spoil] of [
