@@ -37,6 +37,9 @@ interface Store {
 
 const keyName = (k: number) => `scale.key${k}`;
 
+/** Waits for the statistics index's writes, which `getStatistics()` leaves to run after it returns. */
+const flushStatistics = (manager: EnhancedStateManager) => (manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+
 /**
  * `stats` right after a save, in stores laid out as single saves leave them
  * (a commit file per save, here one per key: buildStore of the retention
@@ -50,7 +53,7 @@ async function runStatsByCommitCount(): Promise<void> {
     buildStore(storeLayout(root, '.ae'), commits);
     const manager = new EnhancedStateManager(root, OPTIONS);
     manager.getStatistics();
-    await (manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+    await flushStatistics(manager);
     managers.push({ root, manager });
   }
   const times: number[][] = managers.map(() => []);
@@ -58,7 +61,7 @@ async function runStatsByCommitCount(): Promise<void> {
     for (const [i, { manager }] of managers.entries()) {
       await manager.saveSSOT('bench.key.1', { round });
       times[i]!.push(timeMs(() => manager.getStatistics()));
-      await (manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush();
+      await flushStatistics(manager);
     }
   }
   const [few, many] = times.map(median) as [number, number];
@@ -209,7 +212,7 @@ export async function runScaleBench(): Promise<void> {
   );
   const stores = [small.store, large.store];
   const firstStats = stores.map((s) => timeMs(() => s.manager.getStatistics()));
-  await Promise.all(stores.map((s) => (s.manager as unknown as { statisticsIndex: { flush(): Promise<void> } }).statisticsIndex.flush()));
+  await Promise.all(stores.map((s) => flushStatistics(s.manager)));
   process.stdout.write(`First stats (builds the statistics index): ${fmt(firstStats[0]! / 1000)} s small, ${fmt(firstStats[1]! / 1000)} s large.\n\n`);
   const figures = stores.map((): Figures => Object.fromEntries(FIGURES.map((name) => [name, []])) as unknown as Figures);
   const nextColdKeys = stores.map((s) => coldKeys(s.keys));
