@@ -122,7 +122,7 @@ export class CommitLog {
         this.published.add(commitId);
         const proved = proveCommit(bytes);
         if (proved === null) {
-          this.operations.set(commitId, operationsByFullKey(parseCommitRecord(bytes, commitId, path)));
+          this.operations.set(commitId, operationsByFullKey(parseVerifiedCommitRecord(bytes, path)));
           return 'parsed' as const;
         }
         this.keepProved(commitId, proved);
@@ -191,6 +191,11 @@ function verifyCommitHash(bytes: Buffer, commitId: string, path: string): void {
 
 export function parseCommitRecord(bytes: Buffer, commitId: string, path: string): CommitRecord {
   verifyCommitHash(bytes, commitId, path);
+  return parseVerifiedCommitRecord(bytes, path);
+}
+
+/** `parseCommitRecord` of bytes already checked against their commit id. */
+function parseVerifiedCommitRecord(bytes: Buffer, path: string): CommitRecord {
   if (bytes.length > constants.MAX_STRING_LENGTH) throw new IntegrityError(`commit ${path} is too large to read (${bytes.length} bytes)`, { path });
   let parsed: unknown;
   try {
