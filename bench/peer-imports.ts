@@ -15,16 +15,17 @@ import type { PeerRow } from './peers.js';
 
 const VERSIONS = 10_000;
 
-function backupOf(count: number) {
+/** `count` versions of `keys` keys (round robin), numbered per key in order. */
+function backupOf(count: number, keys: number) {
   const doc = sampleAeIr();
   const start = Date.now() - count;
   const entries = Array.from({ length: count }, (_, i) => {
     const timestamp = new Date(start + i).toISOString();
     const data = { ...doc, revision: i, name: `Specification ${i}` };
     return {
-      logicalKey: `bench.entity_${i % 1000}.specification`,
+      logicalKey: `bench.entity_${i % keys}.specification`,
       timestamp,
-      version: Math.floor(i / 1000) + 1,
+      version: Math.floor(i / keys) + 1,
       checksum: createHash('sha256').update(JSON.stringify(data)).digest('hex'),
       data,
       compressed: false,
@@ -43,10 +44,11 @@ async function timed(work: () => Promise<unknown> | unknown): Promise<number> {
 
 export async function runPeerImports(rounds: number): Promise<PeerRow[]> {
   const dir = await benchDir('peer-imports');
-  const backup = backupOf(VERSIONS);
+  const backup = backupOf(VERSIONS, 1000);
   const payloads: Payload[] = backup.entries.map((e) => ({ logicalKey: e.logicalKey, bytes: Buffer.from(JSON.stringify(e.data)) }));
+  // A snapshot holds each key's newest version: 10,000 keys make its 10,000 entries.
   const source = new EnhancedStateManager(join(dir, 'source'), { gcInterval: 0 });
-  await source.importState(backup);
+  await source.importState(backupOf(VERSIONS, VERSIONS));
   const snapshotId = await source.createSnapshot('bench');
   const tarFile = join(dir, 'snapshot.tar');
   await source.exportSnapshot(snapshotId, tarFile);
@@ -62,7 +64,10 @@ export async function runPeerImports(rounds: number): Promise<PeerRow[]> {
     await a.shutdown();
     counter.reset();
     const b = new EnhancedStateManager(join(dir, `tar${round}`), { gcInterval: 0 }, { fs: counter.fs });
-    tar.push(await timed(() => b.importSnapshot(tarFile)));
+    let imported = 0;
+    tar.push(await timed(async () => void (imported = (await b.importSnapshot(tarFile)).published)));
+    // Each row must do SQLite's work: 10,000 versions.
+    if (imported !== VERSIONS) throw new Error(`the tar import published ${imported} versions, not ${VERSIONS}`);
     tarFsyncs += counter.counts.fsync;
     await b.shutdown();
     const db = new SqliteStore(join(dir, `peer${round}.sqlite`));

@@ -204,9 +204,11 @@ async function enforceMaxVersions(ctx: StoreContext, keys: Set<string>): Promise
       const excess = versions.length - ctx.options.maxVersions;
       if (excess <= 0) continue;
       const removed = versions.slice(0, excess);
-      for (const { path } of removed) {
-        await ctx.refs.remove(path);
-        ctx.index.forget(path);
+      // Numbers were settled before the commit point, so the order of the removals does not matter.
+      try {
+        await ctx.refs.removeAll(removed.map((v) => v.path));
+      } finally {
+        for (const { path } of removed) ctx.index.forget(path);
       }
       cleanups.push({
         logicalKey,

@@ -21,6 +21,8 @@ import { encodeDigestedRecord, splitDigest, versionRecordProblem, type VersionRe
 import { writeFileAtomic, writeFileAtomicFlushing } from './atomic-write.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
+import { unlinkIfExists } from './bulk-io.js';
+import { FILE_CONCURRENCY, mapLimit } from './write-pool.js';
 
 export class RefStore {
   private readonly refNames = new Set<string>();
@@ -120,6 +122,18 @@ export class RefStore {
 
   private settledMarker(): string {
     return join(this.layout.local, 'settled');
+  }
+
+  /**
+   * Removes several refs side by side, on the thread pool, at most
+   * FILE_CONCURRENCY at once: a cleanup removing a hundred refs would
+   * otherwise wait for each unlink in turn. Every removal settles before the
+   * first failure is thrown.
+   */
+  async removeAll(paths: readonly string[]): Promise<void> {
+    const results = await mapLimit(paths, FILE_CONCURRENCY, (path) => unlinkIfExists(this.fs, path).then(() => null, (error: unknown) => ({ error })));
+    const failed = results.find((r) => r !== null);
+    if (failed != null) throw failed.error;
   }
 
   async remove(path: string): Promise<void> {
