@@ -133,7 +133,7 @@ export class RefStore {
   async removeAll(paths: readonly string[]): Promise<void> {
     const results = await mapLimit(paths, FILE_CONCURRENCY, (path) => unlinkIfExists(this.fs, path).then(() => null, (error: unknown) => ({ error })));
     const failed = results.find((r) => r !== null);
-    if (failed != null) throw failed.error;
+    if (failed !== undefined) throw failed.error;
   }
 
   async remove(path: string): Promise<void> {
