@@ -38,19 +38,28 @@ const outdir = join(root, 'dist', 'cli');
 const LAZY_BUILTINS = /^node:(crypto|zlib|child_process|worker_threads|v8)$/;
 
 /**
- * Each lazy built-in becomes a module whose exports are getters that
- * require the real one on first use. The names come from the built-in
- * itself, here at build time, so `import { createHash } from 'node:crypto'`
- * keeps working unchanged.
+ * Each lazy built-in becomes an ES module of functions that require the real
+ * one on first call: `createHash(...)` calls the built-in's `createHash`,
+ * and `new Worker(...)` constructs the built-in's `Worker`. An ES module,
+ * not CommonJS with getters, because the bundle binds the importer to
+ * these functions directly; a CommonJS module would be wrapped at each of
+ * its twenty-odd import sites in an object with a getter for every one of
+ * the built-in's names, a millisecond of every start. The names come from
+ * the built-in itself, here at build time, so `import { createHash } from
+ * 'node:crypto'` keeps working unchanged; only functions (and classes) are
+ * offered, so an import of anything else (a constant, an object) fails the
+ * build instead of loading the built-in early.
  */
 async function onFirstUseModule(builtin) {
-  const names = Object.keys(await import(builtin)).filter((name) => name !== 'default');
+  const real = await import(builtin);
+  const names = Object.keys(real).filter((name) => name !== 'default' && typeof real[name] === 'function' && /^[A-Za-z_$][\w$]*$/.test(name));
   return [
-    `const load = () => require(${JSON.stringify(builtin)});`,
-    'const exported = {};',
-    `for (const name of ${JSON.stringify(names)}) Object.defineProperty(exported, name, { enumerable: true, get: () => load()[name] });`,
-    "Object.defineProperty(exported, 'default', { enumerable: false, get: load });",
-    'module.exports = exported;',
+    'let loaded;',
+    `const load = () => (loaded ??= require(${JSON.stringify(builtin)}));`,
+    ...names.map(
+      (name) =>
+        `export function ${name}(...args) { return new.target === undefined ? load().${name}(...args) : Reflect.construct(load().${name}, args); }`,
+    ),
   ].join('\n');
 }
 

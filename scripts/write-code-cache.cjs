@@ -1,19 +1,39 @@
 'use strict';
 /**
  * Writes dist/cli/main.cjs.cache: V8's compiled code for the bundle, after
- * its top level has run and `--help` has registered every command, so the
- * code a start needs most is in it. Run by build-cli.mjs with the Node that
- * built the package and Node's default flags; another version, or other
- * flags, refuse the cache and compile anew. The layout is bin/cli-bundle.js's
- * (`encodeCodeCache`), written to a temporary name and renamed into place.
+ * its top level has run, `--help` has registered every command, and the
+ * commands hook scripts run most (`save`, `load`, `versions`) have worked
+ * on a scratch store, so the code a start needs is in it instead of being
+ * compiled function by function as it is first called. Run by build-cli.mjs
+ * with the Node that built the package and Node's default flags; another
+ * version, or other flags, refuse the cache and compile anew. The layout is
+ * bin/cli-bundle.js's (`encodeCodeCache`), written to a temporary name and
+ * renamed into place.
  */
-const { renameSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
 const { CODE_CACHE, compileBundle, encodeCodeCache } = require('../bin/cli-bundle.js');
+
+/** What the warm-up runs, in a scratch project: two saves, so a load reads a key of more than one version. */
+const WARM_UP = [['save', '-k', 'warm.up', '-i', 'doc.json'], ['save', '-k', 'warm.up', '-i', 'doc.json'], ['load', '-k', 'warm.up'], ['versions', '-k', 'warm.up']];
 
 async function writeCodeCache() {
   const { exports, script, bundle } = compileBundle({ useCache: false });
-  // Help goes to this process's standard output, which build-cli.mjs discards.
+  // Output goes to this process's standard output and error, which build-cli.mjs discards.
   await exports.main(['--help'], 'ae-state');
+  const project = mkdtempSync(join(tmpdir(), 'ae-state-code-cache-'));
+  try {
+    writeFileSync(join(project, 'doc.json'), JSON.stringify({ schema: 'warm-up', items: [1, 2, { name: 'x' }] }));
+    for (const argv of WARM_UP) {
+      process.chdir(project);
+      await exports.main(['--root', project, ...argv], 'ae-state');
+      if (process.exitCode) throw new Error(`ae-state ${argv.join(' ')} exited ${process.exitCode} during the warm-up`);
+    }
+  } finally {
+    process.chdir(__dirname);
+    rmSync(project, { recursive: true, force: true });
+  }
   const temporary = `${CODE_CACHE}.${process.pid}.tmp`;
   writeFileSync(temporary, encodeCodeCache(bundle, script.createCachedData()));
   renameSync(temporary, CODE_CACHE);

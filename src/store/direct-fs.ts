@@ -12,9 +12,29 @@
  * event loop is never held for a flush, and a commit can flush many files in
  * parallel. Tests swap in a faulty `StoreFs` through the same interface.
  */
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+// Named imports, not `* as fs`: the CLI bundle wraps a namespace import of a
+// built-in in an object of a hundred getters at start.
+import {
+  closeSync,
+  fstatSync,
+  fsync,
+  futimesSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import type { MakeDirectoryOptions, Mode, OpenMode, PathLike, PathOrFileDescriptor, RmOptions, StatSyncOptions, Stats, WriteFileOptions } from 'node:fs';
+import { unlink as unlinkOnThreadPool, type FileHandle } from 'node:fs/promises';
 import type { StoreFs } from './fs.js';
 
 // Most store files (records, commits, small objects) fit in one read into this
@@ -28,7 +48,7 @@ class DirectFileHandle {
   async writeFile(data: string | Uint8Array): Promise<void> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     let offset = 0;
-    while (offset < bytes.length) offset += fs.writeSync(this.fd, bytes, offset, bytes.length - offset);
+    while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset);
   }
 
   /** Writes all of `data` at `position`, or at the current position when it is null or absent. */
@@ -38,58 +58,58 @@ class DirectFileHandle {
       await this.writeFile(bytes);
     } else {
       let offset = 0;
-      while (offset < bytes.length) offset += fs.writeSync(this.fd, bytes, offset, bytes.length - offset, position + offset);
+      while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, position + offset);
     }
     return { bytesWritten: bytes.length };
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number | null): Promise<{ bytesRead: number; buffer: Uint8Array }> {
-    return { bytesRead: fs.readSync(this.fd, buffer, offset, length, position), buffer };
+    return { bytesRead: readSync(this.fd, buffer, offset, length, position), buffer };
   }
 
   /** The whole file from its start; most store files fit in one read into the scratch buffer. */
   async readFile(options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<Buffer | string> {
     const encoding = typeof options === 'string' ? options : (options?.encoding ?? null);
-    const length = fs.readSync(this.fd, scratch, 0, scratch.length, 0);
-    const bytes = length < scratch.length ? Buffer.from(scratch.subarray(0, length)) : fs.readFileSync(this.fd);
+    const length = readSync(this.fd, scratch, 0, scratch.length, 0);
+    const bytes = length < scratch.length ? Buffer.from(scratch.subarray(0, length)) : readFileSync(this.fd);
     return encoding === null ? bytes : bytes.toString(encoding);
   }
 
-  async stat(): Promise<fs.Stats> {
-    return fs.fstatSync(this.fd);
+  async stat(): Promise<Stats> {
+    return fstatSync(this.fd);
   }
 
   async utimes(atime: number | Date, mtime: number | Date): Promise<void> {
-    fs.futimesSync(this.fd, atime, mtime);
+    futimesSync(this.fd, atime, mtime);
   }
 
   /** On the thread pool: the one call here that waits for the disk. */
   sync(): Promise<void> {
-    return new Promise((resolve, reject) => fs.fsync(this.fd, (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) => fsync(this.fd, (error) => (error ? reject(error) : resolve())));
   }
 
   async close(): Promise<void> {
-    fs.closeSync(this.fd);
+    closeSync(this.fd);
   }
 }
 
 const direct = {
-  readFile: async (path: fs.PathLike, options?: Parameters<typeof fs.readFileSync>[1]) => fs.readFileSync(path, options),
-  readdir: async (path: fs.PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false }) => fs.readdirSync(path, options),
-  stat: async (path: fs.PathLike, options?: fs.StatSyncOptions) => fs.statSync(path, options),
-  lstat: async (path: fs.PathLike, options?: fs.StatSyncOptions) => fs.lstatSync(path, options),
-  mkdir: async (path: fs.PathLike, options?: fs.MakeDirectoryOptions) => fs.mkdirSync(path, options),
-  open: async (path: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => new DirectFileHandle(fs.openSync(path, flags ?? 'r', mode)),
-  rename: async (from: fs.PathLike, to: fs.PathLike) => fs.renameSync(from, to),
-  unlink: async (path: fs.PathLike) => fs.unlinkSync(path),
-  rm: async (path: fs.PathLike, options?: fs.RmOptions) => fs.rmSync(path, options),
-  link: async (existing: fs.PathLike, created: fs.PathLike) => fs.linkSync(existing, created),
-  readFileSync: (path: string) => fs.readFileSync(path),
-  readdirSync: (path: string) => fs.readdirSync(path),
-  lstatSync: (path: string) => fs.lstatSync(path, { throwIfNoEntry: false }),
-  unlinkOnPool: (path: string) => fsp.unlink(path),
-  writeFile: async (path: fs.PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView, options?: fs.WriteFileOptions) =>
-    fs.writeFileSync(path, data, options),
+  readFile: async (path: PathLike, options?: Parameters<typeof readFileSync>[1]) => readFileSync(path, options),
+  readdir: async (path: PathLike, options?: { encoding?: BufferEncoding | null; withFileTypes?: false }) => readdirSync(path, options),
+  stat: async (path: PathLike, options?: StatSyncOptions) => statSync(path, options),
+  lstat: async (path: PathLike, options?: StatSyncOptions) => lstatSync(path, options),
+  mkdir: async (path: PathLike, options?: MakeDirectoryOptions) => mkdirSync(path, options),
+  open: async (path: PathLike, flags?: OpenMode, mode?: Mode) => new DirectFileHandle(openSync(path, flags ?? 'r', mode)),
+  rename: async (from: PathLike, to: PathLike) => renameSync(from, to),
+  unlink: async (path: PathLike) => unlinkSync(path),
+  rm: async (path: PathLike, options?: RmOptions) => rmSync(path, options),
+  link: async (existing: PathLike, created: PathLike) => linkSync(existing, created),
+  readFileSync: (path: string) => readFileSync(path),
+  readdirSync: (path: string) => readdirSync(path),
+  lstatSync: (path: string) => lstatSync(path, { throwIfNoEntry: false }),
+  unlinkOnPool: (path: string) => unlinkOnThreadPool(path),
+  writeFile: async (path: PathOrFileDescriptor, data: string | NodeJS.ArrayBufferView, options?: WriteFileOptions) =>
+    writeFileSync(path, data, options),
 };
 
 // The handle implements what the store calls on a FileHandle (see above).

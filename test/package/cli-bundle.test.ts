@@ -4,7 +4,7 @@
  * only, never a wrong start.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AE_IR_SAMPLE, REPO_ROOT, runCli, tempProject } from '../helpers.js';
@@ -87,13 +87,16 @@ describe('the CLI bundle and its code cache', () => {
     expect(await cacheAcceptedIn(pkg)).toBe(true);
   });
 
-  it('writes a cache a plain start takes, even when built with NODE_OPTIONS', async () => {
+  it('writes a cache a plain start takes, even when built with NODE_OPTIONS, and leaves no warm-up store behind', async () => {
     const pkg = await copyOfCli();
-    const flagged = { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096' };
+    // The cache is written after save, load and versions ran on a scratch project in the temporary directory.
+    const scratch = await tempProject('ae-state-build-tmp-');
+    const flagged = { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096', TMPDIR: scratch };
     await new Promise<void>((resolve, reject) =>
       execFile(process.execPath, [join(pkg, 'scripts', 'build-cli.mjs')], { env: flagged }, (error, _out, stderr) => (error ? reject(new Error(stderr)) : resolve())),
     );
     expect(await cacheAcceptedIn(pkg, { ...process.env, NODE_OPTIONS: '' })).toBe(true);
+    expect(await readdir(scratch)).toEqual([]);
   });
 
   it('exits 13, not 0, when a command stops before it finishes', async () => {
