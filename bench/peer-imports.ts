@@ -2,10 +2,13 @@
  * Bulk writes beside SQLite: a JSON import of 10,000 versions and the import
  * of a 10,000-entry snapshot tar, each into a fresh store, against SQLite
  * writing the same 10,000 documents (gzip + sha256 per row) in one durable
- * transaction into a fresh database.
+ * transaction into a fresh database; and `ae-state add` of a tree of 1,000
+ * specification files against SQLite reading the same files and writing
+ * them in one transaction.
  */
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnhancedStateManager } from '../src/index.js';
 import { benchDir, fmt, median, sampleAeIr } from './fixtures.js';
@@ -14,6 +17,9 @@ import { fsyncsUnderStrace } from './peer-processes.js';
 import type { PeerRow } from './peers.js';
 
 const VERSIONS = 10_000;
+/** Files of the `add` row: 10 folders of 100. */
+const FILES = 1_000;
+const FOLDERS = 10;
 
 /** `count` versions of `keys` keys (round robin), numbered per key in order. */
 function backupOf(count: number, keys: number) {
@@ -34,6 +40,45 @@ function backupOf(count: number, keys: number) {
     };
   });
   return { metadata: { version: '1.0.0', timestamp: new Date().toISOString(), options: {} }, entries };
+}
+
+/** A project holding FILES specification files under specs/; their relative paths. */
+async function specTree(project: string): Promise<string[]> {
+  const doc = sampleAeIr();
+  const paths: string[] = [];
+  for (let i = 0; i < FILES; i++) {
+    const folder = `specs/domain_${i % FOLDERS}`;
+    await mkdir(join(project, folder), { recursive: true });
+    const path = `${folder}/entity_${i}.json`;
+    await writeFile(join(project, path), JSON.stringify({ ...doc, revision: i, name: `Specification ${i}` }, null, 2));
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** `ae-state add 'specs/**\/*.json'` into a fresh store, against SQLite reading the same files into one transaction. */
+async function addRow(dir: string, rounds: number): Promise<PeerRow> {
+  const add: number[] = [], sqlite: number[] = [];
+  let fsyncs = 0;
+  for (let round = 0; round < rounds; round++) {
+    const project = join(dir, `add${round}`);
+    const paths = await specTree(project);
+    const counter = countingFs();
+    const manager = new EnhancedStateManager(project, { gcInterval: 0 }, { fs: counter.fs });
+    let saved = 0;
+    add.push(await timed(async () => void (saved = (await manager.addFiles('specs/**/*.json')).files.filter((f) => f.status === 'saved').length)));
+    // The row must do SQLite's work: every file saved.
+    if (saved !== FILES) throw new Error(`add saved ${saved} files, not ${FILES}`);
+    fsyncs += counter.counts.fsync;
+    await manager.shutdown();
+    const db = new SqliteStore(join(dir, `add${round}.sqlite`));
+    // Read synchronously: the quickest way for SQLite's side.
+    sqlite.push(await timed(() => db.saveMany(paths.map((path) => ({ logicalKey: path.replace(/\.json$/, '').split('/').join('.'), bytes: readFileSync(join(project, path)) })))));
+    db.close();
+    await rm(project, { recursive: true, force: true });
+  }
+  const sqliteFsyncs = await fsyncsUnderStrace(dir, 'batch', FILES);
+  return { work: `ae-state add of ${FILES.toLocaleString('en-US')} files (fresh store)`, ae: median(add), aeFsyncs: fmt(fsyncs / rounds, 0), sqlite: median(sqlite), sqliteFsyncs, raw: null, rawFsyncs: '—' };
 }
 
 async function timed(work: () => Promise<unknown> | unknown): Promise<number> {
@@ -77,9 +122,11 @@ export async function runPeerImports(rounds: number): Promise<PeerRow[]> {
     await rm(join(dir, `tar${round}`), { recursive: true, force: true });
   }
   const sqliteFsyncs = await fsyncsUnderStrace(dir, 'batch', VERSIONS);
+  const added = await addRow(dir, rounds);
   await rm(dir, { recursive: true, force: true });
   return [
     { work: 'JSON import of 10,000 versions (fresh store)', ae: median(json), aeFsyncs: fmt(jsonFsyncs / rounds, 0), sqlite: median(sqlite), sqliteFsyncs, raw: null, rawFsyncs: '—' },
     { work: 'tar import of a 10,000-entry snapshot (fresh store)', ae: median(tar), aeFsyncs: fmt(tarFsyncs / rounds, 0), sqlite: median(sqlite), sqliteFsyncs, raw: null, rawFsyncs: '—' },
+    added,
   ];
 }

@@ -196,7 +196,7 @@ export async function runPeerBench(): Promise<void> {
   ]);
   await runPeerStartup(ROUNDS * 3);
   process.stdout.write(
-    'Targets: bulk writes (100-save transaction, imports) <= 2x SQLite FULL; 4 concurrent writers <= 1.5x the raw loop;\n' +
+    'Targets: bulk writes (100-save transaction, imports, add) <= 2x SQLite FULL; 4 concurrent writers <= 1.5x the raw loop;\n' +
       '100 concurrent in-process saves <= 1.3x one 100-save transaction; one save <= 1.5x the raw loop; CLI load <= 1.3x node -e 0.\n',
   );
   await rm(stores.dir, { recursive: true, force: true });
