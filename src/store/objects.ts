@@ -236,6 +236,11 @@ export class ObjectStore {
     const path = this.pathOf(checksum);
     const loose = await readFileIfExists(this.fs, path);
     if (loose !== null) return { stored: loose, path };
+    return this.readStoredPacked(checksum);
+  }
+
+  /** The stored bytes of a packed object and its pack, unverified; null when no pack holds it. */
+  private async readStoredPacked(checksum: string): Promise<{ stored: Buffer; path: string } | null> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const packed = this.unpublished.get(checksum) ?? (await this.packs.locate(checksum));
       if (packed === null) return null;
@@ -258,7 +263,8 @@ export class ObjectStore {
   }
 
   private async readPacked(checksum: string, key: string | undefined): Promise<Buffer> {
-    const found = await this.readStored(checksum);
+    // Its loose file was just found missing; it is looked for again only when no pack holds it either.
+    const found = (await this.readStoredPacked(checksum)) ?? (await this.readStored(checksum));
     if (found !== null) return decodeObject(found.stored, checksum, found.path, key);
     const path = this.pathOf(checksum);
     // An object a damaged index may list is not called merely missing.

@@ -92,11 +92,13 @@ export const MULTI_INDEX_REBUILD_OBJECTS = 4096;
 /**
  * The packs of one store as this process last listed them. Objects are found
  * through the multi-pack index (`local/multi-pack-index`) for the packs it
- * names, and through each pack's own index for the others; the multi-pack
- * index is used only while every pack it names is present, so an object it
- * places is where it says (any pack it names holds a copy), and it is
- * written again by any listing that finds it missing, damaged or naming a
- * pack that went, or finds `MULTI_INDEX_REBUILD_PACKS` packs it does not name.
+ * names, and through each pack's own index for the others; once the packs
+ * are listed, the multi-pack index is used only while every pack it names
+ * is present, so an object it places is where it says (any pack it names
+ * holds a copy), and it is written again by any listing that finds it
+ * missing, damaged or naming a pack that went, or finds
+ * `MULTI_INDEX_REBUILD_PACKS` packs it does not name. Before the first
+ * listing, a lookup may use it alone (see `adoptUnlistedMulti`).
  */
 export class PackSet {
   // Objects of the packs read one by one (or published by this process).
@@ -114,6 +116,8 @@ export class PackSet {
   private refreshing: Promise<void> | null = null;
   // mtime of `objects/pack/` when `locateForReuse` last listed it.
   private listedAtMtime = -1;
+  // Whether `objects/pack/` was listed yet (see `adoptUnlistedMulti`).
+  private hasListed = false;
 
   constructor(
     private readonly fs: StoreFs,
@@ -130,6 +134,10 @@ export class PackSet {
   async locate(checksum: string): Promise<PackedObject | null> {
     const known = await this.locateKnown(checksum);
     if (known !== null) return known;
+    if (!this.hasListed && (await this.adoptUnlistedMulti())) {
+      const found = await this.locateKnown(checksum);
+      if (found !== null) return found;
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const rejections = this.rejections;
       await this.refresh();
@@ -141,6 +149,26 @@ export class PackSet {
       if (this.rejections === rejections) break;
     }
     return this.locateInNamedPacks(checksum);
+  }
+
+  /**
+   * Before this process first lists `objects/pack/`, takes the multi-pack
+   * index on disk without checking that every pack it names is still
+   * there, so a first read (a CLI start) finds a packed object from the
+   * index's head and one bucket, without listing the packs and reading the
+   * own indexes of those published since the index was written. Safe
+   * because a pack's name is its hash and every read verifies the object's
+   * checksum: a pack that went since (collected or repacked) fails to open,
+   * and the read lists the packs and looks again (`ObjectStore.readStored`);
+   * a miss lists them at once. The first listing then checks the index's
+   * packs as it would have.
+   */
+  private async adoptUnlistedMulti(): Promise<boolean> {
+    if (this.multi !== null) return false;
+    const found = await readMultiPackIndexHead(this.fs, this.layout);
+    if (this.hasListed || this.multi !== null || found === null || typeof found === 'string' || found.id === this.rejectedMulti) return false;
+    this.useMulti(found);
+    return true;
   }
 
   /** `checksum` in the own indexes of the packs the multi-pack index in use names, once per index: null when none holds it. */
@@ -216,6 +244,7 @@ export class PackSet {
   }
 
   private async listAgain(): Promise<void> {
+    this.hasListed = true;
     const present = new Set<string>();
     for (const name of await readdirIfExists(this.fs, packDirOf(this.layout))) {
       const match = PACK_NAME.exec(name);

@@ -54,12 +54,17 @@ async function multiIndexPacks(layout: StoreLayout): Promise<string[] | string |
   return typeof index === 'string' ? index : index.packs;
 }
 
-/** nodeFs that records the paths it reads whole, and those it opens for positioned reads. */
-function countingFs(): { fs: StoreFs; reads: string[]; opens: string[] } {
+/** nodeFs that records the paths it reads whole, those it opens for positioned reads, and the directories it lists. */
+function countingFs(): { fs: StoreFs; reads: string[]; opens: string[]; listed: string[] } {
   const reads: string[] = [];
   const opens: string[] = [];
+  const listed: string[] = [];
   const fs: StoreFs = {
     ...nodeFs,
+    readdir: ((path: string, ...rest: unknown[]) => {
+      listed.push(String(path));
+      return (nodeFs.readdir as (...a: unknown[]) => Promise<string[]>)(path, ...rest);
+    }) as StoreFs['readdir'],
     readFile: ((path: string, ...rest: unknown[]) => {
       reads.push(String(path));
       return (nodeFs.readFile as (...a: unknown[]) => Promise<Buffer>)(path, ...rest);
@@ -69,7 +74,7 @@ function countingFs(): { fs: StoreFs; reads: string[]; opens: string[] } {
       return (nodeFs.open as (...a: unknown[]) => ReturnType<StoreFs['open']>)(path, ...rest);
     }) as StoreFs['open'],
   };
-  return { fs, reads, opens };
+  return { fs, reads, opens, listed };
 }
 
 async function expectAllRead(reader: ObjectStore, written: Map<string, Buffer>) {
@@ -96,6 +101,28 @@ describe('multi-pack index', () => {
     const [checksum, bytes] = [...written][0]!;
     expect(await new ObjectStore(one.fs, layout).read(checksum)).toEqual(bytes);
     expect(one.opens.filter((path) => path === layout.multiPackIndex)).toHaveLength(2);
+  });
+
+  it('places an object for a fresh process from its head and one bucket, before the packs are listed; a miss lists them', async () => {
+    const { layout, objects } = await store();
+    const named = await writePacks(layout, objects, 10);
+    // A reader that finds no multi-pack index writes one naming every pack.
+    await rm(layout.multiPackIndex);
+    await expectAllRead(new ObjectStore(nodeFs, layout), named);
+    expect(await multiIndexPacks(layout)).toEqual(await packHashes(layout));
+    // Packs published since the index was written, fewer than make a listing write it again.
+    const later = await writePacks(layout, objects, MULTI_INDEX_REBUILD_PACKS - 1, 5, 'later');
+    const { fs, reads, opens, listed } = countingFs();
+    const reader = new ObjectStore(fs, layout);
+    const [checksum, bytes] = [...named][3]!;
+    expect(await reader.read(checksum)).toEqual(bytes);
+    expect(listed.filter((path) => path === packDirOf(layout))).toEqual([]);
+    expect([...reads, ...opens].filter((path) => path.endsWith('.idx'))).toEqual([]);
+    // An object of a later pack is not in the index: the packs are listed and the later ones' indexes read.
+    await expectAllRead(reader, later);
+    expect(listed.filter((path) => path === packDirOf(layout))).toHaveLength(1);
+    expect(reads.filter((path) => path.endsWith('.idx'))).toHaveLength(MULTI_INDEX_REBUILD_PACKS - 1);
+    await expectAllRead(reader, named);
   });
 
   it('is kept up by the writer as it publishes packs: a fresh reader reads at most as many indexes as the rebuild threshold', async () => {
@@ -145,7 +172,7 @@ describe('multi-pack index', () => {
     });
   }
 
-  it('does not use a multi-pack index that names a pack that went, so an object kept in another pack is found there', async () => {
+  it('finds an object kept in another pack when the multi-pack index places it in a pack that went, and writes the index again without that pack', async () => {
     const { layout, objects } = await store();
     const written = await writePacks(layout, objects, 10);
     // A second copy of one object in a pack of its own, as a repack leaves it.
