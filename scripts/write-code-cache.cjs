@@ -18,21 +18,33 @@ const { CODE_CACHE, compileBundle, encodeCodeCache } = require('../bin/cli-bundl
 /** What the warm-up runs, in a scratch project: two saves, so a load reads a key of more than one version. */
 const WARM_UP = [['save', '-k', 'warm.up', '-i', 'doc.json'], ['save', '-k', 'warm.up', '-i', 'doc.json'], ['load', '-k', 'warm.up'], ['versions', '-k', 'warm.up']];
 
-async function writeCodeCache() {
-  const { exports, script, bundle } = compileBundle({ useCache: false });
-  // Output goes to this process's standard output and error, which build-cli.mjs discards.
-  await exports.main(['--help'], 'ae-state');
+/** Runs WARM_UP on a scratch project in the temporary directory, removed afterwards, with no AE_STATE_* setting of the builder's. */
+async function warmUp(exports) {
+  for (const name of Object.keys(process.env)) if (name.startsWith('AE_STATE_')) delete process.env[name];
   const project = mkdtempSync(join(tmpdir(), 'ae-state-code-cache-'));
   try {
     writeFileSync(join(project, 'doc.json'), JSON.stringify({ schema: 'warm-up', items: [1, 2, { name: 'x' }] }));
     for (const argv of WARM_UP) {
       process.chdir(project);
       await exports.main(['--root', project, ...argv], 'ae-state');
-      if (process.exitCode) throw new Error(`ae-state ${argv.join(' ')} exited ${process.exitCode} during the warm-up`);
+      if (process.exitCode) throw new Error(`ae-state ${argv.join(' ')} exited ${process.exitCode}`);
     }
   } finally {
+    process.exitCode = undefined;
     process.chdir(__dirname);
     rmSync(project, { recursive: true, force: true });
+  }
+}
+
+async function writeCodeCache() {
+  const { exports, script, bundle } = compileBundle({ useCache: false });
+  // Output goes to this process's standard output and error, which build-cli.mjs discards.
+  await exports.main(['--help'], 'ae-state');
+  try {
+    await warmUp(exports);
+  } catch (error) {
+    // The cache is only a saving: without the warm-up it still holds what --help compiled.
+    process.stderr.write(`write-code-cache: warning: the warm-up failed, so the cache holds less (${error.message})\n`);
   }
   const temporary = `${CODE_CACHE}.${process.pid}.tmp`;
   writeFileSync(temporary, encodeCodeCache(bundle, script.createCachedData()));

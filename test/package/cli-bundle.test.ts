@@ -87,16 +87,28 @@ describe('the CLI bundle and its code cache', () => {
     expect(await cacheAcceptedIn(pkg)).toBe(true);
   });
 
-  it('writes a cache a plain start takes, even when built with NODE_OPTIONS, and leaves no warm-up store behind', async () => {
+  it('writes a cache a plain start takes, even when built with NODE_OPTIONS or a bad AE_STATE_ setting, and leaves no warm-up store behind', async () => {
     const pkg = await copyOfCli();
-    // The cache is written after save, load and versions ran on a scratch project in the temporary directory.
+    // The cache is written after save, load and versions ran on a scratch project in the temporary directory,
+    // without the builder's AE_STATE_ settings (this one would make every save fail).
     const scratch = await tempProject('ae-state-build-tmp-');
-    const flagged = { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096', TMPDIR: scratch };
-    await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, [join(pkg, 'scripts', 'build-cli.mjs')], { env: flagged }, (error, _out, stderr) => (error ? reject(new Error(stderr)) : resolve())),
+    const flagged = { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096', TMPDIR: scratch, AE_STATE_MAX_VERSIONS: 'none' };
+    const stderr = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [join(pkg, 'scripts', 'build-cli.mjs')], { env: flagged }, (error, _out, err) => (error ? reject(new Error(err)) : resolve(err))),
     );
+    expect(stderr).toBe('');
     expect(await cacheAcceptedIn(pkg, { ...process.env, NODE_OPTIONS: '' })).toBe(true);
     expect(await readdir(scratch)).toEqual([]);
+  });
+
+  it('still writes a cache when the warm-up cannot run, and says so', async () => {
+    const pkg = await copyOfCli();
+    const missing = join(await tempProject('ae-state-build-tmp-'), 'missing');
+    const stderr = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [join(pkg, 'scripts', 'build-cli.mjs')], { env: { ...process.env, TMPDIR: missing } }, (error, _out, err) => (error ? reject(new Error(err)) : resolve(err))),
+    );
+    expect(stderr).toContain('write-code-cache: warning: the warm-up failed');
+    expect(await cacheAcceptedIn(pkg, { ...process.env, NODE_OPTIONS: '' })).toBe(true);
   });
 
   it('exits 13, not 0, when a command stops before it finishes', async () => {
