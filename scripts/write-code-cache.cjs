@@ -10,9 +10,9 @@
  * bin/cli-bundle.js's (`encodeCodeCache`), written to a temporary name and
  * renamed into place.
  */
-const { mkdtempSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { join, resolve } = require('node:path');
 const { CODE_CACHE, compileBundle, encodeCodeCache } = require('../bin/cli-bundle.js');
 
 /** What the warm-up runs, in a scratch project: two saves, so a load reads a key of more than one version. */
@@ -21,7 +21,8 @@ const WARM_UP = [['save', '-k', 'warm.up', '-i', 'doc.json'], ['save', '-k', 'wa
 /** Runs WARM_UP on a scratch project in the temporary directory, removed afterwards, with no AE_STATE_* setting of the builder's. */
 async function warmUp(exports) {
   for (const name of Object.keys(process.env)) if (name.startsWith('AE_STATE_')) delete process.env[name];
-  const project = mkdtempSync(join(tmpdir(), 'ae-state-code-cache-'));
+  // Absolute and without links: the warm-up changes into it, and removes it by this name afterwards.
+  const project = realpathSync(mkdtempSync(join(resolve(tmpdir()), 'ae-state-code-cache-')));
   try {
     writeFileSync(join(project, 'doc.json'), JSON.stringify({ schema: 'warm-up', items: [1, 2, { name: 'x' }] }));
     for (const argv of WARM_UP) {

@@ -59,8 +59,9 @@ export interface MultiPackIndex {
 /**
  * The multi-pack index of `packs` (pack hash to its entries), with the
  * bytes of its file. An object in several packs is listed once, in one of
- * them: a reader uses the index only while every pack it names is present,
- * so any copy will do.
+ * them: once a reader has listed the packs it uses the index only while
+ * every pack it names is present, and before that only to read and verify
+ * an object's bytes (listing when the pack fails to open), so any copy will do.
  */
 export function encodeMultiPackIndex(packs: ReadonlyMap<string, readonly PackEntry[]>): { index: MultiPackIndex; bytes: Buffer } {
   return extendMultiPackIndex(null, packs);

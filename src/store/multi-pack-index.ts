@@ -98,7 +98,7 @@ export async function writeMultiPackIndex(fs: StoreFs, layout: StoreLayout, byte
   }
 }
 
-/** Removes the multi-pack index, as when no pack is left for it to name; a failure only leaves a file that names packs no longer listed, which no reader uses. */
+/** Removes the multi-pack index, as when no pack is left for it to name; a failure only leaves a file that names packs no longer listed, which a listing reader does not use and a first read only costs a look (see `PackSet.locateToRead`). */
 export async function removeMultiPackIndex(fs: StoreFs, layout: StoreLayout): Promise<void> {
   await fs.unlink(layout.multiPackIndex).catch(() => undefined);
 }

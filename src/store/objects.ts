@@ -239,10 +239,15 @@ export class ObjectStore {
     return this.readStoredPacked(checksum);
   }
 
-  /** The stored bytes of a packed object and its pack, unverified; null when no pack holds it. */
+  /**
+   * The stored bytes of a packed object and its pack, unverified; null when
+   * no pack holds it. The first look may place it through the multi-pack
+   * index before the packs were ever listed (`PackSet.locateToRead`), so a
+   * pack gone since is given one more look than a listing alone needs.
+   */
   private async readStoredPacked(checksum: string): Promise<{ stored: Buffer; path: string } | null> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const packed = this.unpublished.get(checksum) ?? (await this.packs.locate(checksum));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const packed = this.unpublished.get(checksum) ?? (await (attempt === 0 ? this.packs.locateToRead(checksum) : this.packs.locate(checksum)));
       if (packed === null) return null;
       const stored = await readPackedBytes(this.fs, packed);
       if (stored !== null) return { stored, path: packed.pack };

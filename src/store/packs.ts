@@ -98,7 +98,7 @@ export const MULTI_INDEX_REBUILD_OBJECTS = 4096;
  * holds a copy), and it is written again by any listing that finds it
  * missing, damaged or naming a pack that went, or finds
  * `MULTI_INDEX_REBUILD_PACKS` packs it does not name. Before the first
- * listing, a lookup may use it alone (see `adoptUnlistedMulti`).
+ * listing, a read may use it alone (see `locateToRead`).
  */
 export class PackSet {
   // Objects of the packs read one by one (or published by this process).
@@ -116,7 +116,7 @@ export class PackSet {
   private refreshing: Promise<void> | null = null;
   // mtime of `objects/pack/` when `locateForReuse` last listed it.
   private listedAtMtime = -1;
-  // Whether `objects/pack/` was listed yet (see `adoptUnlistedMulti`).
+  // Whether `objects/pack/` was listed yet (see `locateToRead`).
   private hasListed = false;
 
   constructor(
@@ -134,10 +134,6 @@ export class PackSet {
   async locate(checksum: string): Promise<PackedObject | null> {
     const known = await this.locateKnown(checksum);
     if (known !== null) return known;
-    if (!this.hasListed && (await this.adoptUnlistedMulti())) {
-      const found = await this.locateKnown(checksum);
-      if (found !== null) return found;
-    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const rejections = this.rejections;
       await this.refresh();
@@ -152,17 +148,31 @@ export class PackSet {
   }
 
   /**
-   * Before this process first lists `objects/pack/`, takes the multi-pack
-   * index on disk without checking that every pack it names is still
-   * there, so a first read (a CLI start) finds a packed object from the
-   * index's head and one bucket, without listing the packs and reading the
-   * own indexes of those published since the index was written. Safe
-   * because a pack's name is its hash and every read verifies the object's
-   * checksum: a pack that went since (collected or repacked) fails to open,
-   * and the read lists the packs and looks again (`ObjectStore.readStored`);
-   * a miss lists them at once. The first listing then checks the index's
-   * packs as it would have.
+   * `locate` for a read of the object's bytes: before this process first
+   * lists `objects/pack/`, it takes the multi-pack index on disk without
+   * checking that every pack it names is still there, so a first read (a
+   * CLI start) finds a packed object from the index's head and one bucket,
+   * without listing the packs and reading the own indexes of those
+   * published since the index was written. Only for a caller that reads
+   * the bytes and, when the pack fails to open, lists the packs and looks
+   * again (`ObjectStore.readStoredPacked`): a pack's name is its hash and
+   * every read verifies the object's checksum, so a pack that went since
+   * (collected or repacked) costs one more look, never a wrong or missing
+   * object. Callers that only stat the pack use `locate`. A miss lists the
+   * packs at once; the first listing then checks the index's packs as it
+   * would have.
    */
+  async locateToRead(checksum: string): Promise<PackedObject | null> {
+    const known = await this.locateKnown(checksum);
+    if (known !== null) return known;
+    if (!this.hasListed && (await this.adoptUnlistedMulti())) {
+      const found = await this.locateKnown(checksum);
+      if (found !== null) return found;
+    }
+    return this.locate(checksum);
+  }
+
+  /** Takes the multi-pack index on disk, unchecked against the packs present (see `locateToRead`); false when there is none to take. */
   private async adoptUnlistedMulti(): Promise<boolean> {
     if (this.multi !== null) return false;
     const found = await readMultiPackIndexHead(this.fs, this.layout);

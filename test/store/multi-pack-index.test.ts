@@ -190,6 +190,12 @@ describe('multi-pack index', () => {
     if (listed === null || typeof listed === 'string') throw new Error(`not listed: ${listed}`);
     await rm(join(packDirOf(layout), `pack-${listed.packHash}.idx`));
     await rm(join(packDirOf(layout), `pack-${listed.packHash}.pack`));
+    // A fresh process that only asks where the object is (stats, the web view) is not sent to the pack that went.
+    const where = await new ObjectStore(nodeFs, layout).locate(shared);
+    expect(where).toMatchObject({ packed: true });
+    expect(where!.path).not.toContain(listed.packHash);
+    // Nor is one that reads it, before or after a look through the stale index.
+    expect(await new ObjectStore(nodeFs, layout).readStored(shared)).toMatchObject({ stored: (await objects.readStored(shared))!.stored });
     expect(await new ObjectStore(nodeFs, layout).read(shared)).toEqual(sharedBytes);
     expect(await multiIndexPacks(layout)).toEqual(await packHashes(layout));
     expect(await multiIndexPacks(layout)).not.toContain(listed.packHash);
