@@ -132,8 +132,11 @@ export class PackSet {
    * missing.
    */
   async locate(checksum: string): Promise<PackedObject | null> {
-    const known = await this.locateKnown(checksum);
-    if (known !== null) return known;
+    // A multi-pack index a read took before any listing (`locateToRead`) is trusted here only once a listing has checked its packs.
+    if (this.hasListed || this.multi === null) {
+      const known = await this.locateKnown(checksum);
+      if (known !== null) return known;
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const rejections = this.rejections;
       await this.refresh();

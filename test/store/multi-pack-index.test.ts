@@ -190,7 +190,14 @@ describe('multi-pack index', () => {
     if (listed === null || typeof listed === 'string') throw new Error(`not listed: ${listed}`);
     await rm(join(packDirOf(layout), `pack-${listed.packHash}.idx`));
     await rm(join(packDirOf(layout), `pack-${listed.packHash}.pack`));
-    // A fresh process that only asks where the object is (stats, the web view) is not sent to the pack that went.
+    // A fresh process that only asks where the object is (stats, the web view) is not sent to the pack that went,
+    // even after a read of another object took the index without listing the packs (first: a listing writes the index again).
+    const [other, otherBytes] = [...written].find(([checksum]) => lookupMultiPackIndex(index, checksum)?.packHash !== listed.packHash)!;
+    const afterRead = new ObjectStore(nodeFs, layout);
+    expect(await afterRead.read(other)).toEqual(otherBytes);
+    const whereAfterRead = await afterRead.locate(shared);
+    expect(whereAfterRead).toMatchObject({ packed: true });
+    expect(whereAfterRead!.path).not.toContain(listed.packHash);
     const where = await new ObjectStore(nodeFs, layout).locate(shared);
     expect(where).toMatchObject({ packed: true });
     expect(where!.path).not.toContain(listed.packHash);
