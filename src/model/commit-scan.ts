@@ -1,9 +1,11 @@
 /**
- * Finds one operation in a commit file's bytes without parsing the whole
- * file. A transaction's commit lists every save it made (10,000 operations,
- * about 2 MB), and a key's versions are spread over as many commits as it has
- * versions, so parsing each of them whole to check one ref made the first
- * read of a key in a process grow with the size of every commit it touches.
+ * Finds one operation in the bytes of a commit in one piece without parsing
+ * the whole file. Large commits are now written in parts
+ * (commit-parts.ts), but a store written before parts holds transactions'
+ * commits in one piece (10,000 operations, about 2 MB), and a key's versions
+ * are spread over as many commits as it has versions, so parsing each of
+ * them whole to check one ref made the first read of a key in a process
+ * grow with the size of every commit it touches.
  *
  * The caller has already checked the bytes against the commit id (their
  * hash), so they are exactly what was written, but not that the store wrote
@@ -79,19 +81,11 @@ export function proveCommit(bytes: Buffer): ProvedCommit | null {
   let at = listStart + LIST_START.length;
   for (;;) {
     if (starts.length === MAX_OPERATIONS) return null;
-    const block = at;
-    if (!isAt(bytes, BLOCK_START, block)) return null;
-    const fullKeyEnd = plainLiteralEnd(bytes, at + BLOCK_START.length);
-    if (fullKeyEnd < 0 || !isAt(bytes, LOGICAL_KEY, fullKeyEnd)) return null;
-    const logicalKeyEnd = stringLiteralEnd(bytes, fullKeyEnd + LOGICAL_KEY.length);
-    if (logicalKeyEnd < 0 || !isAt(bytes, VERSION, logicalKeyEnd)) return null;
-    const versionEnd = safeIntegerEnd(bytes, logicalKeyEnd + VERSION.length);
-    if (versionEnd < 0 || !isAt(bytes, CHECKSUM, versionEnd)) return null;
-    const checksumEnd = versionEnd + CHECKSUM.length + 64;
-    if (!isLowerHex(bytes, versionEnd + CHECKSUM.length, checksumEnd) || !isAt(bytes, BLOCK_END, checksumEnd)) return null;
-    starts.push(block);
-    keyEnds.push(fullKeyEnd);
-    at = checksumEnd + BLOCK_END.length;
+    const block = scanBlock(bytes, at, false);
+    if (block === null) return null;
+    starts.push(at);
+    keyEnds.push(block.fullKeyEnd);
+    at = block.end;
     if (bytes[at] === COMMA) at++;
     else if (isAt(bytes, LIST_END, at)) break;
     else return null;
@@ -106,6 +100,94 @@ export function proveCommit(bytes: Buffer): ProvedCommit | null {
     index: null,
     searches: 0,
   };
+}
+
+/**
+ * The operation block at `at`, as the store writes one (its four fields in
+ * order, one per line, each value valid: the full key as `JSON.stringify`
+ * writes it, the logical key too when `isLogicalKeyCanonical` is asked for),
+ * or null: where its full key's literal ends, and where the block ends.
+ */
+function scanBlock(bytes: Buffer, at: number, isLogicalKeyCanonical: boolean): { fullKeyEnd: number; end: number } | null {
+  if (!isAt(bytes, BLOCK_START, at)) return null;
+  const fullKeyEnd = plainLiteralEnd(bytes, at + BLOCK_START.length);
+  if (fullKeyEnd < 0 || !isAt(bytes, LOGICAL_KEY, fullKeyEnd)) return null;
+  const logicalKeyStart = fullKeyEnd + LOGICAL_KEY.length;
+  const logicalKeyEnd = isLogicalKeyCanonical ? plainLiteralEnd(bytes, logicalKeyStart) : stringLiteralEnd(bytes, logicalKeyStart);
+  if (logicalKeyEnd < 0 || !isAt(bytes, VERSION, logicalKeyEnd)) return null;
+  const numberEnd = versionEnd(bytes, logicalKeyEnd + VERSION.length);
+  if (numberEnd < 0 || !isAt(bytes, CHECKSUM, numberEnd)) return null;
+  const checksumEnd = numberEnd + CHECKSUM.length + 64;
+  if (!isLowerHex(bytes, numberEnd + CHECKSUM.length, checksumEnd) || !isAt(bytes, BLOCK_END, checksumEnd)) return null;
+  return { fullKeyEnd, end: checksumEnd + BLOCK_END.length };
+}
+
+/** Where a part's full keys are: each key's literal without its quotes, `bytes[starts[i], ends[i])`. */
+export interface PartKeys {
+  starts: number[];
+  ends: number[];
+  /** Whether every key is plain ASCII without escapes, its bytes its code units: then byte order is code-unit order. */
+  isPlain: boolean;
+}
+
+/**
+ * The full keys of a part of a commit in parts (commit-parts.ts), in order,
+ * when its bytes are exactly a run of operation blocks as the store writes
+ * them (each after a comma, but the list's very first when `isFirst`), with
+ * every value as `JSON.stringify` writes it; null for any other bytes. One
+ * pass over the bytes, making no string: a part is checked on every first
+ * lookup in it, in processes that have not run this code before.
+ */
+export function scanPartKeys(bytes: Buffer, isFirst: boolean): PartKeys | null {
+  const keys: PartKeys = { starts: [], ends: [], isPlain: true };
+  let at = 0;
+  while (at < bytes.length) {
+    if (!(isFirst && at === 0)) {
+      if (bytes[at] !== COMMA) return null;
+      at++;
+    }
+    const block = scanBlock(bytes, at, true);
+    if (block === null) return null;
+    const from = at + BLOCK_START.length + 1;
+    const to = block.fullKeyEnd - 1;
+    keys.starts.push(from);
+    keys.ends.push(to);
+    if (keys.isPlain) keys.isPlain = isPlainAscii(bytes, from, to);
+    at = block.end;
+  }
+  return keys;
+}
+
+/** Full key `i` of a scanned part, as a string. */
+export function partKey(bytes: Buffer, keys: PartKeys, i: number): string {
+  const from = keys.starts[i]!;
+  const to = keys.ends[i]!;
+  return isPlainAscii(bytes, from, to) ? bytes.toString('latin1', from, to) : (JSON.parse(bytes.toString('utf8', from - 1, to + 1)) as string);
+}
+
+/** Whether each full key of a scanned part is below the next, in code-unit order. */
+export function arePartKeysAscending(bytes: Buffer, keys: PartKeys): boolean {
+  const count = keys.starts.length;
+  if (!keys.isPlain) {
+    for (let i = 1; i < count; i++) if (!(partKey(bytes, keys, i - 1) < partKey(bytes, keys, i))) return false;
+    return true;
+  }
+  for (let i = 1; i < count; i++) if (compareBytes(bytes, keys.starts[i - 1]!, keys.ends[i - 1]!, keys.starts[i]!, keys.ends[i]!) >= 0) return false;
+  return true;
+}
+
+function compareBytes(bytes: Buffer, aFrom: number, aTo: number, bFrom: number, bTo: number): number {
+  const length = Math.min(aTo - aFrom, bTo - bFrom);
+  for (let i = 0; i < length; i++) {
+    const difference = bytes[aFrom + i]! - bytes[bFrom + i]!;
+    if (difference !== 0) return difference;
+  }
+  return aTo - aFrom - (bTo - bFrom);
+}
+
+function isPlainAscii(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i]! === BACKSLASH || bytes[i]! >= 0x80) return false;
+  return true;
 }
 
 /**
@@ -211,14 +293,14 @@ function isCanonicalLiteral(bytes: Buffer, from: number, to: number): boolean {
   return Buffer.from(JSON.stringify(JSON.parse(literal.toString('utf8'))), 'utf8').equals(literal);
 }
 
-/** Where the non-negative safe integer written at `at` (digits, no leading zero) ends, or -1. */
-function safeIntegerEnd(bytes: Buffer, at: number): number {
+/** Where the positive safe integer written at `at` (digits, no leading zero), a version number, ends, or -1. */
+function versionEnd(bytes: Buffer, at: number): number {
   let end = at;
   let value = 0;
   while (end < bytes.length && bytes[end]! >= 0x30 && bytes[end]! <= 0x39) value = value * 10 + (bytes[end++]! - 0x30);
   const digits = end - at;
   // Past 16 digits the running value may have rounded; no safe integer has more.
-  if (digits === 0 || digits > 16 || (digits > 1 && bytes[at] === 0x30)) return -1;
+  if (digits === 0 || digits > 16 || bytes[at] === 0x30) return -1;
   return Number.isSafeInteger(value) ? end : -1;
 }
 

@@ -119,13 +119,14 @@ function isDigestOfEncodedBytes(bytes: Buffer, digest: string): boolean {
 
 /**
  * A commit id is its time and the first 16 hex digits of the sha256 of its
- * encoded record, so the file name both sorts by time and verifies content.
+ * encoded record (of its head, for a commit in parts: src/model/commit-parts.ts),
+ * so the file name both sorts by time and verifies content.
  */
-export function commitIdOf(record: CommitRecord, encoded: Buffer = encodeRecord(record)): string {
-  return `${timestampToFileStem(record.time)}_${commitContentHash(encoded)}`;
+export function commitIdOf(record: CommitRecord, hashed: Buffer): string {
+  return `${timestampToFileStem(record.time)}_${commitContentHash(hashed)}`;
 }
 
-/** The content part of a commit id: 16 hex digits of the encoded record's sha256. */
+/** The content part of a commit id: 16 hex digits of the sha256 of the bytes it covers. */
 export function commitContentHash(encoded: Buffer): string {
   return createHash('sha256').update(encoded).digest('hex').slice(0, 16);
 }
@@ -243,10 +244,22 @@ export function commitRecordProblem(value: unknown): string | null {
   if (r.transaction !== null && typeof r.transaction !== 'string') return 'has an invalid transaction';
   if (!Array.isArray(r.operations)) return 'has no operations';
   for (const op of r.operations) {
-    if (op === null || typeof op !== 'object') return 'has an invalid operation';
-    if (typeof op.fullKey !== 'string' || typeof op.logicalKey !== 'string') return 'has an operation without keys';
-    if (!Number.isSafeInteger(op.version) || !isChecksum(op.checksum)) return `has an invalid operation for ${op.fullKey}`;
+    const problem = commitOperationProblem(op);
+    if (problem !== null) return problem;
   }
   if (r.git !== undefined && !isGitProvenance(r.git)) return 'has an invalid git provenance';
+  // `parts` belongs to the layout of a commit in parts (src/model/commit-parts.ts), which its decoder strips after
+  // checking it: a record still carrying it was not read in that layout, and its parts would verify nothing.
+  if ('parts' in r) return 'lists parts but is not laid out in parts';
+  return null;
+}
+
+/** Why one entry of a commit's `operations` is invalid, or null. */
+function commitOperationProblem(op: unknown): string | null {
+  if (op === null || typeof op !== 'object') return 'has an invalid operation';
+  const { fullKey, logicalKey, version, checksum } = op as Partial<CommitOperation>;
+  if (typeof fullKey !== 'string' || typeof logicalKey !== 'string') return 'has an operation without keys';
+  // Version numbers start at 1, as in version records.
+  if (!Number.isSafeInteger(version) || version! < 1 || !isChecksum(checksum)) return `has an invalid operation for ${fullKey}`;
   return null;
 }

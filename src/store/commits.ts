@@ -7,35 +7,35 @@
 import { constants } from 'node:buffer';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import {
-  commitContentHash,
-  commitIdOf,
-  commitRecordProblem,
-  encodeRecord,
-  isCommitId,
-  type CommitOperation,
-  type CommitRecord,
-} from '../model/records.js';
+import { decodeCommitHead, encodeCommit } from '../model/commit-parts.js';
+import { commitIdOf, commitRecordProblem, isCommitId, type CommitOperation, type CommitRecord } from '../model/records.js';
 import { findOperation, proveCommit, type ProvedCommit } from '../model/commit-scan.js';
+import { operationInParts, parseInParts, readCommitFirst, tooLarge, verifyCommitHash, type PartedCommit } from './commit-reads.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
 const SUFFIX = '.json';
-// Bytes of proved commits kept for lookups; past it the oldest are
-// dropped (and read and verified again when next needed). Off the heap, as
-// Buffers, so they cost the garbage collector nothing.
-const PROVED_BYTES_KEPT = 256 * 1024 * 1024;
+// Bytes of commits kept for lookups (proved commits, and the heads and
+// verified parts of commits in parts); past it the oldest are dropped (and
+// read and verified again when next needed). Off the heap, as Buffers, so
+// they cost the garbage collector nothing.
+const KEPT_BYTES = 256 * 1024 * 1024;
+type KeptCommit = ProvedCommit | PartedCommit;
+
+function keptBytesOf(commit: KeptCommit): number {
+  return 'head' in commit ? commit.keptBytes : commit.bytes.length;
+}
 
 export class CommitLog {
   // Published commits never become unpublished, so a positive answer can be cached.
   private readonly published = new Set<string>();
   // Commit files are immutable (their id hashes their bytes): parsed operations are cached too.
   private readonly operations = new Map<string, Map<string, CommitOperation>>();
-  // Verified commits proved for `operationFor` (see src/model/commit-scan.ts), oldest first, and their bytes in all.
-  private readonly proved = new Map<string, ProvedCommit>();
-  private provedBytes = 0;
+  // Verified commits kept for `operationFor` (see src/model/commit-scan.ts and commit-parts.ts), oldest first, and their bytes in all.
+  private readonly kept = new Map<string, KeptCommit>();
+  private keptBytes = 0;
   // Reads in progress, so concurrent callers share one.
-  private readonly proving = new Map<string, Promise<ProvedCommit | 'parsed' | null>>();
+  private readonly loading = new Map<string, Promise<KeptCommit | 'parsed' | null>>();
 
   constructor(
     private readonly fs: StoreFs,
@@ -60,8 +60,8 @@ export class CommitLog {
 
   /** Encodes a commit and derives its id; nothing is written here. */
   prepare(record: CommitRecord): { id: string; bytes: Buffer } {
-    const bytes = encodeRecord(record);
-    return { id: commitIdOf(record, bytes), bytes };
+    const { bytes, hashed } = encodeCommit(record);
+    return { id: commitIdOf(record, hashed), bytes };
   }
 
   /**
@@ -96,50 +96,75 @@ export class CommitLog {
   /**
    * The operation a published commit lists for `fullKey` (undefined when it
    * lists none), or null when its file does not exist. The bytes are always
-   * checked against the commit id when read; then their layout is proved
-   * (see src/model/commit-scan.ts), so that a lookup finds and parses one
-   * operation's lines and answers as a whole parse would. A file whose
-   * layout cannot be proved is parsed whole and its operations cached.
+   * checked against the commit id when read. A commit in parts
+   * (src/model/commit-parts.ts) has its head and the one part that would
+   * hold the key read and verified. Any other commit is read whole and its
+   * layout proved (see src/model/commit-scan.ts), so that a lookup finds and
+   * parses one operation's lines and answers as a whole parse would; a file
+   * whose layout cannot be proved is parsed whole and its operations cached.
    */
   async operationFor(commitId: string, fullKey: string): Promise<CommitOperation | undefined | null> {
     const parsed = this.operations.get(commitId);
     if (parsed !== undefined) return parsed.get(fullKey);
-    const proved = this.proved.get(commitId) ?? (await this.readProved(commitId));
-    if (proved === null) return null;
-    if (proved !== 'parsed') return findOperation(proved, fullKey);
-    return this.operations.get(commitId)!.get(fullKey);
+    const kept = this.kept.get(commitId) ?? (await this.load(commitId));
+    if (kept === null) return null;
+    if (kept === 'parsed') return this.operations.get(commitId)!.get(fullKey);
+    if ('head' in kept) return operationInParts(this.fs, this.pathOf(commitId), commitId, kept, fullKey, (bytes) => this.grew(commitId, kept, bytes));
+    return findOperation(kept, fullKey);
   }
 
-  /** Reads, verifies and proves a commit (or parses it whole, when its layout cannot be proved); null when its file does not exist. */
-  private readProved(commitId: string): Promise<ProvedCommit | 'parsed' | null> {
-    let proving = this.proving.get(commitId);
-    if (proving === undefined) {
-      proving = (async () => {
-        const path = this.pathOf(commitId);
-        const bytes = await readFileIfExists(this.fs, path);
-        if (bytes === null) return null;
-        verifyCommitHash(bytes, commitId, path);
-        this.published.add(commitId);
-        const proved = proveCommit(bytes);
-        if (proved === null) {
-          this.operations.set(commitId, operationsByFullKey(parseVerifiedCommitRecord(bytes, path)));
-          return 'parsed' as const;
-        }
-        this.keepProved(commitId, proved);
-        return proved;
-      })().finally(() => this.proving.delete(commitId));
-      this.proving.set(commitId, proving);
+  /**
+   * Reads and verifies a commit: the head of a commit in parts, or the whole
+   * of any other, proved (or parsed whole, when its layout cannot be
+   * proved); null when its file does not exist.
+   */
+  private load(commitId: string): Promise<KeptCommit | 'parsed' | null> {
+    let loading = this.loading.get(commitId);
+    if (loading === undefined) {
+      loading = this.readAndVerify(commitId).finally(() => this.loading.delete(commitId));
+      this.loading.set(commitId, loading);
     }
-    return proving;
+    return loading;
   }
 
-  private keepProved(commitId: string, proved: ProvedCommit): void {
-    this.proved.set(commitId, proved);
-    this.provedBytes += proved.bytes.length;
-    for (const [oldest, { bytes }] of this.proved) {
-      if (this.provedBytes <= PROVED_BYTES_KEPT || oldest === commitId) break;
-      this.proved.delete(oldest);
-      this.provedBytes -= bytes.length;
+  private async readAndVerify(commitId: string): Promise<KeptCommit | 'parsed' | null> {
+    const path = this.pathOf(commitId);
+    const first = await readCommitFirst(this.fs, path, commitId);
+    if (first === null) return null;
+    let kept: KeptCommit | 'parsed';
+    if (first.kind === 'parts') {
+      kept = first.commit;
+    } else {
+      verifyCommitHash(first.whole, commitId, path);
+      const proved = proveCommit(first.whole);
+      if (proved === null) this.operations.set(commitId, operationsByFullKey(parseVerifiedCommitRecord(first.whole, path)));
+      kept = proved ?? 'parsed';
+    }
+    this.published.add(commitId);
+    if (kept !== 'parsed') this.keep(commitId, kept);
+    return kept;
+  }
+
+  /** Counts `bytes` more kept for `commit`, when it is kept, and drops the oldest others when past the bound. */
+  private grew(commitId: string, commit: KeptCommit, bytes: number): void {
+    if (this.kept.get(commitId) !== commit) return;
+    this.keptBytes += bytes;
+    this.dropOldest(commitId);
+  }
+
+  private keep(commitId: string, commit: KeptCommit): void {
+    this.kept.set(commitId, commit);
+    this.keptBytes += keptBytesOf(commit);
+    this.dropOldest(commitId);
+  }
+
+  /** Drops the oldest kept commits but `commitId` until what is kept is within its bound. */
+  private dropOldest(commitId: string): void {
+    for (const [oldest, dropped] of this.kept) {
+      if (this.keptBytes <= KEPT_BYTES) break;
+      if (oldest === commitId) continue;
+      this.kept.delete(oldest);
+      this.keptBytes -= keptBytesOf(dropped);
     }
   }
 
@@ -183,20 +208,17 @@ export function operationsByFullKey(record: CommitRecord): Map<string, CommitOpe
   return new Map(record.operations.map((op) => [op.fullKey, op]));
 }
 
-function verifyCommitHash(bytes: Buffer, commitId: string, path: string): void {
-  if (commitContentHash(bytes) !== commitId.slice(-16)) {
-    throw new IntegrityError(`commit ${path} does not match its id (torn or edited file)`, { path });
-  }
-}
-
+/** Parses and checks a whole commit file, in either layout (src/model/commit-parts.ts), against its id. */
 export function parseCommitRecord(bytes: Buffer, commitId: string, path: string): CommitRecord {
+  const head = decodeCommitHead(bytes);
+  if (head !== null) return parseInParts(bytes, head, commitId, path);
   verifyCommitHash(bytes, commitId, path);
   return parseVerifiedCommitRecord(bytes, path);
 }
 
-/** `parseCommitRecord` of bytes already checked against their commit id. */
+/** `parseCommitRecord` of bytes not in parts already checked against their commit id. */
 function parseVerifiedCommitRecord(bytes: Buffer, path: string): CommitRecord {
-  if (bytes.length > constants.MAX_STRING_LENGTH) throw new IntegrityError(`commit ${path} is too large to read (${bytes.length} bytes)`, { path });
+  if (bytes.length > constants.MAX_STRING_LENGTH) throw tooLarge(path, bytes.length);
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));

@@ -11,7 +11,6 @@
  * positioned reads: a bucket read from a file replaced since its head was
  * read fails its digest (the head holds every bucket's) and is not used.
  */
-import { constants } from 'node:fs';
 import {
   bucketByteRange,
   checkBucket,
@@ -24,13 +23,13 @@ import {
 } from '../model/multi-pack-index.js';
 import { tempPathFor } from './atomic-write.js';
 import { withDescriptor } from './descriptor-pool.js';
-import { isErrno, readFileIfExists, type StoreFs } from './fs.js';
+import { readFileIfExists, withPositionedReads, type StoreFs } from './fs.js';
 import type { StoreLayout } from './layout.js';
 
 /** The checked head of the multi-pack index (no bucket read yet), why it cannot be trusted, or null when there is none. */
 export async function readMultiPackIndexHead(fs: StoreFs, layout: StoreLayout): Promise<MultiPackIndex | string | null> {
   try {
-    return await withFile(fs, layout.multiPackIndex, async (read, stats) => {
+    return await withPositionedReads(fs, layout.multiPackIndex, async (read, stats) => {
       const prefix = await read(0, Math.min(stats.size, MULTI_INDEX_PREFIX_SIZE));
       const length = headLengthOf(prefix);
       if (typeof length === 'string') return length;
@@ -51,7 +50,7 @@ export async function readMultiPackIndexHead(fs: StoreFs, layout: StoreLayout): 
 export async function readMultiPackIndexBucket(fs: StoreFs, layout: StoreLayout, index: MultiPackIndex, b: number): Promise<Buffer | string> {
   const { position, length } = bucketByteRange(index, b);
   try {
-    const read = await withFile(fs, layout.multiPackIndex, (readAt) => readAt(position, length));
+    const read = await withPositionedReads(fs, layout.multiPackIndex, (readAt) => readAt(position, length));
     return read === null ? 'is gone' : checkBucket(index, b, read);
   } catch (error) {
     return `cannot be read: ${(error as Error).message}`;
@@ -103,37 +102,3 @@ export async function removeMultiPackIndex(fs: StoreFs, layout: StoreLayout): Pr
   await fs.unlink(layout.multiPackIndex).catch(() => undefined);
 }
 
-/** Runs `work` with positioned reads of the file at `path` and its stat; null when it does not exist. */
-async function withFile<T>(
-  fs: StoreFs,
-  path: string,
-  work: (read: (position: number, length: number) => Promise<Buffer>, stats: { size: number; dev: number; ino: number }) => Promise<T>,
-): Promise<T | null> {
-  return withDescriptor(async () => {
-    let handle;
-    try {
-      // Non-blocking, so that a named pipe a clone put in its place is refused below instead of waited on.
-      handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return null;
-      throw error;
-    }
-    try {
-      const stats = await handle.stat();
-      if (!stats.isFile()) throw new Error('it is not a regular file');
-      const read = async (position: number, length: number): Promise<Buffer> => {
-        const bytes = Buffer.alloc(length);
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await handle.read(bytes, done, length - done, position + done);
-          if (bytesRead === 0) break;
-          done += bytesRead;
-        }
-        return bytes.subarray(0, done);
-      };
-      return await work(read, stats);
-    } finally {
-      await handle.close();
-    }
-  });
-}

@@ -12,7 +12,7 @@ function commit(operations: CommitOperation[], message = 'save'): CommitRecord {
 const op = (logicalKey: string, n: number): CommitOperation => ({
   fullKey: `${logicalKey}_2026-01-01T00:00:00.00${n}Z`,
   logicalKey,
-  version: n,
+  version: n + 1,
   checksum: checksum(n),
 });
 
@@ -125,7 +125,8 @@ describe('proveCommit', () => {
       splice(bytes, '"time": "2026-01-01T00:00:00.000Z"', '"time": "yesterday"'),
       splice(bytes, '"message": "save"', '"message": 7'),
       splice(bytes, '"parent": null', '"parent": "not-a-commit"'),
-      splice(bytes, '"version": 2', '"version": 9007199254740992'),
+      splice(bytes, '"version": 3', '"version": 9007199254740992'),
+      splice(bytes, '"version": 3', '"version": 0'),
       Buffer.concat([bytes, Buffer.from('}')]),
     ];
     for (const file of refused) {
@@ -145,7 +146,7 @@ describe('proveCommit', () => {
       encodeRecord(commit([{ ...wanted, version: -1 }])),
       encodeRecord(commit([{ logicalKey: 'a', fullKey: wanted.fullKey, version: 1, checksum: wanted.checksum } as CommitOperation])),
       splice(bytes, `"fullKey": "a_`, '"fullKey": "\\u0061_'),
-      splice(bytes, `"version": 1`, '"version": 01'),
+      splice(bytes, `"version": 2`, '"version": 02'),
     ];
     for (const file of unproved) expect(proveCommit(file)).toBeNull();
   });

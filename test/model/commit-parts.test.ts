@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeCommitHead,
+  decodeCommitPart,
+  encodeCommit,
+  findOperationInPart,
+  OPERATIONS_PER_PART,
+  PARTS_ABOVE,
+  partHolding,
+  type CommitHead,
+} from '../../src/model/commit-parts.js';
+import { commitRecordProblem, encodeRecord, type CommitOperation, type CommitRecord } from '../../src/model/records.js';
+
+const TIME = '2026-01-01T00:00:00.000Z';
+
+function operationsOf(count: number, key = (i: number) => `key.${(i * 7919) % count}`): CommitOperation[] {
+  return Array.from({ length: count }, (_, i) => ({
+    fullKey: `${key(i)}_${TIME}`,
+    logicalKey: key(i),
+    version: i + 1,
+    checksum: createHash('sha256').update(String(i)).digest('hex'),
+  }));
+}
+
+function recordOf(operations: CommitOperation[], git = false): CommitRecord {
+  const record: CommitRecord = { format: 1, parent: null, time: TIME, message: 'transaction tx_1', transaction: 'tx_1', operations };
+  if (git) record.git = { commit: 'a'.repeat(40), branch: 'main' };
+  return record;
+}
+
+/** What a reader of the parts finds for `fullKey`: the head, the part that would hold it, the operation in it. */
+function lookUp(bytes: Buffer, fullKey: string): CommitOperation | undefined {
+  const head = decodeCommitHead(bytes)!;
+  const n = partHolding(head, fullKey);
+  if (n < 0) return undefined;
+  return findOperationInPart(partBytes(bytes, head, n), fullKey);
+}
+
+function partBytes(bytes: Buffer, head: CommitHead, n: number): Buffer {
+  return bytes.subarray(head.offsets[n]!, head.offsets[n]! + head.parts[n]!.bytes);
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+describe('encodeCommit', () => {
+  it('writes a commit of a few operations as one piece, hashed whole, exactly as before parts existed', () => {
+    for (const operations of [operationsOf(1), operationsOf(PARTS_ABOVE)]) {
+      const record = recordOf(operations);
+      const { bytes, hashed } = encodeCommit(record);
+      expect(bytes.equals(encodeRecord(record))).toBe(true);
+      expect(hashed).toBe(bytes);
+      expect(decodeCommitHead(bytes)).toBeNull();
+    }
+  });
+
+  it('writes a commit whose full keys repeat as one piece, whatever its size (parts need distinct keys)', () => {
+    const operations = operationsOf(PARTS_ABOVE + 10);
+    operations[5] = { ...operations[5]!, fullKey: operations[200]!.fullKey };
+    const { bytes } = encodeCommit(recordOf(operations));
+    expect(bytes.equals(encodeRecord(recordOf(operations)))).toBe(true);
+  });
+
+  it('writes a large commit as the JSON of its record with parts, operations sorted by full key, and hashes only the head', () => {
+    for (const git of [false, true]) {
+      const operations = operationsOf(1000);
+      const record = recordOf(operations, git);
+      const { bytes, hashed } = encodeCommit(record);
+      const parsed = JSON.parse(bytes.toString('utf8')) as CommitRecord & { parts: Array<{ operations: number; first: string; bytes: number; digest: string }> };
+      const sorted = [...operations].sort((a, b) => (a.fullKey < b.fullKey ? -1 : 1));
+      expect(parsed.operations).toEqual(sorted);
+      expect(parsed.parts.map((p) => p.operations)).toEqual([...Array(7).fill(OPERATIONS_PER_PART), 1000 - 7 * OPERATIONS_PER_PART]);
+      expect(parsed.git).toEqual(record.git);
+      // Still the store's one encoding of a record: two-space JSON and a newline.
+      expect(bytes.equals(encodeRecord(parsed))).toBe(true);
+      expect(hashed.equals(bytes.subarray(0, hashed.length))).toBe(true);
+      expect(hashed.toString('utf8').endsWith('\n  "operations": [')).toBe(true);
+      const head = decodeCommitHead(bytes)!;
+      expect(head.length).toBe(hashed.length);
+      expect(head.fileLength).toBe(bytes.length);
+      expect(head.record).toEqual({ ...record, operations: [] });
+      for (let n = 0; n < head.parts.length; n++) {
+        expect(sha256(partBytes(bytes, head, n))).toBe(parsed.parts[n]!.digest);
+        expect(decodeCommitPart(head, n, partBytes(bytes, head, n))).toEqual(sorted.slice(n * OPERATIONS_PER_PART, (n + 1) * OPERATIONS_PER_PART));
+      }
+    }
+  });
+});
+
+describe('finding an operation through the parts', () => {
+  it('answers what a whole parse answers, for every key listed and for keys between, before and after them', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: PARTS_ABOVE + 1, maxLength: 700 }), fc.array(fc.string({ maxLength: 12 }), { maxLength: 30 }), (keys, others) => {
+        const operations = operationsOf(keys.length, (i) => keys[i]!);
+        const bytes = encodeCommit(recordOf(operations)).bytes;
+        const whole = new Map(operations.map((op) => [op.fullKey, op]));
+        for (const op of operations) expect(lookUp(bytes, op.fullKey)).toEqual(op);
+        for (const other of [...others.map((k) => `${k}_${TIME}`), '', '\u0000', '\uffff'.repeat(3)]) expect(lookUp(bytes, other)).toEqual(whole.get(other));
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
+describe('decodeCommitHead and decodeCommitPart refuse what the store did not write', () => {
+  const operations = operationsOf(600);
+  const record = recordOf(operations);
+  const { bytes } = encodeCommit(record);
+  const head = decodeCommitHead(bytes)!;
+  const text = bytes.toString('utf8');
+
+  it('is no head for a head in another layout, or whose parts could not be what the store wrote', () => {
+    const headText = text.slice(0, head.length);
+    const parts = JSON.parse(text).parts as Array<Record<string, unknown>>;
+    const withParts = (edited: unknown[]) => headText.replace(JSON.stringify(parts, null, 2).replace(/\n/g, '\n  '), JSON.stringify(edited, null, 2).replace(/\n/g, '\n  '));
+    const variants = [
+      headText.replace('"format": 1', '"format":  1'),
+      headText.replace('"parts"', '"extra": 1,\n  "parts"'),
+      withParts(parts.slice(0, 2)), // 256 operations: written as one piece
+      withParts([parts[1], parts[0], ...parts.slice(2)]), // first keys out of order
+      withParts([{ ...parts[0], operations: 100 }, ...parts.slice(1)]), // a part short but the last
+      withParts([{ ...parts[0], extra: true }, ...parts.slice(1)]),
+      withParts([{ ...parts[0], digest: 'A'.repeat(64) }, ...parts.slice(1)]),
+      headText.replace('"format": 1', '"format": 2'),
+    ];
+    for (const variant of variants) {
+      expect(variant).not.toBe(headText);
+      expect(decodeCommitHead(Buffer.from(variant + text.slice(head.length)))).toBeNull();
+    }
+  });
+
+  it('refuses a part that differs from its digest by one byte', () => {
+    const part = Buffer.from(partBytes(bytes, head, 2));
+    part[100] ^= 1;
+    expect(decodeCommitPart(head, 2, part)).toMatch(/does not match its digest/);
+  });
+
+  /** A head whose part `n` is `part` (its digest and length set to match), for parts that verify but are not what the store writes. */
+  function headWithPart(n: number, part: Buffer): CommitHead {
+    return { ...head, parts: head.parts.map((p, i) => (i === n ? { ...p, bytes: part.length, digest: sha256(part) } : p)) };
+  }
+
+  it('refuses a part that matches its digest but holds other operations than the head says, or lays them out otherwise', () => {
+    const original = decodeCommitPart(head, 1, partBytes(bytes, head, 1)) as CommitOperation[];
+    const encode = (ops: unknown[], separator = ',') => Buffer.from(ops.map((op) => `${separator}\n    ${JSON.stringify(op, null, 2).replace(/\n/g, '\n    ')}`).join(''));
+    const cases: Array<[Buffer, RegExp]> = [
+      [encode([original[0], original[2], original[1], ...original.slice(3)]), /full key order/],
+      [encode(original.slice(0, -1)), /does not hold/],
+      [encode([...original.slice(0, -1), { ...original.at(-1)!, fullKey: head.parts[2]!.first }]), /reaches into part 2/],
+      [encode([{ ...original[0], fullKey: `${original[0]!.fullKey}x` }, ...original.slice(1)]), /does not begin with|full key order/],
+      [encode([{ ...original[0], checksum: 'nope' }, ...original.slice(1)]), /not a list of operations laid out/],
+      [encode([{ ...original[0], version: -1 }, ...original.slice(1)]), /not a list of operations laid out/],
+      [encode([{ ...original[0], version: 0 }, ...original.slice(1)]), /not a list of operations laid out/],
+      [encode([{ ...original[0], logicalKey: 7 }, ...original.slice(1)]), /not a list of operations laid out/],
+      [Buffer.from(encode(original).toString('utf8').replace(/\n {6}/g, '\n     ')), /not a list of operations laid out/],
+      [Buffer.from(encode(original).toString('utf8').replace('"fullKey": "key', '"fullKey": "\\u006bey')), /not a list of operations laid out/],
+      [encode(original).subarray(0, 50), /not a list/],
+      [encode(original, ''), /not a list/],
+    ];
+    for (const [part, reason] of cases) expect(decodeCommitPart(headWithPart(1, part), 1, part)).toMatch(reason);
+    expect(decodeCommitPart(headWithPart(1, encode(original)), 1, encode(original))).toEqual(original);
+  });
+
+  it('refuses, as the record validator does, an operation numbered below 1, so a writer never writes a part it cannot read', () => {
+    for (const version of [0, -1]) {
+      const invalid = operationsOf(PARTS_ABOVE + 1).map((op, i) => (i === 7 ? { ...op, version } : op));
+      expect(commitRecordProblem(recordOf(invalid))).toMatch(/invalid operation/);
+    }
+  });
+
+  it('leaves a record that still carries parts to the validator, which refuses it', () => {
+    expect(commitRecordProblem(JSON.parse(text))).toMatch(/parts/);
+    expect(commitRecordProblem({ ...record, operations: [] })).toBeNull();
+  });
+});
