@@ -49,7 +49,7 @@ export interface PartedCommit {
   readingWhole: Promise<void> | null;
 }
 
-export function newPartedCommit(head: CommitHead, whole: Buffer | null): PartedCommit {
+function newPartedCommit(head: CommitHead, whole: Buffer | null): PartedCommit {
   return { head, parts: new Map(), whole, partReads: 0, keptBytes: whole === null ? head.length : whole.length, reading: new Map(), readingWhole: null };
 }
 
