@@ -667,8 +667,9 @@ export class EnhancedStateManager extends EventEmitter {
     await this.commitQueue.idle();
     // Hooks already started finish (each is bounded by hookTimeout), so none is orphaned mid-run.
     await this.hooks.idle();
-    // The statistics index written after the last getStatistics() lands before the process may exit.
+    // The statistics index written after the last getStatistics(), and the ref checks written after listings, land before the process may exit.
     await this.statisticsIndex.flush();
+    await this.ctx.index.flush();
     await this.ctx.releaseWriteLock();
     await this.ctx.changeLog.close();
     this.hooks.detach();

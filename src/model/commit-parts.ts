@@ -98,6 +98,10 @@ function sha256(bytes: Uint8Array): string {
 
 /** The head: the record's encoding, fields in the order the layout fixes, cut just after the list's opening bracket. */
 function encodeHead(record: CommitRecord, parts: CommitPart[]): Buffer {
+  return Buffer.from(encodeHeadText(record, parts), 'utf8');
+}
+
+function encodeHeadText(record: CommitRecord, parts: CommitPart[]): string {
   const head: Record<string, unknown> = {
     format: record.format,
     parent: record.parent,
@@ -108,9 +112,9 @@ function encodeHead(record: CommitRecord, parts: CommitPart[]): Buffer {
   if (record.git !== undefined) head.git = record.git;
   head.parts = parts.map(({ operations, first, bytes, digest }) => ({ operations, first, bytes, digest }));
   head.operations = [];
-  const text = encodeRecord(head).toString('utf8');
-  // `"operations": []` then `\n}\n` close the encoding: keep up to the `[`.
-  return Buffer.from(text.slice(0, text.length - ']\n}\n'.length), 'utf8');
+  // What `encodeRecord` writes, as text: `"operations": []` then `\n}\n` close it; keep up to the `[`.
+  const text = `${JSON.stringify(head, null, 2)}\n`;
+  return text.slice(0, text.length - ']\n}\n'.length);
 }
 
 /**
@@ -139,9 +143,10 @@ export function decodeCommitHead(start: Buffer): CommitHead | null {
   // Most commits have no parts: they are told apart without a parse.
   if (start.subarray(0, opening).indexOf(PARTS_OPENING) < 0) return null;
   const length = opening + LIST_OPENING.length;
+  const text = start.toString('utf8', 0, length);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(`${start.toString('utf8', 0, length)}]\n}`);
+    parsed = JSON.parse(`${text}]\n}`);
   } catch {
     return null;
   }
@@ -149,7 +154,10 @@ export function decodeCommitHead(start: Buffer): CommitHead | null {
   const { parts, ...rest } = parsed as { parts: unknown } & Record<string, unknown>;
   const record = rest as unknown as CommitRecord;
   if (commitRecordProblem(record) !== null || record.operations.length !== 0 || !isPartList(parts)) return null;
-  if (!encodeHead(record, parts).equals(start.subarray(0, length))) return null;
+  // Compared as text, which is the same as comparing bytes when they decoded without a replacement
+  // character (any byte that is not UTF-8 decodes to U+FFFD); else as bytes.
+  const encoded = encodeHeadText(record, parts);
+  if (text.includes('\ufffd') ? !Buffer.from(encoded, 'utf8').equals(start.subarray(0, length)) : encoded !== text) return null;
   const offsets: number[] = [];
   let at = length;
   for (const part of parts) {

@@ -18,7 +18,19 @@
  * last changed well before it was checked (a change within the same
  * timestamp tick could otherwise go unseen). Pure shapes and rules; the I/O
  * is src/store/ref-checks.ts.
+ *
+ * The file may also hold copies of the key's ref files, bound to the stat
+ * identity of the key's directory when they were listed: every way ae-state
+ * or git changes the refs of a key (a save, retention, settling, a checkout,
+ * merge or pull) adds, removes or renames a file in that directory, which
+ * changes its mtime and ctime. While the directory keeps that identity, a
+ * reader takes the key's ref names and bytes from the copies instead of
+ * listing the directory and reading each ref, a file each (on a machine
+ * whose page cache no longer holds them, a disk read each); each copy is
+ * still parsed and verified by its own digest as a ref read from disk is,
+ * and checked against its commit (or vouched for) as before.
  */
+import { refFileTimestamp } from './keys.js';
 import { isChecksum, isCommitId } from './records.js';
 
 export const REF_CHECKS_FORMAT = 1;
@@ -40,6 +52,15 @@ export interface RefChecks {
   operations: Record<string, CheckedOperation>;
   /** Commit id → the stat identity of its file when checked (see `fileIdentity`). */
   commits: Record<string, string>;
+  /** Copies of the key's ref files when they were listed (see the module comment); absent when there are none. */
+  copies?: RefCopies;
+}
+
+export interface RefCopies {
+  /** The stat identity of the key's directory (see `fileIdentity`) when its refs were listed. */
+  identity: string;
+  /** Every ref file name in the directory → the file's bytes, as UTF-8 text. */
+  refs: Record<string, string>;
 }
 
 /** The parts of a file's stat that any replacement or edit of the file changes. */
@@ -93,15 +114,23 @@ export function decodeRefChecks(bytes: Buffer, dir: string): RefChecks | null {
     return null;
   }
   if (!isObject(parsed) || parsed.format !== REF_CHECKS_FORMAT || parsed.dir !== dir) return null;
-  const { operations, commits } = parsed;
+  const { operations, commits, copies } = parsed;
   if (!isObject(operations) || !isObject(commits)) return null;
+  if (copies !== undefined && !isRefCopies(copies)) return null;
   for (const [id, identity] of Object.entries(commits)) {
     if (!isCommitId(id) || typeof identity !== 'string') return null;
   }
   for (const operation of Object.values(operations)) {
     if (!isCheckedOperation(operation) || !(operation[0] in commits)) return null;
   }
-  return { dir, operations: operations as Record<string, CheckedOperation>, commits: commits as Record<string, string> };
+  const checks: RefChecks = { dir, operations: operations as Record<string, CheckedOperation>, commits: commits as Record<string, string> };
+  if (copies !== undefined) checks.copies = copies;
+  return checks;
+}
+
+function isRefCopies(value: unknown): value is RefCopies {
+  if (!isObject(value) || typeof value.identity !== 'string' || !isObject(value.refs)) return false;
+  return Object.entries(value.refs).every(([name, text]) => refFileTimestamp(name) !== null && typeof text === 'string');
 }
 
 function isCheckedOperation(value: unknown): value is CheckedOperation {

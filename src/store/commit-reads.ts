@@ -33,6 +33,8 @@ const PART_READS_BEFORE_WHOLE = 8;
 const MAX_WHOLE_BYTES = 64 * 1024 * 1024;
 // The longest head read to find where it ends (that of some 10,000,000 operations).
 const MAX_HEAD_BYTES = 64 * 1024 * 1024;
+// The longest part a first read takes with the head, before the head is checked (a part is some 25 KB).
+const MAX_PART_WITH_HEAD = 1024 * 1024;
 
 /** A commit in parts whose head was verified against its id, and the parts verified since (src/model/commit-parts.ts). */
 export interface PartedCommit {
@@ -47,10 +49,14 @@ export interface PartedCommit {
   /** Reads under way, shared by concurrent lookups. */
   reading: Map<number, Promise<Buffer>>;
   readingWhole: Promise<void> | null;
+  /** A part the first read took with the head, not yet checked: the first lookup of it checks it as if read then. */
+  readWithHead: { n: number; bytes: Buffer } | null;
 }
 
-function newPartedCommit(head: CommitHead, whole: Buffer | null): PartedCommit {
-  return { head, parts: new Map(), whole, partReads: 0, keptBytes: whole === null ? head.length : whole.length, reading: new Map(), readingWhole: null };
+function newPartedCommit(head: CommitHead, whole: Buffer | null, readWithHead: PartedCommit['readWithHead'] = null): PartedCommit {
+  // A part taken with the head is counted from the start: it is held until looked up.
+  const keptBytes = whole === null ? head.length + (readWithHead?.bytes.length ?? 0) : whole.length;
+  return { head, parts: new Map(), whole, partReads: 0, keptBytes, reading: new Map(), readingWhole: null, readWithHead };
 }
 
 /** What a commit's first read found: a commit in one piece, read whole, or a commit in parts whose head (and end) checked out. */
@@ -58,12 +64,15 @@ export type FirstRead = { kind: 'whole'; whole: Buffer } | { kind: 'parts'; comm
 
 /**
  * A commit's first read: of a commit in parts, its head and tail only,
- * checked against the id (or all of it, when it fits in the first read);
- * of any other commit, the whole file, not yet checked. Null when the file
- * does not exist.
+ * checked against the id (or all of it, when it fits in the first read),
+ * and the part that would hold `fullKey`, when given, on the same
+ * descriptor (checked when looked up); of any other commit, the whole
+ * file, not yet checked. Null when the file does not exist.
  */
-export async function readCommitFirst(fs: StoreFs, path: string, commitId: string): Promise<FirstRead | null> {
-  type Read = { whole: Buffer; head?: undefined } | { whole?: undefined; head: CommitHead; start: Buffer; tail: Buffer | null };
+export async function readCommitFirst(fs: StoreFs, path: string, commitId: string, fullKey?: string): Promise<FirstRead | null> {
+  type Read =
+    | { whole: Buffer; head?: undefined }
+    | { whole?: undefined; head: CommitHead; start: Buffer; tail: Buffer | null; readWithHead: PartedCommit['readWithHead'] };
   const first = await withPositionedReads(fs, path, async (read, stats): Promise<Read> => {
     let start = await read(0, Math.min(stats.size, FIRST_READ_BYTES));
     // The head of a commit of tens of thousands of operations is longer than the first read: read on until it ends.
@@ -79,12 +88,16 @@ export async function readCommitFirst(fs: StoreFs, path: string, commitId: strin
     }
     // In parts: the head now, and the tail, to check where the file ends; each part when a lookup needs it.
     const tail = head.fileLength === stats.size ? await read(stats.size - COMMIT_TAIL_LENGTH, COMMIT_TAIL_LENGTH) : null;
-    return { head, start, tail };
+    const n = fullKey === undefined || tail === null ? -1 : partHolding(head, fullKey);
+    // Within the file (its length is the head's), and small: the head is not checked yet.
+    const isTaken = n >= 0 && head.parts[n]!.bytes <= MAX_PART_WITH_HEAD;
+    const readWithHead = isTaken ? { n, bytes: await read(head.offsets[n]!, head.parts[n]!.bytes) } : null;
+    return { head, start, tail, readWithHead };
   });
   if (first === null) return null;
   if (first.head !== undefined) {
     verifyHeadAndEnd(first.head, first.start, first.tail, commitId, path);
-    return { kind: 'parts', commit: newPartedCommit(first.head, null) };
+    return { kind: 'parts', commit: newPartedCommit(first.head, null, first.readWithHead) };
   }
   const head = decodeCommitHead(first.whole);
   if (head === null) return { kind: 'whole', whole: first.whole };
@@ -136,19 +149,30 @@ export async function operationInParts(
 async function readPart(fs: StoreFs, path: string, commit: PartedCommit, n: number, grew: (bytes: number) => void): Promise<Buffer> {
   const position = commit.head.offsets[n]!;
   const length = commit.head.parts[n]!.bytes;
-  const bytes = commit.whole?.subarray(position, position + length) ?? (await withPositionedReads(fs, path, (read) => read(position, length)));
+  const withHead = commit.readWithHead?.n === n ? commit.readWithHead.bytes : undefined;
+  if (withHead !== undefined) commit.readWithHead = null;
+  const bytes = commit.whole?.subarray(position, position + length) ?? withHead ?? (await withPositionedReads(fs, path, (read) => read(position, length)));
   if (bytes === null) throw new IntegrityError(`commit ${path} is gone while being read`, { path });
   const problem = commitPartProblem(commit.head, n, bytes);
+  const kept = commit.parts.get(n);
+  if (withHead !== undefined && (problem !== null || kept !== undefined || commit.whole !== null)) {
+    // Counted since the first read (and not by a whole read since), but not kept after all.
+    if (commit.whole === null) {
+      commit.keptBytes -= withHead.length;
+      grew(-withHead.length);
+    }
+  }
   if (problem !== null) throw new IntegrityError(`commit ${path} ${problem} (torn or edited file)`, { path });
   // Read whole meanwhile: the whole file's view of the part is kept.
-  const kept = commit.parts.get(n);
   if (kept !== undefined) return kept;
   commit.parts.set(n, bytes);
   // A part of a whole file held is a view of it, which costs nothing more.
   if (commit.whole === null) {
     commit.partReads++;
-    commit.keptBytes += bytes.length;
-    grew(bytes.length);
+    if (withHead === undefined) {
+      commit.keptBytes += bytes.length;
+      grew(bytes.length);
+    }
   }
   return bytes;
 }
@@ -166,6 +190,7 @@ async function readWhole(fs: StoreFs, path: string, commitId: string, commit: Pa
     if (commitPartProblem(commit.head, n, part) === null) parts.set(n, part);
   }
   const grown = bytes.length - commit.keptBytes;
+  commit.readWithHead = null;
   commit.whole = bytes;
   commit.parts = parts;
   commit.keptBytes = bytes.length;

@@ -106,7 +106,7 @@ export class CommitLog {
   async operationFor(commitId: string, fullKey: string): Promise<CommitOperation | undefined | null> {
     const parsed = this.operations.get(commitId);
     if (parsed !== undefined) return parsed.get(fullKey);
-    const kept = this.kept.get(commitId) ?? (await this.load(commitId));
+    const kept = this.kept.get(commitId) ?? (await this.load(commitId, fullKey));
     if (kept === null) return null;
     if (kept === 'parsed') return this.operations.get(commitId)!.get(fullKey);
     if ('head' in kept) return operationInParts(this.fs, this.pathOf(commitId), commitId, kept, fullKey, (bytes) => this.grew(commitId, kept, bytes));
@@ -114,22 +114,23 @@ export class CommitLog {
   }
 
   /**
-   * Reads and verifies a commit: the head of a commit in parts, or the whole
-   * of any other, proved (or parsed whole, when its layout cannot be
+   * Reads and verifies a commit: the head of a commit in parts (with the
+   * part that would hold `fullKey`, read on the same descriptor), or the
+   * whole of any other, proved (or parsed whole, when its layout cannot be
    * proved); null when its file does not exist.
    */
-  private load(commitId: string): Promise<KeptCommit | 'parsed' | null> {
+  private load(commitId: string, fullKey: string): Promise<KeptCommit | 'parsed' | null> {
     let loading = this.loading.get(commitId);
     if (loading === undefined) {
-      loading = this.readAndVerify(commitId).finally(() => this.loading.delete(commitId));
+      loading = this.readAndVerify(commitId, fullKey).finally(() => this.loading.delete(commitId));
       this.loading.set(commitId, loading);
     }
     return loading;
   }
 
-  private async readAndVerify(commitId: string): Promise<KeptCommit | 'parsed' | null> {
+  private async readAndVerify(commitId: string, fullKey: string): Promise<KeptCommit | 'parsed' | null> {
     const path = this.pathOf(commitId);
-    const first = await readCommitFirst(this.fs, path, commitId);
+    const first = await readCommitFirst(this.fs, path, commitId, fullKey);
     if (first === null) return null;
     let kept: KeptCommit | 'parsed';
     if (first.kind === 'parts') {

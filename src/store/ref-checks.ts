@@ -4,7 +4,7 @@
  * src/model/ref-checks.ts for what they hold and when they are trusted).
  * A cache: written aside and renamed into place without fsync (a file torn
  * by a crash does not parse and is made again), and never a reason for a
- * read to fail. Losing one only costs reading the commits again.
+ * read to fail. Losing one only costs reading the commits (and the refs) again.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -43,6 +43,16 @@ export class RefCheckStore {
   async statCommit(commitId: string): Promise<StatLike | null> {
     try {
       return await this.fs.stat(this.commitPath(commitId));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  /** The lstat of a key directory now (see `RefCopies`); null when it does not exist. */
+  async statKeyDir(dir: string): Promise<StatLike | null> {
+    try {
+      return await this.fs.lstat(join(this.layout.keyRefs, dir));
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return null;
       throw error;

@@ -77,6 +77,31 @@ export class RefStore {
   }
 
   /**
+   * `readIfExists`, with the file's bytes as UTF-8 text when they are a
+   * ref a digest covers and that text encodes back to them: what a copy of
+   * the ref may hold (src/model/ref-checks.ts, `RefCopies`); else null.
+   */
+  async readWithCopyIfExists(path: string): Promise<{ record: VersionRecord; copy: string | null } | null> {
+    const bytes = await readFileIfExists(this.fs, path);
+    if (bytes === null) return null;
+    const { record, isDigested } = decodeVersionRecord(bytes, path);
+    const text = bytes.toString('utf8');
+    // Text without a replacement character encodes back to the very bytes it was decoded from.
+    const isExact = !text.includes('\ufffd') || Buffer.from(text, 'utf8').equals(bytes);
+    return { record, copy: isDigested && isExact ? text : null };
+  }
+
+  /** The record a copy of the ref at `path` holds, verified as the file is when read; null when it is no such copy. */
+  recordOfCopy(copy: string, path: string): VersionRecord | null {
+    try {
+      const { record, isDigested } = decodeVersionRecord(Buffer.from(copy, 'utf8'), path);
+      return isDigested ? record : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * Writes a ref atomically and returns the directories the caller must fsync:
    * the key's directory, and refs/keys/ too when the key's directory was new.
    */
@@ -156,6 +181,11 @@ export function encodeVersionRecord(record: VersionRecord): Buffer {
  * integrity error.
  */
 export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
+  return decodeVersionRecord(bytes, path).record;
+}
+
+/** `parseVersionRecord`, and whether a digest covers the ref (refs of older stores carry none). */
+function decodeVersionRecord(bytes: Buffer, path: string): { record: VersionRecord; isDigested: boolean } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
@@ -173,5 +203,5 @@ export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
       key: valid.fullKey,
     });
   }
-  return valid;
+  return { record: valid, isDigested: isIntact === true };
 }

@@ -34,7 +34,8 @@
  * Checking a ref against a commit of a large transaction means hashing that
  * whole commit; what one process learnt that way is kept in the key's ref
  * checks (src/model/ref-checks.ts), so another process trusts the same ref
- * without its commit while the commit file is unchanged.
+ * without its commit while the commit file is unchanged, and takes the
+ * ref's bytes from the copy kept there while the key's directory is.
  */
 import { basename } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
@@ -65,7 +66,7 @@ export interface KeyListing {
  * (`RefStore`, `CommitLog`), or the store as committed in the project's git
  * history, so both apply one visibility and numbering rule.
  */
-export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<Pick<RefStore, 'settleEpoch'>>;
+export type RefSource = Pick<RefStore, 'listPaths' | 'readIfExists'> & Partial<Pick<RefStore, 'settleEpoch' | 'readWithCopyIfExists' | 'recordOfCopy'>>;
 export type CommitSource = Pick<CommitLog, 'operationFor'>;
 /** The commits being published, or abandoned by dead writers; absent for git history (nothing is in progress there). */
 export type PendingSource = () => Promise<PendingCommits>;
@@ -183,12 +184,14 @@ export class VersionIndex {
     }
     this.boundCache(logicalKey);
     const generation = this.generation;
-    const paths = await this.refs.listPaths(logicalKey);
     const known = this.listings.get(logicalKey);
+    const checks = this.checker?.begin(logicalKey) ?? null;
+    // A key this process has not listed may have copies of its refs recorded (see RefCopies), which spare reading each ref.
+    if (known === undefined && checks !== null && this.refs.readWithCopyIfExists !== undefined) await this.checker!.statDirectory(checks);
+    const paths = await this.refs.listPaths(logicalKey);
     const reused = known !== undefined && startsWithPaths(paths, known.paths) ? known : undefined;
     const versions: CommittedVersion[] = reused === undefined ? [] : reused.versions.slice();
     const unpublished: string[] = [];
-    const checks = this.checker?.begin(logicalKey) ?? null;
     let pending: PendingCommits | null = null;
     let lastTaken = reused === undefined ? 0 : reused.lastTaken;
     let isClean = true;
@@ -216,7 +219,8 @@ export class VersionIndex {
       versions.push({ version, record: state.record, path });
       lastTaken = lastTakenVersion({ version, record: state.record });
     }
-    if (checks !== null) await this.checker!.finish(checks, versions);
+    const backlog = checks === null ? undefined : this.checker!.finish(checks, versions, { paths, isClean });
+    if (backlog !== undefined) await backlog;
     // A listing that skipped a ref is not kept: that ref may be published by the next listing.
     if (isClean && generation === this.generation) {
       if (!this.listings.has(logicalKey) && this.listings.size >= MAX_LISTINGS) this.listings.clear();
@@ -230,6 +234,11 @@ export class VersionIndex {
   async latest(logicalKey: string): Promise<CommittedVersion | null> {
     const { versions } = await this.list(logicalKey);
     return versions.at(-1) ?? null;
+  }
+
+  /** Waits for the ref checks files that listings scheduled to be written (see RefChecker). */
+  flush(): Promise<void> {
+    return this.checker?.flush() ?? Promise.resolve();
   }
 
   /** Caches a record this process has just published, so it is not read back from disk. */
@@ -247,6 +256,14 @@ export class VersionIndex {
     this.dropListings();
   }
 
+  /** A ref's record from its file, noting its copy for the key's ref checks; null when the file was removed meanwhile (cleanup or GC in another process). */
+  private async readFile(path: string, name: string, checks: ListingChecks | null): Promise<VersionRecord | null> {
+    if (checks === null || this.refs.readWithCopyIfExists === undefined) return this.refs.readIfExists(path);
+    const read = await this.refs.readWithCopyIfExists(path);
+    if (read !== null) this.checker!.noteCopy(checks, name, read.copy, false);
+    return read?.record ?? null;
+  }
+
   /** The commit in progress or abandoned whose ref `path` is, by its file name; null when none is. */
   private async pendingCommitNamedBy(path: string): Promise<string | null> {
     return this.pending === undefined ? null : pendingCommitOf(basename(path), await this.pending());
@@ -261,10 +278,13 @@ export class VersionIndex {
       if (generation === this.generation) this.records.set(path, record);
       return { record };
     };
-    // Null when removed between listing and reading (cleanup or GC in another process).
-    let record: VersionRecord | null;
+    const name = basename(path);
+    const copy = checks?.dirStats === undefined ? undefined : await this.checker!.copyOf(checks, name);
+    // A recorded copy is verified as the file would be; one that is not falls back to the file (and the copies are dropped).
+    let record: VersionRecord | null = copy === undefined ? null : this.refs.recordOfCopy!(copy, path);
+    if (copy !== undefined) this.checker!.noteCopy(checks!, name, record === null ? null : copy, true);
     try {
-      record = await this.refs.readIfExists(path);
+      record ??= await this.readFile(path, name, checks);
     } catch (error) {
       const commit = error instanceof IntegrityError ? await this.pendingCommitNamedBy(path) : null;
       if (commit === null) throw error;

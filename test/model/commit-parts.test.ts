@@ -45,6 +45,51 @@ function partBytes(bytes: Buffer, head: CommitHead, n: number): Buffer {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * A head decoded the plain way, as a reference: the whole head parsed, its
+ * record and parts checked by the rules FORMAT.md gives, and encoded again
+ * to compare with its bytes.
+ */
+function headByParse(bytes: Buffer): { record: CommitRecord; parts: unknown[]; length: number } | null {
+  const opening = '\n  "operations": [';
+  const length = bytes.indexOf(opening) + opening.length;
+  if (length < opening.length) return null;
+  let parsed: { parts?: unknown } & Record<string, unknown>;
+  try {
+    parsed = JSON.parse(`${bytes.toString('utf8', 0, length)}]\n}`);
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || !Array.isArray(parsed.parts)) return null;
+  const { parts, ...rest } = parsed as { parts: Array<Record<string, unknown>> } & Record<string, unknown>;
+  const record = rest as unknown as CommitRecord;
+  if (commitRecordProblem(record) !== null || record.operations.length !== 0) return null;
+  const total = parts.reduce((sum, part) => sum + (typeof part?.operations === 'number' ? part.operations : 0), 0);
+  const isPartList =
+    total > PARTS_ABOVE &&
+    parts.every(
+      (part, i) =>
+        part !== null &&
+        typeof part === 'object' &&
+        Number.isSafeInteger(part.operations) &&
+        (part.operations as number) >= 1 &&
+        (i === parts.length - 1 ? (part.operations as number) <= OPERATIONS_PER_PART : part.operations === OPERATIONS_PER_PART) &&
+        typeof part.first === 'string' &&
+        (i === 0 || (parts[i - 1]!.first as string) < part.first) &&
+        Number.isSafeInteger(part.bytes) &&
+        (part.bytes as number) > 0 &&
+        typeof part.digest === 'string' &&
+        /^[0-9a-f]{64}$/.test(part.digest),
+    );
+  if (!isPartList) return null;
+  const fields: Record<string, unknown> = { format: record.format, parent: record.parent, time: record.time, message: record.message, transaction: record.transaction };
+  if (record.git !== undefined) fields.git = record.git;
+  fields.parts = parts.map(({ operations, first, bytes: size, digest }) => ({ operations, first, bytes: size, digest }));
+  fields.operations = [];
+  const encoded = encodeRecord(fields);
+  return encoded.subarray(0, length).equals(bytes.subarray(0, length)) && encoded.length === length + ']\n}\n'.length ? { record, parts, length } : null;
+}
+
 describe('encodeCommit', () => {
   it('writes a commit of a few operations as one piece, hashed whole, exactly as before parts existed', () => {
     for (const operations of [operationsOf(1), operationsOf(PARTS_ABOVE)]) {
@@ -129,11 +174,50 @@ describe('decodeCommitHead and decodeCommitPart refuse what the store did not wr
       withParts([{ ...parts[0], extra: true }, ...parts.slice(1)]),
       withParts([{ ...parts[0], digest: 'A'.repeat(64) }, ...parts.slice(1)]),
       headText.replace('"format": 1', '"format": 2'),
+      // Laid out otherwise inside the list of parts, which is scanned rather than parsed.
+      headText.replace('"operations": 128,', '"operations":128,'),
+      headText.replace('"operations": 128,', '"operations": 0128,'),
+      headText.replace(/"bytes": (\d+)/, '"bytes": $1.0'),
+      headText.replace(/"bytes": (\d+)/, '"bytes": $1e0'),
+      headText.replace(/"first": "k/, '"first": "\\u006b'),
+      headText.replace(/\n {6}"first": ("[^"]*"),\n {6}"bytes": (\d+),/, '\n      "bytes": $2,\n      "first": $1,'),
+      headText.replace('\n    },\n    {', '\n    }, \n    {'),
+      headText.replace('\n  ],\n  "operations": [', '\n  ]\n,  "operations": ['),
+      headText.replace(/"digest": "([0-9a-f]{64})"\n    }/, '"digest": "$1",\n      "digest": "$1"\n    }'),
+      headText.replace('\n  "parts": [', '\n  "parts": [],\n  "parts": ['),
     ];
     for (const variant of variants) {
       expect(variant).not.toBe(headText);
       expect(decodeCommitHead(Buffer.from(variant + text.slice(head.length)))).toBeNull();
     }
+    // A byte that is not UTF-8 decodes to U+FFFD, which encodes to other bytes: compared as bytes, it is refused.
+    const withMessage = encodeCommit({ ...record, message: 'transaction \ufffd' }).bytes;
+    const at = withMessage.indexOf(Buffer.from('\ufffd'));
+    const invalid = Buffer.concat([withMessage.subarray(0, at), Buffer.from([0xff, 0xfe, 0xfd]), withMessage.subarray(at + 3)]);
+    expect(decodeCommitHead(withMessage)).not.toBeNull();
+    expect(decodeCommitHead(invalid)).toBeNull();
+  });
+
+  it('accepts a head after any edit of one byte exactly when a parse of it encodes back to the same bytes, and decodes it as that parse does', () => {
+    const withGit = encodeCommit(recordOf(operationsOf(700, (i) => `k\u00e9y.${i}\u2028`), true)).bytes;
+    const lengthOf = (bytes: Buffer) => bytes.indexOf('\n  "operations": [') + '\n  "operations": ['.length;
+    fc.assert(
+      fc.property(fc.boolean(), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('replace', 'insert', 'delete'), (git, position, byte, edit) => {
+        const original = git ? withGit : bytes;
+        const at = position % lengthOf(original);
+        const edited =
+          edit === 'replace'
+            ? Buffer.concat([original.subarray(0, at), Buffer.from([byte]), original.subarray(at + 1)])
+            : edit === 'insert'
+              ? Buffer.concat([original.subarray(0, at), Buffer.from([byte]), original.subarray(at)])
+              : Buffer.concat([original.subarray(0, at), original.subarray(at + 1)]);
+        const expected = headByParse(edited);
+        const decoded = decodeCommitHead(edited);
+        if (expected === null) expect(decoded).toBeNull();
+        else expect(decoded === null ? null : { record: decoded.record, parts: decoded.parts, length: decoded.length }).toEqual(expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('refuses a part that differs from its digest by one byte', () => {

@@ -58,4 +58,20 @@ describe('ref checks', () => {
     ];
     for (const variant of variants) expect(decodeRefChecks(Buffer.from(JSON.stringify(variant)), 'spec')).toBeNull();
   });
+
+  it('round-trip with copies of refs, and refuse the whole file for copies of another shape', () => {
+    const name = '2026-12-01T10-00-00.000Z_01234567.json';
+    const withCopies: RefChecks = { ...checks, copies: { identity: fileIdentity(stats), refs: { [name]: '{\n  "fullKey": "…"\n}\n' } } };
+    const bytes = encodeRefChecks(withCopies);
+    expect(decodeRefChecks(bytes, 'spec')).toEqual(withCopies);
+    const parsed = JSON.parse(bytes.toString('utf8'));
+    const variants = [
+      { ...parsed, copies: [] },
+      { ...parsed, copies: { refs: parsed.copies.refs } },
+      { ...parsed, copies: { identity: 7, refs: parsed.copies.refs } },
+      { ...parsed, copies: { identity: parsed.copies.identity, refs: { 'not-a-ref.json': 'x' } } },
+      { ...parsed, copies: { identity: parsed.copies.identity, refs: { [name]: { fullKey: 'x' } } } },
+    ];
+    for (const variant of variants) expect(decodeRefChecks(Buffer.from(JSON.stringify(variant)), 'spec')).toBeNull();
+  });
 });

@@ -120,6 +120,17 @@ describe('CommitLog with a commit in parts', () => {
     expect(await log.isPublished(id)).toBe(true);
   });
 
+  it('opens the file once for a first lookup (head, tail and the part it needs), and once for each other part after', async () => {
+    const { log, id, counted } = await publishLarge();
+    const sorted = [...many].sort((a, b) => (a.fullKey < b.fullKey ? -1 : 1));
+    expect(await log.operationFor(id, sorted[3 * 128 + 1]!.fullKey)).toEqual(sorted[3 * 128 + 1]);
+    expect(counted.opens()).toBe(1);
+    expect(await log.operationFor(id, sorted[3 * 128 + 2]!.fullKey)).toEqual(sorted[3 * 128 + 2]);
+    expect(counted.opens()).toBe(1);
+    expect(await log.operationFor(id, sorted[7 * 128]!.fullKey)).toEqual(sorted[7 * 128]);
+    expect(counted.opens()).toBe(2);
+  });
+
   it('reads a commit whole once lookups have read parts of it one by one eight times, and answers every later lookup from memory', async () => {
     const { log, id, bytes, counted } = await publishLarge();
     // Keys 128 apart sort into different parts (key0, key1, … sort as strings, so pick them from the sorted list).
@@ -208,8 +219,9 @@ describe('CommitLog with a commit in parts', () => {
 });
 
 /** The store's file system, counting every byte read from files. */
-function countingReads(): { fs: StoreFs; bytesRead(): number } {
+function countingReads(): { fs: StoreFs; bytesRead(): number; opens(): number } {
   let total = 0;
+  let opens = 0;
   const base = nodeFs as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const fs = {
     ...base,
@@ -220,6 +232,7 @@ function countingReads(): { fs: StoreFs; bytesRead(): number } {
     },
     open: async (...args: unknown[]) => {
       const handle = (await base.open!(...args)) as { read(...a: unknown[]): Promise<{ bytesRead: number }> };
+      opens++;
       const read = handle.read.bind(handle);
       handle.read = async (...a: unknown[]) => {
         const result = await read(...a);
@@ -229,5 +242,5 @@ function countingReads(): { fs: StoreFs; bytesRead(): number } {
       return handle;
     },
   } as unknown as StoreFs;
-  return { fs, bytesRead: () => total };
+  return { fs, bytesRead: () => total, opens: () => opens };
 }
