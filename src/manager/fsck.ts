@@ -56,7 +56,12 @@ export async function runFsck(ctx: StoreContext, options: FsckOptions = {}): Pro
     await checkRefObjects(scan);
     await checkTags(scan);
     await reportUnreachable(scan);
-    if (options.repair === true) await repair(scan);
+    if (options.repair === true) {
+      await repair(scan);
+      // The ref checks and the refs' copies (local/checked/) are a cache bound to stat identities, which a ref rewritten
+      // in place by another program keeps: after a repair every read takes the files, as this scan did.
+      await ctx.fs.rm(ctx.layout.refChecks, { recursive: true, force: true });
+    }
     return scan;
   };
   // Links and special files first: the other checks (and the lock itself,

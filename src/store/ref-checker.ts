@@ -26,8 +26,11 @@ export interface ListingChecks {
   usableCopies: Record<string, string> | null | undefined;
   /** Whether a recorded copy did not verify: the copies are then dropped. */
   hasBadCopy: boolean;
-  /** Copies of the refs this listing read (from disk or from copies), by file name. */
+  /** Copies of the refs this listing read (from disk or from copies), by file name, while they may be recorded (see `isCollecting`). */
   copies: Map<string, string>;
+  /** Whether this listing may record copies anew: the directory had last changed well before its stat, and the copies so far are within the bound. */
+  isCollecting: boolean;
+  copiesLength: number;
 }
 
 /**
@@ -51,7 +54,16 @@ export class RefChecker {
   constructor(private readonly store: RefCheckSource) {}
 
   begin(logicalKey: string): ListingChecks {
-    return { dir: keyDirName(logicalKey), recorded: undefined, hasNewChecks: false, usableCopies: undefined, hasBadCopy: false, copies: new Map() };
+    return {
+      dir: keyDirName(logicalKey),
+      recorded: undefined,
+      hasNewChecks: false,
+      usableCopies: undefined,
+      hasBadCopy: false,
+      copies: new Map(),
+      isCollecting: false,
+      copiesLength: 0,
+    };
   }
 
   /**
@@ -63,6 +75,8 @@ export class RefChecker {
     const at = Date.now();
     const stats = await this.store.statKeyDir(checks.dir);
     checks.dirStats = stats === null ? null : { stats, at };
+    // As for commit identities: a change in the same tick of the clock as the stat could hide behind it.
+    checks.isCollecting = stats !== null && isIdentityTrustworthy(stats, at);
   }
 
   /**
@@ -85,8 +99,16 @@ export class RefChecker {
 
   /** Notes the copy of a ref this listing read (null: the ref can have none, so no copies are recorded). */
   noteCopy(checks: ListingChecks, name: string, copy: string | null, isRecorded: boolean): void {
-    if (copy !== null) checks.copies.set(name, copy);
-    else if (isRecorded) checks.hasBadCopy = true;
+    if (copy === null && isRecorded) checks.hasBadCopy = true;
+    if (!checks.isCollecting) return;
+    checks.copiesLength += copy?.length ?? 0;
+    if (copy !== null && checks.copiesLength <= MAX_COPIES_LENGTH) {
+      checks.copies.set(name, copy);
+    } else {
+      // A ref without a copy, or past the bound: no copies are recorded, and none kept meanwhile.
+      checks.isCollecting = false;
+      checks.copies.clear();
+    }
   }
 
   /** Whether the key's ref checks vouch for `record` without reading its commit. */
@@ -118,12 +140,14 @@ export class RefChecker {
     const hasNewCopies = copies !== undefined && checks.recorded?.copies?.identity !== copies.identity;
     if (!checks.hasNewChecks && !hasNewCopies && !checks.hasBadCopy) return undefined;
     const listed = versions.slice();
+    // Only what the write needs is kept until it runs.
+    const { dir, recorded } = checks;
     // After the listing has returned (on the next turn of the event loop): a cache, whose writing (some 80 KB for a key
     // of 100 versions with its copies) is no part of the read that made it. `flush` waits for it.
     this.waitingWrites++;
     this.writing = this.writing
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => this.write(checks, listed, copies))
+      .then(() => this.write(dir, recorded ?? null, listed, copies))
       .catch(() => undefined)
       .then(() => void this.waitingWrites--);
     // Past a few, the listing waits for them, so that a walk over every key holds no more than that many in memory.
@@ -135,15 +159,15 @@ export class RefChecker {
     return this.writing;
   }
 
-  private async write(checks: ListingChecks, versions: ReadonlyArray<{ record: VersionRecord }>, copies: RefCopies | undefined): Promise<void> {
+  private async write(dir: string, recorded: RefChecks | null, versions: ReadonlyArray<{ record: VersionRecord }>, copies: RefCopies | undefined): Promise<void> {
     const commits: Record<string, string | null> = {};
     const operations: RefChecks['operations'] = {};
     for (const { record } of versions) {
-      if (!(record.commit in commits)) commits[record.commit] = await this.trustworthyIdentity(record.commit, checks.recorded ?? null);
+      if (!(record.commit in commits)) commits[record.commit] = await this.trustworthyIdentity(record.commit, recorded);
       if (commits[record.commit] !== null) operations[record.fullKey] = [record.commit, record.checksum, record.version];
     }
     for (const [commit, identity] of Object.entries(commits)) if (identity === null) delete commits[commit];
-    const written: RefChecks = { dir: checks.dir, operations, commits: commits as Record<string, string> };
+    const written: RefChecks = { dir, operations, commits: commits as Record<string, string> };
     if (copies !== undefined) written.copies = copies;
     await this.store.write(written);
   }
@@ -159,15 +183,12 @@ export class RefChecker {
     if (checks.hasBadCopy || !listing.isClean) return undefined;
     if (checks.usableCopies) return checks.recorded?.copies;
     const dir = checks.dirStats;
-    if (dir === undefined || dir === null || !isIdentityTrustworthy(dir.stats, dir.at)) return undefined;
+    if (!checks.isCollecting || dir === undefined || dir === null || checks.copies.size !== listing.paths.length) return undefined;
     const refs: Record<string, string> = {};
-    let length = 0;
     for (const path of listing.paths) {
-      const name = basename(path);
-      const copy = checks.copies.get(name);
-      length += copy?.length ?? 0;
-      if (copy === undefined || length > MAX_COPIES_LENGTH) return undefined;
-      refs[name] = copy;
+      const copy = checks.copies.get(basename(path));
+      if (copy === undefined) return undefined;
+      refs[basename(path)] = copy;
     }
     return { identity: fileIdentity(dir.stats), refs };
   }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EnhancedStateManager, IntegrityError } from '../../src/index.js';
 import { RACY_MARGIN_MS } from '../../src/model/ref-checks.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
+import { encodeVersionRecord, parseVersionRecord } from '../../src/store/refs.js';
 import { tempProject } from '../helpers.js';
 
 const OPTIONS = { gcInterval: 0, recordGitProvenance: false };
@@ -175,6 +176,20 @@ describe('ref copies', () => {
     expect(String(error)).toMatch(/digest/);
   });
 
+  it('are not used for a ref replaced under its own name by a valid one (renamed over it, as git and settling write): the file is read', async () => {
+    const { root } = await storeOfOldCommits();
+    await inFreshManager(root, listing);
+    expect((await checksFileOf(root)).text).toContain('"copies"');
+    const keyDir = join(root, '.ae', 'refs', 'keys', 'spec');
+    const newest = join(keyDir, (await readdir(keyDir)).sort().at(-1)!);
+    const record = parseVersionRecord(await readFile(newest), newest);
+    await writeFile(`${newest}.new`, encodeVersionRecord({ ...record, version: 40 }));
+    await rename(`${newest}.new`, newest);
+    const counted = countingRefReads();
+    expect((await inFreshManager(root, (m) => m.getVersions('spec'), counted.fs)).map((v) => v.version)).toEqual([40, 2, 1]);
+    expect(counted.refReads()).toBe(3);
+  });
+
   it('are checked as the ref files are: one edited in the checks file is not used, the file is read, and the copies are written again', async () => {
     const { root } = await storeOfOldCommits();
     const before = await inFreshManager(root, listing);
@@ -212,5 +227,19 @@ describe('ref copies', () => {
     const report = await inFreshManager(root, (m) => m.fsck());
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.path)).toEqual([expect.stringContaining(basename(newest))]);
+  });
+
+  it('are dropped by fsck --repair, so a valid ref copied over another in place is read from its file after it', async () => {
+    const { root } = await storeOfOldCommits();
+    await inFreshManager(root, listing);
+    const keyDir = join(root, '.ae', 'refs', 'keys', 'spec');
+    const newest = join(keyDir, (await readdir(keyDir)).sort().at(-1)!);
+    const record = parseVersionRecord(await readFile(newest), newest);
+    // Written in place (same inode, as `cp` over an existing file does): the directory keeps its identity.
+    await writeFile(newest, encodeVersionRecord({ ...record, version: 40 }));
+    const versions = (m: EnhancedStateManager) => m.getVersions('spec').then((all) => all.map((v) => v.version));
+    expect(await inFreshManager(root, versions)).toEqual([3, 2, 1]);
+    expect((await inFreshManager(root, (m) => m.fsck({ repair: true }))).ok).toBe(true);
+    expect(await inFreshManager(root, versions)).toEqual([40, 2, 1]);
   });
 });
