@@ -24,11 +24,11 @@
  * or git changes the refs of a key (a save, retention, settling, a checkout,
  * merge or pull) adds, removes or renames a file in that directory, which
  * changes its mtime and ctime. While the directory keeps that identity, a
- * reader takes the key's ref names and bytes from the copies instead of
- * listing the directory and reading each ref, a file each (on a machine
- * whose page cache no longer holds them, a disk read each); each copy is
- * still parsed and verified by its own digest as a ref read from disk is,
- * and checked against its commit (or vouched for) as before.
+ * reader takes each listed ref's bytes from its copy instead of reading its
+ * file (on a machine whose page cache no longer holds them, a disk read
+ * each); each copy is still parsed and verified by its own digest as a ref
+ * read from disk is, and checked against its commit (or vouched for) as
+ * before.
  */
 import { refFileTimestamp } from './keys.js';
 import { isChecksum, isCommitId } from './records.js';

@@ -30,6 +30,7 @@ export interface ListingChecks {
   copies: Map<string, string>;
   /** Whether this listing may record copies anew: the directory had last changed well before its stat, and the copies so far are within the bound. */
   isCollecting: boolean;
+  /** The length of the copies collected so far, against `MAX_COPIES_LENGTH`. */
   copiesLength: number;
 }
 
