@@ -187,9 +187,10 @@ export class RefChecker {
     if (!checks.isCollecting || dir === undefined || dir === null || checks.copies.size !== listing.paths.length) return undefined;
     const refs: Record<string, string> = {};
     for (const path of listing.paths) {
-      const copy = checks.copies.get(basename(path));
+      const name = basename(path);
+      const copy = checks.copies.get(name);
       if (copy === undefined) return undefined;
-      refs[basename(path)] = copy;
+      refs[name] = copy;
     }
     return { identity: fileIdentity(dir.stats), refs };
   }

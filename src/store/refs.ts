@@ -84,8 +84,8 @@ export class RefStore {
   async readWithCopyIfExists(path: string): Promise<{ record: VersionRecord; copy: string | null } | null> {
     const bytes = await readFileIfExists(this.fs, path);
     if (bytes === null) return null;
-    const { record, isDigested } = decodeVersionRecord(bytes, path);
     const text = bytes.toString('utf8');
+    const { record, isDigested } = decodeVersionRecord(bytes, path, text);
     // Text without a replacement character encodes back to the very bytes it was decoded from.
     const isExact = !text.includes('\ufffd') || Buffer.from(text, 'utf8').equals(bytes);
     return { record, copy: isDigested && isExact ? text : null };
@@ -185,10 +185,10 @@ export function parseVersionRecord(bytes: Buffer, path: string): VersionRecord {
 }
 
 /** `parseVersionRecord`, and whether a digest covers the ref (refs of older stores carry none). */
-function decodeVersionRecord(bytes: Buffer, path: string): { record: VersionRecord; isDigested: boolean } {
+function decodeVersionRecord(bytes: Buffer, path: string, text = bytes.toString('utf8')): { record: VersionRecord; isDigested: boolean } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new IntegrityError(`ref ${path} is not valid JSON (torn or edited file)`, { path });
   }

@@ -256,9 +256,13 @@ export class VersionIndex {
     this.dropListings();
   }
 
-  /** A ref's record from its file, noting its copy for the key's ref checks; null when the file was removed meanwhile (cleanup or GC in another process). */
+  /**
+   * A ref's record from its file, noting its copy when the listing may
+   * record copies; null when the file was removed meanwhile (cleanup or GC
+   * in another process).
+   */
   private async readFile(path: string, name: string, checks: ListingChecks | null): Promise<VersionRecord | null> {
-    if (checks === null || this.refs.readWithCopyIfExists === undefined) return this.refs.readIfExists(path);
+    if (checks === null || !checks.isCollecting || this.refs.readWithCopyIfExists === undefined) return this.refs.readIfExists(path);
     const read = await this.refs.readWithCopyIfExists(path);
     if (read !== null) this.checker!.noteCopy(checks, name, read.copy, false);
     return read?.record ?? null;
