@@ -19,13 +19,16 @@
  * - every package but commander (isomorphic-git, tar-stream, jsondiffpatch
  *   and any added later): external, loaded from node_modules by the dynamic
  *   imports that already defer them;
- * - node:crypto, node:zlib, node:child_process, node:worker_threads and
- *   node:v8: a bundle hoists every `import` of a built-in to its top, and
- *   commander (bundled: every command parses with it) requires
- *   child_process at load only to spawn executable subcommands, which this
- *   CLI has none of. So these load when a function of theirs is first
- *   called: `--help` lists every command without hashing or inflating
- *   anything, and node:v8 loads only for a cache of 200,000 refs.
+ * - node:crypto, node:zlib, node:child_process, node:worker_threads,
+ *   node:v8, node:fs/promises and node:tty: a bundle hoists every `import`
+ *   of a built-in to the top of the module that has it, and commander
+ *   (bundled: every command parses with it) requires child_process at load
+ *   only to spawn executable subcommands, which this CLI has none of. So
+ *   these load when a function of theirs is first called: `--help` lists
+ *   every command without hashing or inflating anything, node:v8 loads only
+ *   for a cache of 200,000 refs, node:fs/promises (which brings readline
+ *   and the streams) only for the few reads that use it, and node:tty only
+ *   when a character device may be a terminal (src/cli/stdio.ts).
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -35,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const outdir = join(root, 'dist', 'cli');
-const LAZY_BUILTINS = /^node:(crypto|zlib|child_process|worker_threads|v8)$/;
+const LAZY_BUILTINS = /^node:(crypto|zlib|child_process|worker_threads|v8|fs\/promises|tty|os|timers\/promises)$/;
 
 /**
  * Each lazy built-in becomes an ES module of functions that require the real

@@ -10,6 +10,7 @@ import { exitCodeFor, UsageError } from './exit-codes.js';
 import { createOutput, type Output } from './output.js';
 import { describeFailure, writeError } from './report-error.js';
 import { chooseRoot, noStoreError, type RootChoice } from './store-root.js';
+import { stderr } from './stdio.js';
 
 export interface CommandContext {
   root: string;
@@ -56,7 +57,7 @@ export async function runCommand(command: Command, work: CommandAction, mode: Co
     exitCode = (await work(contextFor(Manager, choice, out, (m) => (manager = m), () => manager))) ?? 0;
   } catch (error) {
     writeError(programName(command), describeFailure(error), out.json);
-    if (process.env.AE_STATE_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+    if (process.env.AE_STATE_DEBUG) stderr.write(`${(error as Error)?.stack ?? ''}\n`);
     exitCode = (mode.exitCodeFor ?? exitCodeFor)(error);
   }
   if (manager !== null) await (manager as EnhancedStateManager).shutdown().catch(() => undefined);
@@ -91,7 +92,7 @@ function contextFor(
       created.on('hookSkipped', (e: { hook?: string; reason?: string; message?: string }) => {
         if (e.reason !== 'untrusted' || !e.message || warned.has(String(e.hook))) return;
         warned.add(String(e.hook));
-        process.stderr.write(`ae-state: warning: ${e.message}\n`);
+        stderr.write(`ae-state: warning: ${e.message}\n`);
       });
       keep(created);
       return created;

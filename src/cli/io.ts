@@ -7,6 +7,7 @@ import { nodeFs } from '../store/fs.js';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { parseJsonDocument } from '../model/json-document.js';
+import { stdout } from './stdio.js';
 
 export async function readInput(file: string): Promise<Buffer> {
   try {
@@ -29,7 +30,7 @@ export function parseJsonInput(bytes: Buffer, file: string): Promise<unknown> {
 /** Writes an output file atomically ('-' writes to stdout). */
 export async function writeOutput(file: string, bytes: Buffer): Promise<void> {
   if (file === '-') {
-    process.stdout.write(bytes);
+    stdout.write(bytes);
     return;
   }
   const dir = dirname(file);

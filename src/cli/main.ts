@@ -3,10 +3,11 @@
  * the manager. Used as `ae-state <command>` and as
  * `ae-framework enhanced-state <command>`.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { COMMANDS } from './commands/index.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { writeError } from './report-error.js';
+import { stderr, stdout } from './stdio.js';
 import { packageVersion } from './version.js';
 
 /**
@@ -28,7 +29,7 @@ Environment: AE_STATE_ROOT (the project root), AE_STATE_<OPTION> such as
 AE_STATE_MAX_VERSIONS (see "config list"), NO_COLOR, FORCE_COLOR.`,
     )
     .exitOverride()
-    .configureOutput({ outputError: () => undefined });
+    .configureOutput(helpOutput());
   const named = commandNameOf(argv);
   const wanted = named !== null && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
   const registers = await Promise.all(wanted.map((command) => COMMANDS[command]!()));
@@ -38,6 +39,28 @@ AE_STATE_MAX_VERSIONS (see "config list"), NO_COLOR, FORCE_COLOR.`,
     checkRequiredOptionsLast(command);
   }
   return program;
+}
+
+/**
+ * Commander's output through stdio.ts, so that help and usage never make
+ * Node's stdio streams either; errors are reported by reportUsageError. Width
+ * and colour are asked of the stream only at a terminal, or when the
+ * environment forces colour, which is when commander's own default would
+ * find anything but "no width, no colour".
+ */
+function helpOutput(): OutputConfiguration {
+  const colourSet = () => ['NO_COLOR', 'FORCE_COLOR', 'CLICOLOR_FORCE'].some((name) => process.env[name] !== undefined);
+  const defaults = new Command().configureOutput();
+  return {
+    writeOut: (text) => stdout.write(text),
+    writeErr: (text) => stderr.write(text),
+    outputError: () => undefined,
+    // Undefined off a terminal, as commander's default answers (its typings say number).
+    getOutHelpWidth: () => stdout.columns as number,
+    getErrHelpWidth: () => stderr.columns as number,
+    getOutHasColors: () => (stdout.isTTY || colourSet() ? defaults.getOutHasColors!() : false),
+    getErrHasColors: () => (stderr.isTTY || colourSet() ? defaults.getErrHasColors!() : false),
+  };
 }
 
 /** The first argument that is not a global option (or the value of `--root`). */
@@ -73,14 +96,7 @@ function checkRequiredOptionsLast(command: Command): void {
 }
 
 export async function main(argv: string[], name = 'ae-state'): Promise<void> {
-  // `ae-state versions -k K | head -1` closes the pipe early: like any Unix
-  // tool, stop quietly. The store is crash-safe, so stopping here is too.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-      process.exit(process.exitCode ?? 0);
-    });
-  }
+  // A closed pipe (`ae-state versions -k K | head -1`) ends the process quietly: see stdio.ts.
   const program = await buildProgram(name, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });

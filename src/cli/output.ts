@@ -3,6 +3,7 @@
  * (https://no-color.org); FORCE_COLOR=1 (or any value but 0) turns it on
  * anywhere and FORCE_COLOR=0 off, over both. JSON output never has colour.
  */
+import { stdout, type OutputStream } from './stdio.js';
 export interface Output {
   readonly json: boolean;
   readonly color: boolean;
@@ -15,7 +16,7 @@ export interface Output {
   yellow(text: string): string;
 }
 
-export function createOutput(json: boolean, stream: NodeJS.WriteStream = process.stdout): Output {
+export function createOutput(json: boolean, stream: Pick<OutputStream, 'write' | 'isTTY'> = stdout): Output {
   const color = !json && wantsColor(stream, process.env);
   const paint = (code: number, reset: number) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[${reset}m` : text);
   return {

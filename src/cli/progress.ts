@@ -5,6 +5,7 @@
  * most ten times a second, and cleared by `finish` so the summary that
  * follows starts on a clean line.
  */
+import { stderr, type OutputStream } from './stdio.js';
 const WIDTH = 24;
 const REDRAW_MS = 100;
 const SPINNER = ['|', '/', '-', '\\'];
@@ -16,7 +17,7 @@ export interface Progress {
   finish(): void;
 }
 
-export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function createProgress(label: string, stream: Pick<OutputStream, 'write' | 'isTTY'> = stderr): Progress {
   if (stream.isTTY !== true) return { update: () => undefined, finish: () => undefined };
   let drawnAt = 0;
   let drawn = false;
@@ -36,7 +37,7 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
 }
 
 /** For work whose size is not known in advance (JSON import and export, gc, fsck, migrate). */
-export function createActivity(label: string, stream: NodeJS.WriteStream = process.stderr): { finish(): void } {
+export function createActivity(label: string, stream: Pick<OutputStream, 'write' | 'isTTY'> = stderr): { finish(): void } {
   if (stream.isTTY !== true) return { finish: () => undefined };
   const started = Date.now();
   let frame = 0;

@@ -6,6 +6,7 @@
  */
 import { isAeStateError } from '../errors.js';
 import { UsageError } from './exit-codes.js';
+import { stderr, type OutputStream } from './stdio.js';
 
 export interface ReportedError {
   code: string;
@@ -25,7 +26,7 @@ export function describeFailure(error: unknown): ReportedError {
   return { code: typeof errno === 'string' ? errno : 'ERROR', message: firstLine(message), data: {} };
 }
 
-export function writeError(program: string, failure: ReportedError, json: boolean, stream: NodeJS.WritableStream = process.stderr): void {
+export function writeError(program: string, failure: ReportedError, json: boolean, stream: Pick<OutputStream, 'write'> = stderr): void {
   if (json) {
     stream.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message, data: failure.data } })}\n`);
     return;

@@ -24,7 +24,9 @@ interface LockOwner {
   since: string;
 }
 
-const HOST = hostname();
+let host: string | undefined;
+/** This machine's name, asked once, when a lock is first taken or judged (readers never need it). */
+const thisHost = (): string => (host ??= hostname());
 // A takeover file older than this was left by a process that died mid-takeover.
 const STEAL_EXPIRY_MS = 5_000;
 
@@ -36,7 +38,7 @@ export class StoreLock {
 
   /** Waits up to `timeoutMs` for the lock; resolves to a release function. */
   async acquire(timeoutMs: number): Promise<() => Promise<void>> {
-    const owner: LockOwner = { pid: process.pid, host: HOST, nonce: randomBytes(8).toString('hex'), since: new Date().toISOString() };
+    const owner: LockOwner = { pid: process.pid, host: thisHost(), nonce: randomBytes(8).toString('hex'), since: new Date().toISOString() };
     const content = JSON.stringify(owner);
     const started = Date.now();
     let delay = 1;
@@ -66,7 +68,7 @@ export class StoreLock {
     } catch {
       // Lock files appear whole (see tryCreate), so this one was damaged by
       // something else; treat it as held by a dead owner so it can be cleared.
-      return { pid: -1, host: HOST, nonce: '', since: 'unknown' };
+      return { pid: -1, host: thisHost(), nonce: '', since: 'unknown' };
     }
   }
 
@@ -187,7 +189,7 @@ export class BurstLock {
  * would see each other as dead: give such containers distinct host names.
  */
 function isOwnerAlive(owner: LockOwner): boolean {
-  return owner.host !== HOST || isProcessAlive(owner.pid);
+  return owner.host !== thisHost() || isProcessAlive(owner.pid);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -5,12 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { AE_IR_SAMPLE, REPO_ROOT, runCli, tempProject } from '../helpers.js';
 
 /** Runs the CLI with a preload that records which built-in modules the process loaded. */
-async function builtinsLoadedBy(root: string, args: string[]): Promise<string[]> {
+async function builtinsLoadedBy(root: string, args: string[], options: { allowStderr?: boolean } = {}): Promise<string[]> {
   const list = join(root, 'modules.txt');
-  const probe = join(root, 'probe.mjs');
-  await writeFile(probe, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
-  const result = await runCli(['--root', root, ...args], { env: { NODE_OPTIONS: `--import=${pathToFileURL(probe).href}` } });
-  expect(result.stderr).toBe('');
+  // A CommonJS preload: an ES module one (--import) would bring in the module loader and what it loads.
+  const probe = join(root, 'probe.cjs');
+  await writeFile(probe, `const { writeFileSync } = require('node:fs');\nprocess.on('exit', () => writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+  const result = await runCli(['--root', root, ...args], { env: { NODE_OPTIONS: `--require=${probe}` } });
+  if (!options.allowStderr) expect(result.stderr).toBe('');
   return (await readFile(list, 'utf8')).split('\n').filter((line) => line.startsWith('NativeModule ')).map((line) => line.slice('NativeModule '.length));
 }
 
@@ -38,6 +39,17 @@ describe('CLI start-up', () => {
     const load = await builtinsLoadedBy(root, ['load', '-k', 'spec']);
     expect(load).toContain('crypto');
     expect(load).toContain('zlib');
+  });
+
+  it("prints to pipes without making Node's stdio streams: no net, tty, readline or fs/promises, and no streams at all for --help", async () => {
+    const root = await tempProject();
+    expect((await runCli(['--root', root, 'save', '-k', 'spec', '-i', AE_IR_SAMPLE])).code).toBe(0);
+    // runCli gives the CLI pipes for stdout and stderr; `load -k missing` prints an error on stderr.
+    for (const args of [['--help'], ['load', '-k', 'spec'], ['versions', '-k', 'spec'], ['load', '-k', 'missing']]) {
+      const loaded = await builtinsLoadedBy(root, args, { allowStderr: true });
+      for (const module of ['net', 'tty', 'internal/readline/interface', 'fs/promises']) expect(loaded, `${args.join(' ')}: ${module}`).not.toContain(module);
+    }
+    expect(await builtinsLoadedBy(root, ['--help'])).not.toContain('stream');
   });
 
   it('the bundled CLI prints, fails and exits exactly as the per-file build does', async () => {

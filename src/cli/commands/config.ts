@@ -4,6 +4,7 @@ import { checkConfig, checkDatabasePathInStore, CONFIG_KEYS, describeSettings, e
 import { runCommand } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { table } from '../output.js';
+import { stderr } from '../stdio.js';
 
 export function registerConfig(program: Command): void {
   const config = program
@@ -99,6 +100,6 @@ function describeSource(row: SettingRow): string {
 function warnIfOverridden(key: ConfigKey): void {
   const variable = envNameOf(key);
   if (process.env[variable] !== undefined && process.env[variable] !== '') {
-    process.stderr.write(`note: ${variable} is set and overrides the config file in this environment\n`);
+    stderr.write(`note: ${variable} is set and overrides the config file in this environment\n`);
   }
 }

@@ -6,6 +6,7 @@ import { isAeStateError } from '../../errors.js';
 import { writeFailure, writeOutput } from '../io.js';
 import { formatBytes } from '../output.js';
 import { createActivity, createProgress } from '../progress.js';
+import { stderr, stdout } from '../stdio.js';
 
 interface ExportFlags {
   output: string;
@@ -38,7 +39,7 @@ export function registerExport(program: Command): void {
         }
         const progress = createProgress(`exporting ${flags.snapshot}`);
         let result;
-        const target = flags.output === '-' ? process.stdout : flags.output;
+        const target = flags.output === '-' ? stdout.stream() : flags.output;
         try {
           result = await m.exportSnapshot(flags.snapshot, target, { onProgress: progress.update });
         } catch (error) {
@@ -58,5 +59,5 @@ export function registerExport(program: Command): void {
 function report(out: { json: boolean; data(v: unknown): void }, file: string, summary: { format: string; entryCount: number; bytes?: number }): void {
   // With '-' standard output carries the export itself; the summary goes to stderr.
   if (out.json && file !== '-') out.data({ output: file, ...summary });
-  else if (!out.json) process.stderr.write(`exported ${summary.entryCount} entries to ${file}${summary.bytes === undefined ? '' : ` (${formatBytes(summary.bytes)})`}\n`);
+  else if (!out.json) stderr.write(`exported ${summary.entryCount} entries to ${file}${summary.bytes === undefined ? '' : ` (${formatBytes(summary.bytes)})`}\n`);
 }

@@ -5,6 +5,7 @@ import { runCommand } from '../context.js';
 import { EXIT_ERROR } from '../exit-codes.js';
 import { parseJsonInput, readInput } from '../io.js';
 import { table, type Output } from '../output.js';
+import { stderr, stdout } from '../stdio.js';
 
 export function registerHooks(program: Command): void {
   const hooks = program
@@ -65,9 +66,9 @@ export function registerHooks(program: Command): void {
         const run = await manager().runHook(name, event as Record<string, unknown>);
         if (out.json) out.data(run);
         else {
-          if (run.stdoutTail) process.stdout.write(run.stdoutTail.endsWith('\n') ? run.stdoutTail : `${run.stdoutTail}\n`);
-          if (run.stderrTail) process.stderr.write(run.stderrTail.endsWith('\n') ? run.stderrTail : `${run.stderrTail}\n`);
-          process.stderr.write(`${describeHookRun(out, run)}\n`);
+          if (run.stdoutTail) stdout.write(run.stdoutTail.endsWith('\n') ? run.stdoutTail : `${run.stdoutTail}\n`);
+          if (run.stderrTail) stderr.write(run.stderrTail.endsWith('\n') ? run.stderrTail : `${run.stderrTail}\n`);
+          stderr.write(`${describeHookRun(out, run)}\n`);
         }
         return run.ok ? 0 : EXIT_ERROR;
       }),

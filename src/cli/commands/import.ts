@@ -1,5 +1,4 @@
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import { runCommand, type CommandContext } from '../context.js';
@@ -30,7 +29,9 @@ async function importTar({ manager, out }: CommandContext, file: string, all: Bu
   const progress = createProgress(`importing ${file}`);
   let result;
   try {
-    result = await manager().importSnapshot(all === null ? file : Readable.from([all]), { onProgress: progress.update });
+    // node:stream is loaded here, not at import: `--help` registers this command and must not pay for it.
+    const source = all === null ? file : (await import('node:stream')).Readable.from([all]);
+    result = await manager().importSnapshot(source, { onProgress: progress.update });
   } finally {
     progress.finish();
   }

@@ -3,6 +3,7 @@ import { NotFoundError } from '../../errors.js';
 import { runCommand } from '../context.js';
 import { writeOutput } from '../io.js';
 import { formatBytes, table } from '../output.js';
+import { stderr } from '../stdio.js';
 
 interface LoadSnapshotFlags {
   snapshot: string;
@@ -22,7 +23,7 @@ export function registerLoadSnapshot(program: Command): void {
         if (entries === null) throw new NotFoundError(`snapshot ${JSON.stringify(flags.snapshot)}`, { snapshotId: flags.snapshot });
         if (flags.output) {
           await writeOutput(flags.output, Buffer.from(`${JSON.stringify(entries, null, 2)}\n`));
-          if (!out.json) process.stderr.write(`wrote ${Object.keys(entries).length} entries of ${flags.snapshot} to ${flags.output}\n`);
+          if (!out.json) stderr.write(`wrote ${Object.keys(entries).length} entries of ${flags.snapshot} to ${flags.output}\n`);
           return;
         }
         if (out.json) {

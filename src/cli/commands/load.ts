@@ -3,6 +3,7 @@ import { runCommand } from '../context.js';
 import { writeOutput } from '../io.js';
 import { parsePositiveInteger } from './options.js';
 import { notFound } from '../../manager/versions.js';
+import { stderr, stdout } from '../stdio.js';
 
 interface LoadFlags {
   key: string;
@@ -28,9 +29,9 @@ export function registerLoad(program: Command): void {
         const body = Buffer.from(`${JSON.stringify(out.json ? entry : entry.data, null, 2)}\n`);
         if (flags.output) {
           await writeOutput(flags.output, body);
-          if (!out.json) process.stderr.write(`wrote ${entry.id} (version ${entry.version}) to ${flags.output}\n`);
+          if (!out.json) stderr.write(`wrote ${entry.id} (version ${entry.version}) to ${flags.output}\n`);
         } else {
-          process.stdout.write(body);
+          stdout.write(body);
         }
       }),
     );

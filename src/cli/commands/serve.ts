@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { runCommand } from '../context.js';
+import { stderr } from '../stdio.js';
 
 interface ServeFlags {
   port: number;
@@ -22,7 +23,7 @@ export function registerServe(program: Command): void {
         // Loaded only here: no other command pays for the web framework.
         const [{ startServer }, { canonicalHost, isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
         if (!isLoopbackHost(canonicalHost(flags.host))) {
-          process.stderr.write(
+          stderr.write(
             `ae-state serve: warning: binding ${flags.host}, which is not a loopback address: anyone who can reach it and learns the URL can read the store\n`,
           );
         }
@@ -69,7 +70,7 @@ async function openInBrowser(url: string): Promise<{ remove(): Promise<void> }> 
         ? ['cmd', ['/c', 'start', '""', page.path]]
         : ['xdg-open', [page.path]];
   const child = spawn(command, args as string[], { stdio: 'ignore', detached: true });
-  child.on('error', () => process.stderr.write(`ae-state serve: could not open a browser; open the URL above\n`));
+  child.on('error', () => stderr.write(`ae-state serve: could not open a browser; open the URL above\n`));
   child.unref();
   return page;
 }
