@@ -16,9 +16,12 @@
  *   process made non-blocking, and full) gets them through the stream,
  *   which waits; so do errors this writer does not know, which the stream
  *   reports as it always did.
- * - `EPIPE` (`ae-state versions | head -1` closed the pipe early) ends the
- *   process quietly with the status so far, as any Unix tool does. The
- *   store is crash-safe, so stopping there is too.
+ * - A pipe its reader closed (`ae-state versions | head -1`) is quiet: on
+ *   `EPIPE` the writer drops this write and every later one, and the
+ *   command runs to its end and exits with its own status (`diff | head -1`
+ *   still says the versions differ). Once the stream has the descriptor,
+ *   its `EPIPE` ends the process with the status set so far, as it did
+ *   before this writer: the store is crash-safe, so stopping there is too.
  * - `isTTY` answers as the stream's would. A descriptor that is not a
  *   character device (a pipe, a file) is not a terminal, which one `fstat`
  *   tells without loading `node:tty`.
@@ -36,6 +39,8 @@ export interface OutputStream {
 
 export class DescriptorWriter implements OutputStream {
   private handedOver: NodeJS.WriteStream | null = null;
+  /** The reader closed the pipe: nothing more is written. */
+  private isClosed = false;
   private terminal: boolean | undefined;
 
   /** `writeBytes` is write(2) (`fs.writeSync`); tests pass one that fails on cue. */
@@ -47,14 +52,16 @@ export class DescriptorWriter implements OutputStream {
 
   write(chunk: string | Uint8Array): boolean {
     if (this.handedOver !== null) return this.handedOver.write(chunk);
+    if (this.isClosed) return false;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let offset = 0;
     try {
       while (offset < bytes.length) offset += this.writeBytes(this.fd, bytes, offset, bytes.length - offset);
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') stopQuietly();
-      return this.stream().write(bytes.subarray(offset));
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') return this.stream().write(bytes.subarray(offset));
+      this.isClosed = true;
+      return false;
     }
   }
 
@@ -69,14 +76,15 @@ export class DescriptorWriter implements OutputStream {
 
   /**
    * Node's stream for this descriptor, for work that needs a stream (a tar
-   * piped to standard output). From here on every write goes through it.
+   * piped to standard output, a server that logs to it). From here on every
+   * write goes through it.
    */
   stream(): NodeJS.WriteStream {
     if (this.handedOver === null) {
       const stream = this.nodeStream();
       stream.on('error', (error: NodeJS.ErrnoException) => {
         if (error.code !== 'EPIPE') throw error;
-        stopQuietly();
+        process.exit(process.exitCode ?? 0);
       });
       this.handedOver = stream;
     }
@@ -91,10 +99,6 @@ function isTerminal(fd: number): boolean {
     return false;
   }
   return isatty(fd);
-}
-
-function stopQuietly(): never {
-  process.exit(process.exitCode ?? 0);
 }
 
 export const stdout = new DescriptorWriter(1, () => process.stdout);

@@ -52,6 +52,19 @@ describe('DescriptorWriter', () => {
     expect(stream.listeners).toBe(1);
   });
 
+  it('drops the write that met a closed pipe (EPIPE) and every later one, without making the stream', () => {
+    let calls = 0;
+    const writer = new DescriptorWriter(1, () => {
+      throw new Error('a closed pipe must not make the stream');
+    }, () => {
+      calls += 1;
+      throw errno('EPIPE');
+    });
+    expect(writer.write('first\n')).toBe(false);
+    expect(writer.write('second\n')).toBe(false);
+    expect(calls).toBe(1);
+  });
+
   it('leaves an error it does not know to the stream, which reports it as it always did', () => {
     const stream = recordingStream();
     const writer = new DescriptorWriter(2, () => stream as unknown as NodeJS.WriteStream, () => {
@@ -76,7 +89,29 @@ describe('DescriptorWriter', () => {
   });
 });
 
+/** Runs the CLI under bash with its stdout and stderr into a pipe whose reader has gone (`| true`); resolves with the CLI's status. */
+function statusIntoClosedPipe(root: string, args: string[]): string {
+  const command = [process.execPath, CLI, '--root', root, ...args].map((arg) => `'${arg}'`).join(' ');
+  // The CLI starts writing after `true` has exited, so its first write meets a closed pipe.
+  const result = spawnSync('bash', ['-c', `set -o pipefail; (sleep 0.3; exec ${command}) 2>&1 | true; echo "status $?"`], { encoding: 'utf8' });
+  return result.stdout.trim();
+}
+
 describe('CLI output through a pipe', () => {
+  it('exits with the status of the command when the pipe is closed: not found, usage error, no store, versions that differ', async () => {
+    const root = await tempProject();
+    for (const revision of [1, 2]) {
+      await writeFile(join(root, 'doc.json'), JSON.stringify({ revision }));
+      expect((await runCli(['--root', root, 'save', '-k', 'spec', '-i', join(root, 'doc.json')])).code).toBe(0);
+    }
+    expect(statusIntoClosedPipe(root, ['load', '-k', 'missing'])).toBe('status 3');
+    expect(statusIntoClosedPipe(root, ['load', '-k', 'missing', '--json'])).toBe('status 3');
+    expect(statusIntoClosedPipe(root, ['--kye'])).toBe('status 2');
+    expect(statusIntoClosedPipe(join(root, 'nowhere'), ['versions', '-k', 'spec'])).toBe('status 4');
+    expect(statusIntoClosedPipe(root, ['diff', '-k', 'spec'])).toBe('status 1');
+    expect(statusIntoClosedPipe(root, ['load', '-k', 'spec'])).toBe('status 0');
+  });
+
   it('stops quietly with status 0 when the reader closes the pipe early', async () => {
     const root = await tempProject();
     const big = { items: Array.from({ length: 20_000 }, (_, i) => ({ i, text: 'x'.repeat(20) })) };

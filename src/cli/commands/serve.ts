@@ -20,6 +20,8 @@ export function registerServe(program: Command): void {
     .option('--open', 'open the URL in the default browser')
     .action((flags: ServeFlags, command: Command) =>
       runCommand(command, async ({ manager, out }) => {
+        // The server logs to process.stderr: every line of this command goes through that one stream, in order.
+        stderr.stream();
         // Loaded only here: no other command pays for the web framework.
         const [{ startServer }, { canonicalHost, isLoopbackHost }] = await Promise.all([import('../../serve/server.js'), import('../../serve/security.js')]);
         if (!isLoopbackHost(canonicalHost(flags.host))) {
