@@ -78,9 +78,10 @@ export async function runPeerStartup(rounds: number): Promise<void> {
     if (JSON.parse(outputs[1]!).revision !== JSON.parse(outputs[2]!).revision) throw new Error('SQLite CLI and ae-state load differ');
   }
   const node = median(times[0]!);
+  // The ratio moves with the hour (what a start adds is nearly fixed, node's own start is not): the difference is printed too.
   printTable(
-    [`process (store of 10,000 versions)`, `wall ms (median of ${rounds})`, 'ratio to node -e 0'],
-    probes.map((probe, i) => [probe.label, fmt(median(times[i]!), 1), ratio(median(times[i]!) / node)]),
+    [`process (store of 10,000 versions)`, `wall ms (median of ${rounds})`, 'ms beyond node -e 0', 'ratio to node -e 0'],
+    probes.map((probe, i) => [probe.label, fmt(median(times[i]!), 1), fmt(median(times[i]!) - node, 1), ratio(median(times[i]!) / node)]),
   );
   await rm(dir, { recursive: true, force: true });
 }

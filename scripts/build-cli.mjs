@@ -20,15 +20,17 @@
  *   and any added later): external, loaded from node_modules by the dynamic
  *   imports that already defer them;
  * - node:crypto, node:zlib, node:child_process, node:worker_threads,
- *   node:v8, node:fs/promises and node:tty: a bundle hoists every `import`
- *   of a built-in to the top of the module that has it, and commander
- *   (bundled: every command parses with it) requires child_process at load
- *   only to spawn executable subcommands, which this CLI has none of. So
- *   these load when a function of theirs is first called: `--help` lists
- *   every command without hashing or inflating anything, node:v8 loads only
- *   for a cache of 200,000 refs, node:fs/promises (which brings readline
- *   and the streams) only for the few reads that use it, and node:tty only
- *   when a character device may be a terminal (src/cli/stdio.ts).
+ *   node:v8, node:fs/promises, node:tty, node:os and node:timers/promises:
+ *   a bundle hoists every `import` of a built-in to the top of the module
+ *   that has it, and commander (bundled: every command parses with it)
+ *   requires child_process at load only to spawn executable subcommands,
+ *   which this CLI has none of. So these load when a function of theirs is
+ *   first called: `--help` lists every command without hashing or
+ *   inflating anything, node:v8 loads only for a cache of 200,000 refs,
+ *   node:fs/promises (which brings readline and the streams) only for the
+ *   few reads that use it, node:tty only when a character device may be a
+ *   terminal (src/cli/stdio.ts), and node:os only when a lock is taken or
+ *   hooks and statistics ask for it.
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';

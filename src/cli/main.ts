@@ -96,7 +96,7 @@ function checkRequiredOptionsLast(command: Command): void {
 }
 
 export async function main(argv: string[], name = 'ae-state'): Promise<void> {
-  // A closed pipe (`ae-state versions -k K | head -1`) ends the process quietly: see stdio.ts.
+  // A pipe its reader closed (`ae-state versions -k K | head -1`) is written no more, quietly: see stdio.ts.
   const program = await buildProgram(name, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -4,6 +4,7 @@
  * anywhere and FORCE_COLOR=0 off, over both. JSON output never has colour.
  */
 import { stdout, type OutputStream } from './stdio.js';
+
 export interface Output {
   readonly json: boolean;
   readonly color: boolean;

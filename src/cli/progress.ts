@@ -6,6 +6,7 @@
  * follows starts on a clean line.
  */
 import { stderr, type OutputStream } from './stdio.js';
+
 const WIDTH = 24;
 const REDRAW_MS = 100;
 const SPINNER = ['|', '/', '-', '\\'];
