@@ -5,7 +5,7 @@
  *
  * Why: the first use of `process.stdout` builds a stream for whatever the
  * descriptor is, and for a pipe (how hook scripts, CI and tests run the
- * CLI) that loads Node's `net` and `stream` modules: 2–4 ms of a 90 ms
+ * CLI) that loads Node's `net` and `stream` modules: 2–4 ms of a 65–90 ms
  * start, spent by every command that prints one document or one line.
  *
  * What stays as with the streams:
