@@ -50,7 +50,9 @@ AE_STATE_MAX_VERSIONS (see "config list"), NO_COLOR, FORCE_COLOR.`,
  */
 function helpOutput(): OutputConfiguration {
   const colourSet = () => ['NO_COLOR', 'FORCE_COLOR', 'CLICOLOR_FORCE'].some((name) => process.env[name] !== undefined);
-  const defaults = new Command().configureOutput();
+  // Commander's defaults, made only when colour is asked of them (help at a terminal), not at every start.
+  let commanderOutput: OutputConfiguration | undefined;
+  const defaults = () => (commanderOutput ??= new Command().configureOutput());
   return {
     writeOut: (text) => stdout.write(text),
     writeErr: (text) => stderr.write(text),
@@ -58,8 +60,8 @@ function helpOutput(): OutputConfiguration {
     // Undefined off a terminal, as commander's default answers (its typings say number).
     getOutHelpWidth: () => stdout.columns as number,
     getErrHelpWidth: () => stderr.columns as number,
-    getOutHasColors: () => (stdout.isTTY || colourSet() ? defaults.getOutHasColors!() : false),
-    getErrHasColors: () => (stderr.isTTY || colourSet() ? defaults.getErrHasColors!() : false),
+    getOutHasColors: () => (stdout.isTTY || colourSet() ? defaults().getOutHasColors!() : false),
+    getErrHasColors: () => (stderr.isTTY || colourSet() ? defaults().getErrHasColors!() : false),
   };
 }
 
