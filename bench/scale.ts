@@ -3,7 +3,11 @@
  * and on a large one of `AE_BENCH_SCALE_VERSIONS` versions (default 100,000,
  * 1,000 keys × 100; 1,000,000 gives 10,000 keys × 100), in interleaved
  * rounds, medians, with the ratio large/small. Both stores are built with
- * the bulk path, transactions of up to 10,000 saves.
+ * the bulk path and hold keys of the same history: transaction v saves
+ * version v of every key (in transactions of up to 10,000 saves), so in
+ * either store a key's 100 versions come from 100 commits, as saves made at
+ * different times leave them, and what differs is only how much else the
+ * store holds.
  *
  * A million versions take an hour to build: with `AE_BENCH_SCALE_DIR` set,
  * the stores are built there once, kept, and measured again by later runs
@@ -72,12 +76,26 @@ async function runStatsByCommitCount(): Promise<void> {
   }
 }
 
-/** Saves version v of every key, v = 0..99, in transactions of up to 10,000 saves; returns seconds taken. */
-async function build(label: string, keys: number): Promise<{ store: Store; seconds: number; transactionSeconds: number[] }> {
+interface Built {
+  seconds: number;
+  transactionSeconds: number[];
+  /** Absent in stores kept by earlier runs, which were built in transactions of 10,000 saves. */
+  savesPerTransaction?: number;
+}
+
+/**
+ * Saves version v of every key, v = 0..99, in the v-th transaction (split in
+ * transactions of at most 10,000 saves); returns seconds taken. A kept store
+ * built in transactions of another size is built again.
+ */
+async function build(label: string, keys: number): Promise<{ store: Store } & Built> {
   const kept = process.env.AE_BENCH_SCALE_DIR;
+  const savesPerTransaction = Math.min(keys, TRANSACTION_SAVES);
   const root = kept ? join(kept, `scale-${label}-${keys}`) : await benchDir(`scale-${label}`);
   const marker = join(root, 'built.json');
-  const built = kept ? await readFile(marker, 'utf8').then((text) => JSON.parse(text) as { seconds: number; transactionSeconds: number[] }, () => null) : null;
+  const found = kept ? await readFile(marker, 'utf8').then((text) => JSON.parse(text) as Built, () => null) : null;
+  const built = found && (found.savesPerTransaction ?? TRANSACTION_SAVES) === savesPerTransaction ? found : null;
+  if (kept && !built) await rm(root, { recursive: true, force: true });
   if (kept) await mkdir(root, { recursive: true });
   const manager = new EnhancedStateManager(root, OPTIONS);
   await manager.initialize();
@@ -86,22 +104,22 @@ async function build(label: string, keys: number): Promise<{ store: Store; secon
   const total = keys * VERSIONS_PER_KEY;
   const transactionSeconds: number[] = [];
   const start = performance.now();
-  for (let done = 0; done < total; done += TRANSACTION_SAVES) {
+  for (let done = 0; done < total; done += savesPerTransaction) {
     const begun = performance.now();
     await manager.withTransaction(async (tx) => {
-      for (let i = done; i < Math.min(done + TRANSACTION_SAVES, total); i++) {
+      for (let i = done; i < Math.min(done + savesPerTransaction, total); i++) {
         await tx.saveSSOT(keyName(i % keys), { ...doc, revision: i });
       }
     });
     transactionSeconds.push((performance.now() - begun) / 1000);
   }
   const seconds = (performance.now() - start) / 1000;
-  if (kept) await writeFile(marker, JSON.stringify({ seconds, transactionSeconds }));
+  if (kept) await writeFile(marker, JSON.stringify({ seconds, transactionSeconds, savesPerTransaction }));
   // Measured by a manager that has read nothing yet, as when the stores are kept.
   await manager.shutdown();
   const measuring = new EnhancedStateManager(root, OPTIONS);
   await measuring.initialize();
-  return { store: { label, root, keys, manager: measuring }, seconds, transactionSeconds };
+  return { store: { label, root, keys, manager: measuring }, seconds, transactionSeconds, savesPerTransaction };
 }
 
 function timeMs(work: () => void): number {
@@ -116,14 +134,31 @@ async function timeAsyncMs(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
+const CLI = join(REPO_ROOT, 'bin', 'ae-state.js');
+
+function runCli(store: Store, args: string[]): void {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: store.root, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`ae-state ${args.join(' ')} failed: ${result.stderr}`);
+}
+
 function firstLoadInFreshProcess(store: Store, options: { refChecks: boolean }): number {
-  const cli = join(REPO_ROOT, 'bin', 'ae-state.js');
   // Without ref checks the process reads every commit that lists a version of the key, as after a fresh clone.
   if (!options.refChecks) rmSync(join(store.root, '.ae', 'local', 'checked'), { recursive: true, force: true });
   const start = performance.now();
-  const result = spawnSync(process.execPath, [cli, 'load', '-k', keyName(FRESH_KEY)], { cwd: store.root, stdio: ['ignore', 'ignore', 'pipe'] });
-  if (result.status !== 0) throw new Error(`load failed: ${result.stderr}`);
+  runCli(store, ['load', '-k', keyName(FRESH_KEY)]);
   return performance.now() - start;
+}
+
+/**
+ * A key the measuring process has not read, just read by another process:
+ * the files it needs are in the page cache in either store. This machine
+ * pages out file data nobody has read for a minute, so without this a cold
+ * read measures the disk, and the small store, whose few keys are read often,
+ * far less of it than the large one (the rows of an earlier run: 2.70x
+ * against 0.95x an hour before, on the same stores).
+ */
+function readByAnotherProcess(store: Store, key: string): void {
+  runCli(store, ['load', '-k', key]);
 }
 
 const FIGURES = ['save', 'load', 'loadAgain', 'versions', 'versionsAgain', 'stats', 'fresh', 'freshUnchecked'] as const;
@@ -154,48 +189,66 @@ function coldKeys(keys: number): () => number {
   };
 }
 
-/** The key of a round's i-th save: in the lower half of the keys, never the fresh process's. */
-function savedKey(store: Store, round: number, i: number): string {
-  return keyName(1 + ((round * 7919 + i * 104_729) % ((store.keys >> 1) - 1)));
+/**
+ * The key of a round's i-th save: one of keys 1–49 in either store (never
+ * the fresh process's key 0), so both stores' saves work on the same number
+ * of keys, whose files stay in memory alike.
+ */
+const SAVED_KEYS = 49;
+function savedKey(round: number, i: number): string {
+  return keyName(1 + ((round * 7919 + i * 104_729) % SAVED_KEYS));
 }
 
 /**
  * Saves are measured on keys this process has read, in both stores: a first
- * save of a key lists its versions as a first load does (the cold load row),
- * and the small store's few keys would otherwise be warm and the large one's cold.
+ * save of a key lists its versions as a first load does (the cold load row).
  */
 async function readSavedKeys(store: Store): Promise<void> {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < SAVES_PER_ROUND; i++) await store.manager.getVersions(savedKey(store, round, i));
-  }
+  for (let k = 1; k <= SAVED_KEYS; k++) await store.manager.getVersions(keyName(k));
 }
 
-async function measureRound(store: Store, round: number, figures: Figures, nextColdKey: () => number): Promise<void> {
-  const m = store.manager;
-  const saves: number[] = [];
-  for (let i = 0; i < SAVES_PER_ROUND; i++) {
-    const key = savedKey(store, round, i);
-    saves.push(await timeAsyncMs(() => m.saveSSOT(key, { round, i })));
+/**
+ * One round: each measurement made on the small store, then at once on the
+ * large one, so that both meet the disk in the same state (fsync latency
+ * here moves by a factor of two from minute to minute).
+ */
+async function measureRound(stores: Store[], round: number, figures: Figures[], nextColdKeys: Array<() => number>): Promise<void> {
+  const each = async (work: (store: Store, i: number) => Promise<void>) => {
+    for (const [i, store] of stores.entries()) await work(store, i);
+  };
+  const saves = stores.map((): number[] => []);
+  for (let n = 0; n < SAVES_PER_ROUND; n++) {
+    await each(async (store, i) => void saves[i]!.push(await timeAsyncMs(() => store.manager.saveSSOT(savedKey(round, n), { round, n }))));
   }
-  figures.save.push(median(saves));
-  const cold: number[] = [];
-  const warm: number[] = [];
-  const read: string[] = [];
-  for (let i = 0; i < COLD_LOADS_PER_ROUND; i++) {
-    const key = keyName(nextColdKey());
-    read.push(key);
-    cold.push(await timeAsyncMs(() => m.loadSSOT(key)));
+  await each(async (_, i) => void figures[i]!.save.push(median(saves[i]!)));
+  const cold = stores.map((): number[] => []);
+  const read = stores.map((): string[] => []);
+  for (let n = 0; n < COLD_LOADS_PER_ROUND; n++) {
+    await each(async (store, i) => {
+      const key = keyName(nextColdKeys[i]!());
+      read[i]!.push(key);
+      readByAnotherProcess(store, key);
+      cold[i]!.push(await timeAsyncMs(() => store.manager.loadSSOT(key)));
+    });
   }
-  for (let i = 0; i < LOADS_PER_ROUND; i++) warm.push(await timeAsyncMs(() => m.loadSSOT(read[i % read.length]!)));
-  figures.load.push(median(cold));
-  figures.loadAgain.push(median(warm));
-  const listed = keyName(nextColdKey());
-  figures.versions.push(await timeAsyncMs(() => m.getVersions(listed)));
-  figures.versionsAgain.push(await timeAsyncMs(() => m.getVersions(listed)));
+  const warm = stores.map((): number[] => []);
+  for (let n = 0; n < LOADS_PER_ROUND; n++) {
+    await each(async (store, i) => void warm[i]!.push(await timeAsyncMs(() => store.manager.loadSSOT(read[i]![n % read[i]!.length]!))));
+  }
+  await each(async (_, i) => {
+    figures[i]!.load.push(median(cold[i]!));
+    figures[i]!.loadAgain.push(median(warm[i]!));
+  });
+  await each(async (store, i) => {
+    const listed = keyName(nextColdKeys[i]!());
+    readByAnotherProcess(store, listed);
+    figures[i]!.versions.push(await timeAsyncMs(() => store.manager.getVersions(listed)));
+    figures[i]!.versionsAgain.push(await timeAsyncMs(() => store.manager.getVersions(listed)));
+  });
   // Right after this round's saves: the index reads again the directories they changed.
-  figures.stats.push(timeMs(() => m.getStatistics()));
-  figures.freshUnchecked.push(firstLoadInFreshProcess(store, { refChecks: false }));
-  figures.fresh.push(firstLoadInFreshProcess(store, { refChecks: true }));
+  await each(async (store, i) => void figures[i]!.stats.push(timeMs(() => store.manager.getStatistics())));
+  await each(async (store, i) => void figures[i]!.freshUnchecked.push(firstLoadInFreshProcess(store, { refChecks: false })));
+  await each(async (store, i) => void figures[i]!.fresh.push(firstLoadInFreshProcess(store, { refChecks: true })));
 }
 
 export async function runScaleBench(): Promise<void> {
@@ -205,9 +258,10 @@ export async function runScaleBench(): Promise<void> {
   const large = await build('large', largeKeys);
   const transactionMedian = median(large.transactionSeconds);
   process.stdout.write(
-    `Stores: ${(100 * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (100 keys × ${VERSIONS_PER_KEY}) built in ${small.seconds.toFixed(1)} s; ` +
+    `Stores: ${(100 * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (100 keys × ${VERSIONS_PER_KEY}) built in ${small.seconds.toFixed(1)} s ` +
+      `by ${small.transactionSeconds.length} transactions of ${small.savesPerTransaction ?? TRANSACTION_SAVES} saves; ` +
       `${(largeKeys * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (${largeKeys.toLocaleString('en-US')} keys × ${VERSIONS_PER_KEY}) built in ${large.seconds.toFixed(1)} s ` +
-      `by ${large.transactionSeconds.length} transactions (median ${transactionMedian.toFixed(1)} s per ${TRANSACTION_SAVES.toLocaleString('en-US')} saves). ` +
+      `by ${large.transactionSeconds.length} transactions (median ${transactionMedian.toFixed(1)} s per ${(large.savesPerTransaction ?? TRANSACTION_SAVES).toLocaleString('en-US')} saves). ` +
       `Set AE_BENCH_SCALE_VERSIONS=1000000 for 10,000 keys × 100.\n\n`,
   );
   const stores = [small.store, large.store];
@@ -217,9 +271,9 @@ export async function runScaleBench(): Promise<void> {
   const figures = stores.map((): Figures => Object.fromEntries(FIGURES.map((name) => [name, []])) as unknown as Figures);
   const nextColdKeys = stores.map((s) => coldKeys(s.keys));
   for (const store of stores) await readSavedKeys(store);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, store] of stores.entries()) await measureRound(store, round, figures[i]!, nextColdKeys[i]!);
-  }
+  // The fresh process's key read once by each kind of process, so its files are in memory in both stores from the first round.
+  for (const store of stores) for (const refChecks of [false, true]) firstLoadInFreshProcess(store, { refChecks });
+  for (let round = 0; round < ROUNDS; round++) await measureRound(stores, round, figures, nextColdKeys);
   const rows = FIGURES.map((name) => {
     const [a, b] = [median(figures[0]![name]), median(figures[1]![name])];
     return [LABELS[name], fmt(a), fmt(b), ratio(b / a)];
