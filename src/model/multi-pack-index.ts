@@ -1,39 +1,60 @@
 /**
  * The byte layout of the multi-pack index (`local/multi-pack-index`, see
  * docs/FORMAT.md, "Packs"): one file naming a set of packs and every object
- * in them, so that a process finds an object with two small reads instead of
- * reading every pack's index. Pure: encoding, decoding with every check a
+ * in them, so that a process finds an object with three small reads instead
+ * of reading every pack's index. Pure: encoding, decoding with every check a
  * reader makes before it trusts what it read, and lookup.
  *
- * A process reads the file's head (header, fan-out, one digest per fan-out
- * bucket, the packs, and the head's own digest) and then only the bucket of
- * the object it looks for, checked against that bucket's digest: at a
- * million packed objects the file is some 52 MB, and reading and hashing it
- * whole would cost a fresh process more than the rest of its load.
+ * The objects are grouped by the first 12 bits of their checksum into 4,096
+ * buckets, 16 to each of the 256 fan-out slots of the first byte. A process
+ * reads the file's head (header, fan-out, one digest per fan-out slot, the
+ * packs, and the head's own digest), then the slot's table (where each of
+ * its 16 buckets starts, and each bucket's digest), checked against the
+ * slot's digest in the head, and then only the bucket of the object it looks
+ * for, checked against the table: at a million packed objects the file is
+ * some 52 MB, a fan-out slot some 200 KB and a bucket some 13 KB. A lookup
+ * of a new checksum (every save asks whether its object is stored already)
+ * reads and checks one bucket, so its cost grows with the store 16 times
+ * slower than it would with one bucket per slot.
  *
- * The index is a cache built from pack indexes that verified: a head or a
- * bucket that does not check out is never used, and the bytes an entry leads
- * to are verified against their checksum like any object's.
+ * The index is a cache built from pack indexes that verified: a head, a
+ * table or a bucket that does not check out is never used, and the bytes an
+ * entry leads to are verified against their checksum like any object's.
  */
 import { createHash } from 'node:crypto';
 import { PACK_HEADER_SIZE, type PackEntry } from './pack-index.js';
 
 export const MULTI_INDEX_MAGIC = Buffer.from('AEMX', 'latin1');
-export const MULTI_INDEX_VERSION = 2;
+export const MULTI_INDEX_VERSION = 3;
 /** Magic, version, pack count, entry count. */
 const HEADER_SIZE = 16;
 /** 256 counts, u32: entry `fanout[b]` is how many objects' checksums start with a byte at most `b`. */
 const FANOUT_SIZE = 256 * 4;
-/** 256 sha256 digests, one per fan-out bucket, of that bucket's entry bytes. */
-const BUCKET_DIGESTS_SIZE = 256 * 32;
+/** 256 sha256 digests, one per fan-out slot, of that slot's table. */
+const TABLE_DIGESTS_SIZE = 256 * 32;
 const PACK_ROW_SIZE = 32;
 /** The device and inode of the file itself, f64 each, as Node's stat gives them. */
 const FILE_IDENTITY_SIZE = 16;
 const DIGEST_SIZE = 32;
+/** Buckets per fan-out slot: by the high 4 bits of the checksum's second byte. */
+const BUCKETS_PER_SLOT = 16;
+/** Every bucket, by the first 12 bits of a checksum. */
+export const MULTI_INDEX_BUCKETS = 256 * BUCKETS_PER_SLOT;
+/** A slot's table: for each of its 16 buckets how many of the slot's objects are in it or before it (u32), then each bucket's sha256. */
+const TABLE_SIZE = BUCKETS_PER_SLOT * 4 + BUCKETS_PER_SLOT * DIGEST_SIZE;
+const TABLES_SIZE = 256 * TABLE_SIZE;
 /** Checksum (32), pack number (u32), offset (u64), length (u64). */
 const ENTRY_SIZE = 52;
 /** What a reader reads first: enough to learn the pack count, and so the length of the head. */
-export const MULTI_INDEX_PREFIX_SIZE = HEADER_SIZE + FANOUT_SIZE + BUCKET_DIGESTS_SIZE;
+export const MULTI_INDEX_PREFIX_SIZE = HEADER_SIZE + FANOUT_SIZE + TABLE_DIGESTS_SIZE;
+
+/** The sha256 of no bytes: the digest of every empty bucket, which most are in a small store. */
+const EMPTY_DIGEST = Buffer.from('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'hex');
+const NO_ENTRIES = Buffer.alloc(0);
+
+function sha256(bytes: Buffer): Buffer {
+  return bytes.length === 0 ? EMPTY_DIGEST : createHash('sha256').update(bytes).digest();
+}
 
 export interface MultiPackEntry extends PackEntry {
   packHash: string;
@@ -44,15 +65,19 @@ export interface MultiPackIndex {
   packs: string[];
   /** Objects listed. */
   count: number;
-  /** The digest of its head, which names this file's content (every bucket digest is in the head). */
+  /** The digest of its head, which names this file's content (every table digest is in the head). */
   id: string;
   /** The device and inode of the file it was written as (0, 0 before it is sealed, see `sealMultiPackIndex`). */
   file: { dev: number; ino: number };
+  /** Where the slots' tables start in the file. */
+  tablesAt: number;
   /** Where its entries start in the file. */
   entriesAt: number;
   fanout: Uint32Array;
-  bucketDigests: Buffer;
-  /** The entry bytes of the fan-out buckets read and checked so far. */
+  tableDigests: Buffer;
+  /** The tables of the fan-out slots read and checked so far. */
+  tables: Map<number, Buffer>;
+  /** The entry bytes of the buckets (0–4,095) read and checked so far. */
   buckets: Map<number, Buffer>;
 }
 
@@ -75,30 +100,36 @@ export function encodeMultiPackIndex(packs: ReadonlyMap<string, readonly PackEnt
  * object by object whenever a few packs arrive.
  */
 export function extendMultiPackIndex(base: MultiPackIndex | null, added: ReadonlyMap<string, readonly PackEntry[]>): { index: MultiPackIndex; bytes: Buffer } {
-  if (base !== null && base.buckets.size < 256) throw new Error('a multi-pack index is extended only once every bucket of it was read');
+  if (base !== null && base.buckets.size < MULTI_INDEX_BUCKETS) throw new Error('a multi-pack index is extended only once every bucket of it was read');
   const basePacks = new Set(base?.packs ?? []);
   const hashes = [...new Set([...basePacks, ...added.keys()])].sort();
   const numberOf = new Map(hashes.map((hash, i) => [hash, i]));
   const renumbered = (base?.packs ?? []).map((hash) => numberOf.get(hash)!);
-  const fresh: Array<Array<{ checksum: Buffer; pack: number; entry: PackEntry }>> = Array.from({ length: 256 }, () => []);
+  const fresh: Array<Array<{ checksum: Buffer; pack: number; entry: PackEntry }>> = Array.from({ length: MULTI_INDEX_BUCKETS }, () => []);
   const seen = new Set<string>();
   for (const [hash, entries] of added) {
     if (basePacks.has(hash)) continue;
     for (const entry of entries) {
       if (seen.has(entry.checksum)) continue;
       const checksum = Buffer.from(entry.checksum, 'hex');
-      if (base !== null && findInBucket(base.buckets.get(checksum[0]!)!, checksum).found) continue;
+      const n = bucketOfBytes(checksum);
+      if (base !== null && findInBucket(base.buckets.get(n)!, checksum).found) continue;
       seen.add(entry.checksum);
-      fresh[checksum[0]!]!.push({ checksum, pack: numberOf.get(hash)!, entry });
+      fresh[n]!.push({ checksum, pack: numberOf.get(hash)!, entry });
     }
   }
   const buckets = new Map<number, Buffer>();
-  for (let b = 0; b < 256; b++) {
-    const own = base?.buckets.get(b) ?? Buffer.alloc(0);
+  for (let n = 0; n < MULTI_INDEX_BUCKETS; n++) {
+    const own = base?.buckets.get(n) ?? NO_ENTRIES;
+    const news = fresh[n]!;
+    if (own.length === 0 && news.length === 0) {
+      buckets.set(n, NO_ENTRIES);
+      continue;
+    }
     const copied = Buffer.from(own);
     // Pack numbers follow the new pack list.
     for (let at = 0; at < copied.length; at += ENTRY_SIZE) copied.writeUInt32BE(renumbered[copied.readUInt32BE(at + 32)]!, at + 32);
-    const news = fresh[b]!.sort((x, y) => x.checksum.compare(y.checksum));
+    news.sort((x, y) => x.checksum.compare(y.checksum));
     const merged = Buffer.alloc(copied.length + news.length * ENTRY_SIZE);
     let from = 0;
     let to = 0;
@@ -113,7 +144,7 @@ export function extendMultiPackIndex(base: MultiPackIndex | null, added: Readonl
       to += ENTRY_SIZE;
     }
     copied.copy(merged, to, from);
-    buckets.set(b, merged);
+    buckets.set(n, merged);
   }
   return layOut(hashes, buckets);
 }
@@ -121,11 +152,18 @@ export function extendMultiPackIndex(base: MultiPackIndex | null, added: Readonl
 function layOut(packs: string[], buckets: Map<number, Buffer>): { index: MultiPackIndex; bytes: Buffer } {
   let count = 0;
   const head = Buffer.alloc(MULTI_INDEX_PREFIX_SIZE + packs.length * PACK_ROW_SIZE + FILE_IDENTITY_SIZE + DIGEST_SIZE);
+  const tables = Buffer.alloc(TABLES_SIZE);
   for (let b = 0; b < 256; b++) {
-    const entries = buckets.get(b)!;
-    count += entries.length / ENTRY_SIZE;
+    const table = tables.subarray(b * TABLE_SIZE, (b + 1) * TABLE_SIZE);
+    for (let s = 0, inSlot = 0; s < BUCKETS_PER_SLOT; s++) {
+      const entries = buckets.get(b * BUCKETS_PER_SLOT + s)!;
+      inSlot += entries.length / ENTRY_SIZE;
+      table.writeUInt32BE(inSlot, s * 4);
+      sha256(entries).copy(table, BUCKETS_PER_SLOT * 4 + s * DIGEST_SIZE);
+      count += entries.length / ENTRY_SIZE;
+    }
     head.writeUInt32BE(count, HEADER_SIZE + b * 4);
-    createHash('sha256').update(entries).digest().copy(head, HEADER_SIZE + FANOUT_SIZE + b * DIGEST_SIZE);
+    createHash('sha256').update(table).digest().copy(head, HEADER_SIZE + FANOUT_SIZE + b * DIGEST_SIZE);
   }
   MULTI_INDEX_MAGIC.copy(head, 0);
   head.writeUInt32BE(MULTI_INDEX_VERSION, 4);
@@ -136,8 +174,9 @@ function layOut(packs: string[], buckets: Map<number, Buffer>): { index: MultiPa
   createHash('sha256').update(head.subarray(0, digestAt)).digest().copy(head, digestAt);
   const index = decodeMultiPackIndexHead(head);
   if (typeof index === 'string') throw new Error(`multi-pack index laid out wrong: ${index}`);
-  for (const [b, entries] of buckets) index.buckets.set(b, entries);
-  return { index, bytes: Buffer.concat([head, ...Array.from({ length: 256 }, (_, b) => buckets.get(b)!)]) };
+  for (let b = 0; b < 256; b++) index.tables.set(b, tables.subarray(b * TABLE_SIZE, (b + 1) * TABLE_SIZE));
+  for (const [n, entries] of buckets) index.buckets.set(n, entries);
+  return { index, bytes: Buffer.concat([head, tables, ...Array.from({ length: MULTI_INDEX_BUCKETS }, (_, n) => buckets.get(n)!)]) };
 }
 
 /** How many bytes the head takes, from the first `MULTI_INDEX_PREFIX_SIZE` bytes of the file; why not, when they are not of a multi-pack index. */
@@ -170,7 +209,7 @@ export function sealMultiPackIndex(bytes: Buffer, file: { dev: number; ino: numb
  * Decodes the head of a multi-pack index and checks it: magic, version, its
  * own digest, the fan-out rising to the entry count, the packs sorted and
  * unique, and (given the file's size) that the entries end where the file
- * does. Answers the index with no bucket read yet, or why it cannot be trusted.
+ * does. Answers the index with no table or bucket read yet, or why it cannot be trusted.
  */
 export function decodeMultiPackIndexHead(head: Buffer, fileSize?: number): MultiPackIndex | string {
   const length = headLengthOf(head);
@@ -179,7 +218,7 @@ export function decodeMultiPackIndexHead(head: Buffer, fileSize?: number): Multi
   const digestAt = length - DIGEST_SIZE;
   if (!createHash('sha256').update(head.subarray(0, digestAt)).digest().equals(head.subarray(digestAt, length))) return 'does not match the digest of its head';
   const count = head.readUInt32BE(12);
-  if (fileSize !== undefined && fileSize !== length + count * ENTRY_SIZE) return `is ${fileSize} bytes, not the size its head gives`;
+  if (fileSize !== undefined && fileSize !== length + TABLES_SIZE + count * ENTRY_SIZE) return `is ${fileSize} bytes, not the size its head gives`;
   const fanout = new Uint32Array(256);
   for (let b = 0, before = 0; b < 256; b++) {
     const upTo = head.readUInt32BE(HEADER_SIZE + b * 4);
@@ -198,45 +237,85 @@ export function decodeMultiPackIndexHead(head: Buffer, fileSize?: number): Multi
     count,
     id: head.toString('hex', digestAt, length),
     file: { dev: head.readDoubleBE(digestAt - FILE_IDENTITY_SIZE), ino: head.readDoubleBE(digestAt - FILE_IDENTITY_SIZE + 8) },
-    entriesAt: length,
+    tablesAt: length,
+    entriesAt: length + TABLES_SIZE,
     fanout,
-    bucketDigests: Buffer.from(head.subarray(HEADER_SIZE + FANOUT_SIZE, MULTI_INDEX_PREFIX_SIZE)),
+    tableDigests: Buffer.from(head.subarray(HEADER_SIZE + FANOUT_SIZE, MULTI_INDEX_PREFIX_SIZE)),
+    tables: new Map(),
     buckets: new Map(),
   };
 }
 
-/** A whole multi-pack index file: its head, and every bucket checked. */
+/** A whole multi-pack index file: its head, and every table and bucket checked. */
 export function decodeMultiPackIndex(bytes: Buffer): MultiPackIndex | string {
   const index = decodeMultiPackIndexHead(bytes, bytes.length);
   if (typeof index === 'string') return index;
   for (let b = 0; b < 256; b++) {
-    const { position, length } = bucketByteRange(index, b);
-    const checked = checkBucket(index, b, bytes.subarray(position, position + length));
-    if (typeof checked === 'string') return checked;
+    const table = tableByteRange(index, b);
+    const checkedTable = checkTable(index, b, bytes.subarray(table.position, table.position + table.length));
+    if (typeof checkedTable === 'string') return checkedTable;
+    for (let n = b * BUCKETS_PER_SLOT; n < (b + 1) * BUCKETS_PER_SLOT; n++) {
+      const { position, length } = bucketByteRange(index, n);
+      const checked = checkBucket(index, n, bytes.subarray(position, position + length));
+      if (typeof checked === 'string') return checked;
+    }
   }
   return index;
 }
 
-/** Where bucket `b`'s entries are in the file. */
-export function bucketByteRange(index: MultiPackIndex, b: number): { position: number; length: number } {
-  const first = b === 0 ? 0 : index.fanout[b - 1]!;
-  return { position: index.entriesAt + first * ENTRY_SIZE, length: (index.fanout[b]! - first) * ENTRY_SIZE };
+/** Where the table of fan-out slot `b` is in the file. */
+export function tableByteRange(index: MultiPackIndex, b: number): { position: number; length: number } {
+  return { position: index.tablesAt + b * TABLE_SIZE, length: TABLE_SIZE };
 }
 
 /**
- * Checks the bytes read for bucket `b` (its digest, then each entry: first
- * byte `b`, sorted and unique, pack number in range, offset and length
- * possible) and keeps them in the index; or says what is wrong: a file
- * replaced since its head was read, damage, or a faulty writer.
+ * Checks the bytes read for the table of fan-out slot `b` (its digest, and
+ * counts that never fall and end at the slot's size) and keeps them in the
+ * index; or says what is wrong.
  */
-export function checkBucket(index: MultiPackIndex, b: number, entries: Buffer): Buffer | string {
-  const expected = index.bucketDigests.subarray(b * DIGEST_SIZE, (b + 1) * DIGEST_SIZE);
-  if (entries.length !== bucketByteRange(index, b).length || !createHash('sha256').update(entries).digest().equals(expected)) {
-    return `does not match the digest of its fan-out bucket ${b}`;
+export function checkTable(index: MultiPackIndex, b: number, table: Buffer): Buffer | string {
+  const expected = index.tableDigests.subarray(b * DIGEST_SIZE, (b + 1) * DIGEST_SIZE);
+  if (table.length !== TABLE_SIZE || !createHash('sha256').update(table).digest().equals(expected)) return `does not match the digest of its fan-out slot ${b}`;
+  const inSlot = index.fanout[b]! - (b === 0 ? 0 : index.fanout[b - 1]!);
+  for (let s = 0, before = 0; s < BUCKETS_PER_SLOT; s++) {
+    const upTo = u32(table, s * 4);
+    if (upTo < before || (s === BUCKETS_PER_SLOT - 1 && upTo !== inSlot)) return `has a table for fan-out slot ${b} that does not add up to its entries`;
+    before = upTo;
   }
-  // Checked with plain reads, no object or string per entry: a bucket holds some 4,000 entries at a million objects.
+  const kept = Buffer.from(table);
+  index.tables.set(b, kept);
+  return kept;
+}
+
+/** Where bucket `n`'s entries are in the file; the table of its fan-out slot must have been read. */
+export function bucketByteRange(index: MultiPackIndex, n: number): { position: number; length: number } {
+  const b = n >> 4;
+  const s = n & 15;
+  const table = index.tables.get(b);
+  if (table === undefined) throw new Error(`the table of fan-out slot ${b} of the multi-pack index was not read`);
+  const slotFirst = b === 0 ? 0 : index.fanout[b - 1]!;
+  const first = slotFirst + (s === 0 ? 0 : u32(table, (s - 1) * 4));
+  const end = slotFirst + u32(table, s * 4);
+  return { position: index.entriesAt + first * ENTRY_SIZE, length: (end - first) * ENTRY_SIZE };
+}
+
+/**
+ * Checks the bytes read for bucket `n` (its digest in its slot's table, then
+ * each entry: first 12 bits `n`, sorted and unique, pack number in range,
+ * offset and length possible) and keeps them in the index; or says what is
+ * wrong: a file replaced since its head was read, damage, or a faulty writer.
+ */
+export function checkBucket(index: MultiPackIndex, n: number, entries: Buffer): Buffer | string {
+  const table = index.tables.get(n >> 4);
+  if (table === undefined) throw new Error(`the table of fan-out slot ${n >> 4} of the multi-pack index was not read`);
+  const at = BUCKETS_PER_SLOT * 4 + (n & 15) * DIGEST_SIZE;
+  const expected = table.subarray(at, at + DIGEST_SIZE);
+  if (entries.length !== bucketByteRange(index, n).length || !sha256(entries).equals(expected)) {
+    return `does not match the digest of its bucket ${n}`;
+  }
+  // Checked with plain reads, no object or string per entry.
   for (let at = 0; at < entries.length; at += ENTRY_SIZE) {
-    if (entries[at] !== b) return `lists object ${entries.toString('hex', at, at + 32)} in fan-out bucket ${b}`;
+    if (bucketOfBytes(entries.subarray(at, at + 2)) !== n) return `lists object ${entries.toString('hex', at, at + 32)} in bucket ${n}`;
     if (at > 0 && !isAfterPrevious(entries, at)) return 'lists its objects out of order';
     const pack = u32(entries, at + 32);
     if (pack >= index.packs.length) return `names pack ${pack} of ${index.packs.length}`;
@@ -247,8 +326,8 @@ export function checkBucket(index: MultiPackIndex, b: number, entries: Buffer): 
       return `places object ${entries.toString('hex', at, at + 32)} outside its pack`;
     }
   }
-  const kept = Buffer.from(entries);
-  index.buckets.set(b, kept);
+  const kept = entries.length === 0 ? NO_ENTRIES : Buffer.from(entries);
+  index.buckets.set(n, kept);
   return kept;
 }
 
@@ -267,17 +346,28 @@ function isAfterPrevious(entries: Buffer, at: number): boolean {
   return false;
 }
 
-/** The fan-out bucket a checksum (64 hex) is listed in. */
+/** The bucket (0–4,095, the first 12 bits) of a checksum given as bytes (at least two). */
+function bucketOfBytes(checksum: Uint8Array): number {
+  return (checksum[0]! << 4) | (checksum[1]! >> 4);
+}
+
+/** The bucket a checksum (64 hex) is listed in: its first three hex digits. */
 export function bucketOf(checksum: string): number {
-  return parseInt(checksum.slice(0, 2), 16);
+  return parseInt(checksum.slice(0, 3), 16);
+}
+
+/** The fan-out slot of bucket `n`, whose table must be read before the bucket. */
+export function slotOf(n: number): number {
+  return n >> 4;
 }
 
 /** Where `checksum` is, by a search of its bucket, which must have been read; null when the index does not list it. */
 export function lookupMultiPackIndex(index: MultiPackIndex, checksum: string): MultiPackEntry | null {
   const target = Buffer.from(checksum, 'hex');
   if (target.length !== 32) return null;
-  const entries = index.buckets.get(target[0]!);
-  if (entries === undefined) throw new Error(`fan-out bucket ${target[0]} of the multi-pack index was not read`);
+  const n = bucketOfBytes(target);
+  const entries = index.buckets.get(n);
+  if (entries === undefined) throw new Error(`bucket ${n} of the multi-pack index was not read`);
   const { index: at, found } = findInBucket(entries, target);
   return found ? entryAt(index, entries, at * ENTRY_SIZE) : null;
 }
@@ -285,9 +375,9 @@ export function lookupMultiPackIndex(index: MultiPackIndex, checksum: string): M
 /** Every object the index lists, in checksum order; every bucket must have been read. */
 export function multiPackIndexEntries(index: MultiPackIndex): MultiPackEntry[] {
   const all: MultiPackEntry[] = [];
-  for (let b = 0; b < 256; b++) {
-    const entries = index.buckets.get(b);
-    if (entries === undefined) throw new Error(`fan-out bucket ${b} of the multi-pack index was not read`);
+  for (let n = 0; n < MULTI_INDEX_BUCKETS; n++) {
+    const entries = index.buckets.get(n);
+    if (entries === undefined) throw new Error(`bucket ${n} of the multi-pack index was not read`);
     for (let at = 0; at < entries.length; at += ENTRY_SIZE) all.push(entryAt(index, entries, at));
   }
   return all;

@@ -7,18 +7,23 @@
  * rebuilt, and two processes that write it at once each leave a whole file
  * that was true of the packs they listed.
  *
- * A reader reads the head once and then one fan-out bucket at a time, by
- * positioned reads: a bucket read from a file replaced since its head was
- * read fails its digest (the head holds every bucket's) and is not used.
+ * A reader reads the head once and then, by positioned reads, a fan-out
+ * slot's table the first time it needs a bucket of that slot, and one bucket
+ * at a time: a table or a bucket read from a file replaced since its head
+ * was read fails its digest (the head holds every table's, a table its
+ * buckets') and is not used.
  */
 import {
   bucketByteRange,
   checkBucket,
+  checkTable,
   decodeMultiPackIndex,
   decodeMultiPackIndexHead,
   headLengthOf,
   MULTI_INDEX_PREFIX_SIZE,
   sealMultiPackIndex,
+  slotOf,
+  tableByteRange,
   type MultiPackIndex,
 } from '../model/multi-pack-index.js';
 import { tempPathFor } from './atomic-write.js';
@@ -46,12 +51,24 @@ export async function readMultiPackIndexHead(fs: StoreFs, layout: StoreLayout): 
   }
 }
 
-/** Reads and checks fan-out bucket `b` of `index` (kept in it); why it cannot be used, as when the file changed since its head was read. */
-export async function readMultiPackIndexBucket(fs: StoreFs, layout: StoreLayout, index: MultiPackIndex, b: number): Promise<Buffer | string> {
-  const { position, length } = bucketByteRange(index, b);
+/**
+ * Reads and checks bucket `n` of `index` (kept in it), and its fan-out
+ * slot's table first when it has not been read, on one descriptor; why it
+ * cannot be used, as when the file changed since its head was read.
+ */
+export async function readMultiPackIndexBucket(fs: StoreFs, layout: StoreLayout, index: MultiPackIndex, n: number): Promise<Buffer | string> {
   try {
-    const read = await withPositionedReads(fs, layout.multiPackIndex, (readAt) => readAt(position, length));
-    return read === null ? 'is gone' : checkBucket(index, b, read);
+    const read = await withPositionedReads(fs, layout.multiPackIndex, async (readAt) => {
+      const b = slotOf(n);
+      if (!index.tables.has(b)) {
+        const { position, length } = tableByteRange(index, b);
+        const table = checkTable(index, b, await readAt(position, length));
+        if (typeof table === 'string') return table;
+      }
+      const { position, length } = bucketByteRange(index, n);
+      return checkBucket(index, n, await readAt(position, length));
+    });
+    return read === null ? 'is gone' : read;
   } catch (error) {
     return `cannot be read: ${(error as Error).message}`;
   }

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { IntegrityError } from '../errors.js';
-import { bucketOf, extendMultiPackIndex, lookupMultiPackIndex, type MultiPackIndex } from '../model/multi-pack-index.js';
+import { bucketOf, extendMultiPackIndex, lookupMultiPackIndex, MULTI_INDEX_BUCKETS, type MultiPackIndex } from '../model/multi-pack-index.js';
 import { decodePackIndex, PACK_NAME, type PackEntry } from '../model/pack-index.js';
 import { withDescriptor } from './descriptor-pool.js';
 import { isErrno, readdirIfExists, readFileIfExists, type StoreFs } from './fs.js';
@@ -219,7 +219,7 @@ export class PackSet {
     return this.locateKnown(checksum);
   }
 
-  /** What is known without listing the packs: those read one by one, and the multi-pack index (one bucket read the first time it is needed). */
+  /** What is known without listing the packs: those read one by one, and the multi-pack index (one bucket read the first time it is needed, after its slot's table). */
   async locateKnown(checksum: string): Promise<PackedObject | null> {
     const own = this.byChecksum.get(checksum);
     if (own !== undefined) return own;
@@ -328,7 +328,7 @@ export class PackSet {
    * use (another process rewrote it): the rewrite is left to a later listing.
    */
   private async wholeMulti(): Promise<MultiPackIndex | null | undefined> {
-    if (this.multi === null || this.multi.buckets.size === 256) return this.multi;
+    if (this.multi === null || this.multi.buckets.size === MULTI_INDEX_BUCKETS) return this.multi;
     const whole = await readWholeMultiPackIndex(this.fs, this.layout);
     if (whole === null || typeof whole === 'string' || whole.id !== this.multi.id) return undefined;
     return whole;

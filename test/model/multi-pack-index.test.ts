@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bucketByteRange,
   checkBucket,
+  checkTable,
   decodeMultiPackIndex,
   decodeMultiPackIndexHead,
   encodeMultiPackIndex,
@@ -11,6 +12,7 @@ import {
   lookupMultiPackIndex,
   multiPackIndexEntries,
   sealMultiPackIndex,
+  tableByteRange,
   type MultiPackIndex,
 } from '../../src/model/multi-pack-index.js';
 import type { PackEntry } from '../../src/model/pack-index.js';
@@ -41,28 +43,40 @@ const decoded = (bytes: Buffer): MultiPackIndex => {
 };
 
 const PREFIX = 16 + 1024 + 256 * 32;
-const entriesStartOf = (bytes: Buffer) => PREFIX + bytes.readUInt32BE(8) * 32 + 16 + 32;
+const TABLE = 16 * 4 + 16 * 32;
+const tablesStartOf = (bytes: Buffer) => PREFIX + bytes.readUInt32BE(8) * 32 + 16 + 32;
+const entriesStartOf = (bytes: Buffer) => tablesStartOf(bytes) + 256 * TABLE;
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
 
-/** Rewrites every bucket digest and the head's digest after an edit, as a faulty writer would leave them. */
+/** Rewrites every bucket digest, table digest and the head's digest after an edit, as a faulty writer would leave them. */
 function resealed(bytes: Buffer): Buffer {
   const copy = Buffer.from(bytes);
+  const tablesAt = tablesStartOf(copy);
   const entriesAt = entriesStartOf(copy);
   for (let b = 0, first = 0; b < 256; b++) {
-    const end = copy.readUInt32BE(16 + b * 4);
-    createHash('sha256').update(copy.subarray(entriesAt + first * 52, entriesAt + end * 52)).digest().copy(copy, 16 + 1024 + b * 32);
-    first = end;
+    const table = copy.subarray(tablesAt + b * TABLE, tablesAt + (b + 1) * TABLE);
+    for (let s = 0, inSlot = 0; s < 16; s++) {
+      const upTo = table.readUInt32BE(s * 4);
+      sha256(copy.subarray(entriesAt + (first + inSlot) * 52, entriesAt + (first + upTo) * 52)).copy(table, 64 + s * 32);
+      inSlot = upTo;
+    }
+    sha256(table).copy(copy, 16 + 1024 + b * 32);
+    first = copy.readUInt32BE(16 + b * 4);
   }
-  createHash('sha256').update(copy.subarray(0, entriesAt - 32)).digest().copy(copy, entriesAt - 32);
+  sha256(copy.subarray(0, tablesAt - 32)).copy(copy, tablesAt - 32);
   return copy;
 }
 
-/** Checks, as a reader does on first use, the bucket of `checksum` in a file. */
+/** Checks, as a reader does on first use, the table and the bucket of `checksum` in a file. */
 function readBucketOf(bytes: Buffer, checksum: string): Buffer | string {
   const index = decodeMultiPackIndexHead(bytes, bytes.length);
   if (typeof index === 'string') return index;
-  const b = parseInt(checksum.slice(0, 2), 16);
-  const { position, length } = bucketByteRange(index, b);
-  return checkBucket(index, b, bytes.subarray(position, position + length));
+  const n = parseInt(checksum.slice(0, 3), 16);
+  const table = tableByteRange(index, n >> 4);
+  const checked = checkTable(index, n >> 4, bytes.subarray(table.position, table.position + table.length));
+  if (typeof checked === 'string') return checked;
+  const { position, length } = bucketByteRange(index, n);
+  return checkBucket(index, n, bytes.subarray(position, position + length));
 }
 
 describe('multi-pack index codec', () => {
@@ -115,9 +129,9 @@ describe('multi-pack index codec', () => {
     );
   });
 
-  it('is 9,280 bytes, plus 32 per pack and 52 per object', () => {
-    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(9280 + 3 * 32 + 15 * 52);
-    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(9280);
+  it('is 156,736 bytes, plus 32 per pack and 52 per object', () => {
+    expect(encodeMultiPackIndex(packsOf(3, 5)).bytes).toHaveLength(156_736 + 3 * 32 + 15 * 52);
+    expect(encodeMultiPackIndex(new Map()).bytes).toHaveLength(156_736);
   });
 
   it('is sealed with the device and inode of its file, which its head then names under a new digest', () => {
@@ -132,31 +146,51 @@ describe('multi-pack index codec', () => {
     expect(multiPackIndexEntries(index)).toEqual(multiPackIndexEntries(decoded(bytes)));
   });
 
-  it('is read by its head and then one bucket: a lookup finds its object from those bytes alone', () => {
-    const packs = packsOf(20, 50);
+  it('is read by its head, a table and one bucket: a lookup finds its object from those bytes alone', () => {
+    const packs = packsOf(20, 500);
     const { bytes } = encodeMultiPackIndex(packs);
     const [packHash, entries] = [...packs][7]!;
     const wanted = entries[3]!;
     const head = decoded(bytes);
-    const index = decodeMultiPackIndexHead(bytes.subarray(0, entriesStartOf(bytes)), bytes.length);
+    const index = decodeMultiPackIndexHead(bytes.subarray(0, tablesStartOf(bytes)), bytes.length);
     if (typeof index === 'string') throw new Error(index);
     expect(index.id).toBe(head.id);
     expect(() => lookupMultiPackIndex(index, wanted.checksum)).toThrow(/was not read/);
-    const b = parseInt(wanted.checksum.slice(0, 2), 16);
-    const { position, length } = bucketByteRange(index, b);
-    expect(length).toBeLessThan(bytes.length / 20);
-    expect(checkBucket(index, b, bytes.subarray(position, position + length))).toBeInstanceOf(Buffer);
+    const n = parseInt(wanted.checksum.slice(0, 3), 16);
+    // A bucket is placed by its slot's table only.
+    expect(() => bucketByteRange(index, n)).toThrow(/table of fan-out slot/);
+    const table = tableByteRange(index, n >> 4);
+    expect(checkTable(index, n >> 4, bytes.subarray(table.position, table.position + table.length))).toBeInstanceOf(Buffer);
+    const { position, length } = bucketByteRange(index, n);
+    // 10,000 objects in 4,096 buckets: a bucket holds a few of them.
+    expect(length).toBeGreaterThan(0);
+    expect(length).toBeLessThan(20 * 52);
+    expect(checkBucket(index, n, bytes.subarray(position, position + length))).toBeInstanceOf(Buffer);
     expect(lookupMultiPackIndex(index, wanted.checksum)).toEqual({ ...wanted, packHash });
-    // The bucket of another file (a rewrite since the head was read) does not pass for this one's.
-    const other = encodeMultiPackIndex(packsOf(21, 50)).bytes;
-    const otherHead = decoded(other);
-    const range = bucketByteRange(otherHead, b);
-    expect(checkBucket(decoded(bytes), b, other.subarray(range.position, range.position + range.length))).toMatch(/digest of its fan-out bucket/);
+    // The table and the bucket of another file (a rewrite since the head was read) do not pass for this one's.
+    const other = encodeMultiPackIndex(packsOf(21, 500)).bytes;
+    const otherIndex = decoded(other);
+    const otherTable = tableByteRange(otherIndex, n >> 4);
+    expect(checkTable(decoded(bytes), n >> 4, other.subarray(otherTable.position, otherTable.position + otherTable.length))).toMatch(/digest of its fan-out slot/);
+    const range = bucketByteRange(otherIndex, n);
+    expect(checkBucket(decoded(bytes), n, other.subarray(range.position, range.position + range.length))).toMatch(/digest of its bucket/);
   });
 
-  it('refuses any flipped bit or a truncation', () => {
+  it('refuses a flipped bit in its head, its tables or its entries, and a truncation', () => {
     const { bytes } = encodeMultiPackIndex(packsOf(2, 3));
-    for (let at = 0; at < bytes.length; at++) {
+    const tablesAt = tablesStartOf(bytes);
+    const entriesAt = entriesStartOf(bytes);
+    // Every byte of the head and of the entries; of the tables, each count and digest of the slots that hold objects, and the first and last byte of every other table.
+    const slots = new Set(multiPackIndexEntries(decoded(bytes)).map((e) => parseInt(e.checksum.slice(0, 2), 16)));
+    const offsets: number[] = [];
+    for (let at = 0; at < tablesAt; at++) offsets.push(at);
+    for (let b = 0; b < 256; b++) {
+      const at = tablesAt + b * TABLE;
+      if (slots.has(b)) for (let s = 0; s < 16; s++) offsets.push(at + s * 4 + 3, at + 64 + s * 32, at + 64 + s * 32 + 31);
+      else offsets.push(at, at + TABLE - 1);
+    }
+    for (let at = entriesAt; at < bytes.length; at++) offsets.push(at);
+    for (const at of offsets) {
       const flipped = Buffer.from(bytes);
       flipped[at]! ^= 0x04;
       expect(typeof decodeMultiPackIndex(flipped)).toBe('string');
@@ -165,18 +199,32 @@ describe('multi-pack index codec', () => {
     expect(decodeMultiPackIndex(Buffer.from('AEIX'))).toMatch(/not a multi-pack index/);
   });
 
+  it('refuses a file of the version before, whose buckets were whole fan-out slots', () => {
+    const bytes = Buffer.from(encodeMultiPackIndex(packsOf(1, 10)).bytes);
+    bytes.writeUInt32BE(2, 4);
+    expect(decodeMultiPackIndex(resealed(bytes))).toBe('has version 2, not 3');
+  });
+
   it('refuses a bucket whose entries are out of order, name no pack or lie outside it, even behind digests that match', () => {
-    const packs = packsOf(1, 200);
+    const packs = packsOf(1, 2000);
     const { bytes } = encodeMultiPackIndex(packs);
     const entriesAt = entriesStartOf(bytes);
-    // Two neighbours of one fan-out bucket swapped.
+    // Two neighbours of one bucket swapped.
     const entries = multiPackIndexEntries(decoded(bytes));
-    const i = entries.findIndex((e, n) => n > 0 && e.checksum.slice(0, 2) === entries[n - 1]!.checksum.slice(0, 2));
+    const i = entries.findIndex((e, n) => n > 0 && e.checksum.slice(0, 3) === entries[n - 1]!.checksum.slice(0, 3));
+    expect(i).toBeGreaterThan(0);
     const swapped = Buffer.from(bytes);
     bytes.copy(swapped, entriesAt + (i - 1) * 52, entriesAt + i * 52, entriesAt + (i + 1) * 52);
     bytes.copy(swapped, entriesAt + i * 52, entriesAt + (i - 1) * 52, entriesAt + i * 52);
     expect(readBucketOf(resealed(swapped), entries[i]!.checksum)).toBe('lists its objects out of order');
     expect(decodeMultiPackIndex(resealed(swapped))).toBe('lists its objects out of order');
+    // Two neighbours of one slot but of different buckets swapped: each is listed in the other's bucket.
+    const j = entries.findIndex((e, n) => n > 0 && e.checksum.slice(0, 2) === entries[n - 1]!.checksum.slice(0, 2) && e.checksum[2] !== entries[n - 1]!.checksum[2]);
+    expect(j).toBeGreaterThan(0);
+    const crossed = Buffer.from(bytes);
+    bytes.copy(crossed, entriesAt + (j - 1) * 52, entriesAt + j * 52, entriesAt + (j + 1) * 52);
+    bytes.copy(crossed, entriesAt + j * 52, entriesAt + (j - 1) * 52, entriesAt + j * 52);
+    expect(readBucketOf(resealed(crossed), entries[j]!.checksum)).toMatch(/^lists object [0-9a-f]{64} in bucket \d+$/);
     // An entry naming pack 7 of 1.
     const badPack = Buffer.from(bytes);
     badPack.writeUInt32BE(7, entriesAt + 32);
@@ -187,9 +235,20 @@ describe('multi-pack index codec', () => {
     expect(readBucketOf(resealed(badOffset), entries[0]!.checksum)).toMatch(/outside its pack/);
   });
 
-  it('refuses a fan-out that does not add up to its entries', () => {
+  it('refuses a fan-out, or a table of a fan-out slot, that does not add up to its entries', () => {
     const bytes = Buffer.from(encodeMultiPackIndex(packsOf(1, 10)).bytes);
-    bytes.writeUInt32BE(11, 16 + 255 * 4);
-    expect(decodeMultiPackIndex(resealed(bytes))).toMatch(/fan-out/);
+    const wrongFanout = Buffer.from(bytes);
+    wrongFanout.writeUInt32BE(11, 16 + 255 * 4);
+    expect(decodeMultiPackIndex(resealed(wrongFanout))).toMatch(/fan-out that does not add up/);
+    // The last count of a slot's table must be the slot's size, and counts never fall.
+    const slot = parseInt(multiPackIndexEntries(decoded(bytes))[0]!.checksum.slice(0, 2), 16);
+    const tableAt = tablesStartOf(bytes) + slot * TABLE;
+    const short = Buffer.from(bytes);
+    short.writeUInt32BE(short.readUInt32BE(tableAt + 15 * 4) + 1, tableAt + 15 * 4);
+    expect(decodeMultiPackIndex(resealed(short))).toBe(`has a table for fan-out slot ${slot} that does not add up to its entries`);
+    const falling = Buffer.from(bytes);
+    falling.writeUInt32BE(5, tableAt);
+    falling.writeUInt32BE(0, tableAt + 4);
+    expect(decodeMultiPackIndex(resealed(falling))).toBe(`has a table for fan-out slot ${slot} that does not add up to its entries`);
   });
 });
