@@ -351,9 +351,11 @@ function bucketOfBytes(checksum: Uint8Array): number {
   return (checksum[0]! << 4) | (checksum[1]! >> 4);
 }
 
-/** The bucket a checksum (64 hex) is listed in: its first three hex digits. */
+const CHECKSUM = /^[0-9a-f]{64}$/;
+
+/** The bucket a checksum (64 lower-case hex) is listed in: its first three hex digits; -1 for anything else, which no bucket lists. */
 export function bucketOf(checksum: string): number {
-  return parseInt(checksum.slice(0, 3), 16);
+  return CHECKSUM.test(checksum) ? parseInt(checksum.slice(0, 3), 16) : -1;
 }
 
 /** The fan-out slot of bucket `n`, whose table must be read before the bucket. */

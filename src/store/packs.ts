@@ -154,7 +154,7 @@ export class PackSet {
    * `locate` for a read of the object's bytes: before this process first
    * lists `objects/pack/`, it takes the multi-pack index on disk without
    * checking that every pack it names is still there, so a first read (a
-   * CLI start) finds a packed object from the index's head and one bucket,
+   * CLI start) finds a packed object from the index's head, a table and one bucket,
    * without listing the packs and reading the own indexes of those
    * published since the index was written. Only for a caller that reads
    * the bytes and, when the pack fails to open, lists the packs and looks
@@ -226,6 +226,7 @@ export class PackSet {
     const multi = this.multi;
     if (multi === null) return null;
     const b = bucketOf(checksum);
+    if (b === -1) return null;
     if (!multi.buckets.has(b)) {
       const read = await readMultiPackIndexBucket(this.fs, this.layout, multi, b);
       if (typeof read === 'string') {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   bucketByteRange,
+  bucketOf,
   checkBucket,
   checkTable,
   decodeMultiPackIndex,
@@ -127,6 +128,14 @@ describe('multi-pack index codec', () => {
         },
       ),
     );
+  });
+
+  it('places a checksum in the bucket of its first three hex digits, and anything else in none', () => {
+    expect(bucketOf('0'.repeat(64))).toBe(0);
+    expect(bucketOf('0ff' + '0'.repeat(61))).toBe(255);
+    expect(bucketOf('f'.repeat(64))).toBe(4095);
+    // Not a checksum: no bucket (a NaN bucket would count toward an index read whole).
+    for (const bad of ['zz' + '0'.repeat(62), 'F'.repeat(64), '0'.repeat(63), '', '-1' + '0'.repeat(62)]) expect(bucketOf(bad)).toBe(-1);
   });
 
   it('is 156,736 bytes, plus 32 per pack and 52 per object', () => {
