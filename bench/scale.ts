@@ -79,7 +79,7 @@ async function runStatsByCommitCount(): Promise<void> {
 interface Built {
   seconds: number;
   transactionSeconds: number[];
-  /** Absent in stores kept by earlier runs, which were built in transactions of 10,000 saves. */
+  /** Absent in the markers of stores kept by earlier runs, which were built in transactions of 10,000 saves. */
   savesPerTransaction?: number;
 }
 
@@ -88,7 +88,7 @@ interface Built {
  * transactions of at most 10,000 saves); returns seconds taken. A kept store
  * built in transactions of another size is built again.
  */
-async function build(label: string, keys: number): Promise<{ store: Store } & Built> {
+async function build(label: string, keys: number): Promise<{ store: Store; savesPerTransaction: number } & Built> {
   const kept = process.env.AE_BENCH_SCALE_DIR;
   const savesPerTransaction = Math.min(keys, TRANSACTION_SAVES);
   const root = kept ? join(kept, `scale-${label}-${keys}`) : await benchDir(`scale-${label}`);
@@ -99,7 +99,7 @@ async function build(label: string, keys: number): Promise<{ store: Store } & Bu
   if (kept) await mkdir(root, { recursive: true });
   const manager = new EnhancedStateManager(root, OPTIONS);
   await manager.initialize();
-  if (built) return { store: { label, root, keys, manager }, ...built };
+  if (built) return { store: { label, root, keys, manager }, ...built, savesPerTransaction };
   const doc = sampleAeIr();
   const total = keys * VERSIONS_PER_KEY;
   const transactionSeconds: number[] = [];
@@ -259,9 +259,9 @@ export async function runScaleBench(): Promise<void> {
   const transactionMedian = median(large.transactionSeconds);
   process.stdout.write(
     `Stores: ${(100 * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (100 keys × ${VERSIONS_PER_KEY}) built in ${small.seconds.toFixed(1)} s ` +
-      `by ${small.transactionSeconds.length} transactions of ${small.savesPerTransaction ?? TRANSACTION_SAVES} saves; ` +
+      `by ${small.transactionSeconds.length} transactions of ${small.savesPerTransaction} saves; ` +
       `${(largeKeys * VERSIONS_PER_KEY).toLocaleString('en-US')} versions (${largeKeys.toLocaleString('en-US')} keys × ${VERSIONS_PER_KEY}) built in ${large.seconds.toFixed(1)} s ` +
-      `by ${large.transactionSeconds.length} transactions (median ${transactionMedian.toFixed(1)} s per ${(large.savesPerTransaction ?? TRANSACTION_SAVES).toLocaleString('en-US')} saves). ` +
+      `by ${large.transactionSeconds.length} transactions (median ${transactionMedian.toFixed(1)} s per ${large.savesPerTransaction.toLocaleString('en-US')} saves). ` +
       `Set AE_BENCH_SCALE_VERSIONS=1000000 for 10,000 keys × 100.\n\n`,
   );
   const stores = [small.store, large.store];

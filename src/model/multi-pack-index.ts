@@ -289,7 +289,7 @@ export function checkTable(index: MultiPackIndex, b: number, table: Buffer): Buf
 
 /** Where bucket `n`'s entries are in the file; the table of its fan-out slot must have been read. */
 export function bucketByteRange(index: MultiPackIndex, n: number): { position: number; length: number } {
-  const b = n >> 4;
+  const b = slotOf(n);
   const s = n & 15;
   const table = index.tables.get(b);
   if (table === undefined) throw new Error(`the table of fan-out slot ${b} of the multi-pack index was not read`);
@@ -306,8 +306,8 @@ export function bucketByteRange(index: MultiPackIndex, n: number): { position: n
  * wrong: a file replaced since its head was read, damage, or a faulty writer.
  */
 export function checkBucket(index: MultiPackIndex, n: number, entries: Buffer): Buffer | string {
-  const table = index.tables.get(n >> 4);
-  if (table === undefined) throw new Error(`the table of fan-out slot ${n >> 4} of the multi-pack index was not read`);
+  const table = index.tables.get(slotOf(n));
+  if (table === undefined) throw new Error(`the table of fan-out slot ${slotOf(n)} of the multi-pack index was not read`);
   const at = BUCKETS_PER_SLOT * 4 + (n & 15) * DIGEST_SIZE;
   const expected = table.subarray(at, at + DIGEST_SIZE);
   if (entries.length !== bucketByteRange(index, n).length || !sha256(entries).equals(expected)) {
