@@ -14,6 +14,7 @@
  * (each run adds its rounds' saves to them).
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -195,6 +196,12 @@ function coldKeys(keys: number): () => number {
  * of keys, whose files stay in memory alike.
  */
 const SAVED_KEYS = 49;
+/**
+ * Saves of this run write data no earlier run wrote: kept stores would
+ * otherwise find every object stored already, and measure reuse instead of
+ * new objects (a pipeline's saves carry new data).
+ */
+const RUN_ID = randomBytes(8).toString('hex');
 function savedKey(round: number, i: number): string {
   return keyName(1 + ((round * 7919 + i * 104_729) % SAVED_KEYS));
 }
@@ -218,7 +225,7 @@ async function measureRound(stores: Store[], round: number, figures: Figures[], 
   };
   const saves = stores.map((): number[] => []);
   for (let n = 0; n < SAVES_PER_ROUND; n++) {
-    await each(async (store, i) => void saves[i]!.push(await timeAsyncMs(() => store.manager.saveSSOT(savedKey(round, n), { round, n }))));
+    await each(async (store, i) => void saves[i]!.push(await timeAsyncMs(() => store.manager.saveSSOT(savedKey(round, n), { run: RUN_ID, round, n }))));
   }
   await each(async (_, i) => void figures[i]!.save.push(median(saves[i]!)));
   const cold = stores.map((): number[] => []);

@@ -10,7 +10,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   addObjectTotals,
+  countRecentRef,
   countRef,
+  foldRecentInto,
+  recentCount,
+  recentIn,
+  summariseRecent,
   emptyObjectTotals,
   hasSub,
   isCommitsSidecar,
@@ -36,6 +41,16 @@ import { nextVersionNumber } from '../store/version-index.js';
 /** A sidecar missing, unparsable or newer than the main file: the index cannot be used as it is. */
 export class StaleIndex extends Error {}
 
+/**
+ * How many checksums the main file's `recent` may hold. Its figures are read
+ * with the main file at every refresh: a few hundred keep that under a
+ * millisecond, and each saves the read of a sub-shard file, which in a large
+ * store exists for nearly every checksum and is seldom in memory.
+ */
+export const RECENT_LIMIT = 512;
+/** Past this many, `recent` is folded into the sub-shards after the refresh is written (`StatisticsIndex`). */
+export const RECENT_FOLD_AT = 256;
+
 interface LoadedSub {
   sub: SubShard;
   /** Its totals when loaded, taken off the fanout's summary when it is summarised again. */
@@ -48,6 +63,13 @@ export class IndexUpdate {
   private readonly keys = new Map<string, Record<string, IndexedRef>>();
   private readonly subs = new Map<string, LoadedSub>();
   private readonly touchedSubs = new Set<string>();
+  /** Totals of `main.recent`'s part in each fanout whose part changes, as they were before (see `summariseShards`). */
+  private readonly recentBefore = new Map<string, ObjectTotals>();
+  /** Checksums the index holds nothing of, so their figures may start in `main.recent` (`claimNew`). */
+  private readonly claimed = new Set<string>();
+  /** Claimed checksums given a place in `main.recent`, and how many more may have one (counted once, when first needed). */
+  private readonly admitted = new Set<string>();
+  private room: number | undefined;
   diskBytes = 0;
 
   constructor(
@@ -56,12 +78,35 @@ export class IndexUpdate {
     /** The main file as it becomes; its `seq` is the new one already. */
     readonly main: StatsIndexMain,
     private readonly baseSeq: number,
+    /** Sidecars read ahead (asynchronously), by name. */
+    private readonly preread: ReadonlyMap<string, Buffer> = new Map(),
   ) {}
 
   private readSidecar<T extends { seq: number }>(name: string, isShape: (value: unknown) => value is T): T {
-    const parsed = readJson(this.fs, join(this.directory, name));
+    const bytes = this.preread.get(name);
+    const parsed = bytes === undefined ? readJson(this.fs, join(this.directory, name)) : parseJson(bytes);
     if (!isShape(parsed) || parsed.seq > this.baseSeq) throw new StaleIndex(name);
     return parsed;
+  }
+
+  /**
+   * Says the index holds nothing of `checksum`: no sub-shard file names it.
+   * The caller knows it from the object's file, written as new after the
+   * main file was (see `StatisticsIndex.claimNewObjects`). Its figures then
+   * go to `main.recent` while there is room, and its sub-shard is not read.
+   */
+  claimNew(checksum: string): void {
+    this.claimed.add(checksum);
+  }
+
+  /** Whether `main.recent` holds anything of a fanout (its summary is kept then, even with no sub-shard). */
+  hasRecentIn(fanout: string): boolean {
+    return recentIn(this.main.recent, fanout).length > 0;
+  }
+
+  /** Moves every figure of `main.recent` into its sub-shard (read ahead into `preread` by the caller). */
+  foldRecent(): void {
+    for (const checksum of recentIn(this.main.recent, '')) this.loadSub(checksum.slice(0, 4));
   }
 
   private write<T extends { seq: number }>(name: string, content: T): void {
@@ -140,9 +185,16 @@ export class IndexUpdate {
   }
 
   private countRefs(refs: IndexedRef[], delta: number): void {
-    for (const [checksum, size] of refs) countRef(this.sub(checksum), checksum.slice(4), size, delta);
+    for (const [checksum, size] of refs) {
+      if (this.isRecent(checksum)) countRecentRef(this.recent(checksum), checksum, size, delta);
+      else countRef(this.sub(checksum), checksum.slice(4), size, delta);
+    }
   }
 
+  /**
+   * A sub-shard, loaded once per refresh; what `main.recent` holds of its
+   * checksums moves into it then, so a checksum's figures are in one place.
+   */
   private loadSub(id: string): LoadedSub {
     let loaded = this.subs.get(id);
     if (loaded === undefined) {
@@ -151,8 +203,37 @@ export class IndexUpdate {
       const sub = isPresent ? this.readSidecar(subFile(id), isSubShard) : { seq: 0, objects: {}, refs: {} };
       loaded = { sub, before: summariseSubShard(sub) };
       this.subs.set(id, loaded);
+      const moving = recentIn(this.main.recent, id);
+      if (moving.length > 0) {
+        this.touchRecent(id.slice(0, 2));
+        for (const checksum of moving) foldRecentInto(this.main.recent, checksum, sub, checksum.slice(4));
+        this.touchedSubs.add(id);
+      }
     }
     return loaded;
+  }
+
+  /** Whether a checksum's figures are kept in `main.recent`: there already, or claimed new with room left; never once its sub-shard is loaded. */
+  private isRecent(checksum: string): boolean {
+    if (this.subs.has(checksum.slice(0, 4))) return false;
+    const { recent } = this.main;
+    if (this.admitted.has(checksum) || recent.objects[checksum] !== undefined || recent.refs[checksum] !== undefined) return true;
+    if (!this.claimed.has(checksum)) return false;
+    this.room ??= RECENT_LIMIT - recentCount(recent);
+    if (this.room <= 0) return false;
+    this.room--;
+    this.admitted.add(checksum);
+    return true;
+  }
+
+  /** `main.recent`, to change a checksum's figures in it. */
+  private recent(checksum: string): StatsIndexMain['recent'] {
+    this.touchRecent(checksum.slice(0, 2));
+    return this.main.recent;
+  }
+
+  private touchRecent(fanout: string): void {
+    if (!this.recentBefore.has(fanout)) this.recentBefore.set(fanout, summariseRecent(this.main.recent, fanout));
   }
 
   /** The sub-shard of a checksum (64 hex), marked to be written. */
@@ -164,13 +245,14 @@ export class IndexUpdate {
 
   /** Bytes on disk of an object as the index knows it; undefined for one it does not know. */
   objectBytes(checksum: string): number | undefined {
+    if (this.isRecent(checksum)) return this.main.recent.objects[checksum];
     return this.loadSub(checksum.slice(0, 4)).sub.objects[checksum.slice(4)];
   }
 
   setObject(checksum: string, bytes: number | undefined): void {
-    const sub = this.sub(checksum);
-    if (bytes === undefined) delete sub.objects[checksum.slice(4)];
-    else sub.objects[checksum.slice(4)] = bytes;
+    const [holder, name] = this.isRecent(checksum) ? [this.recent(checksum), checksum] : [this.sub(checksum), checksum.slice(4)];
+    if (bytes === undefined) delete holder.objects[name];
+    else holder.objects[name] = bytes;
   }
 
   /** Every object of a fanout the index knows, as checksums (loads its sub-shards: for a fanout read again whole). */
@@ -182,6 +264,8 @@ export class IndexUpdate {
       if (!hasSub(subs, n) && !this.subs.has(id)) continue;
       for (const rest of Object.keys(this.loadSub(id).sub.objects)) names.push(id + rest);
     }
+    // Left in `recent`: objects of sub-shards that have no file.
+    for (const checksum of recentIn(this.main.recent, fanout)) if (this.main.recent.objects[checksum] !== undefined) names.push(checksum);
     return names;
   }
 
@@ -216,6 +300,13 @@ export class IndexUpdate {
       this.main.shards[fanout] = shard;
     }
     this.touchedSubs.clear();
+    for (const [fanout, before] of this.recentBefore) {
+      const shard: ShardSummary = this.main.shards[fanout] ?? { mtimeMs: -1, ...emptyObjectTotals(), subs: NO_SUBS };
+      addObjectTotals(shard, before, -1);
+      addObjectTotals(shard, summariseRecent(this.main.recent, fanout), 1);
+      this.main.shards[fanout] = shard;
+    }
+    this.recentBefore.clear();
   }
 }
 
@@ -236,14 +327,23 @@ function refsFile(dirName: string): string {
   return join('refs', `${hashHex(dirName).slice(0, 32)}.json`);
 }
 
-function subFile(id: string): string {
-  return join('shards', id.slice(0, 2), `${id.slice(2)}.json`);
-}
-
 export function readJson(fs: StoreFs, path: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(path).toString('utf8'));
+    return parseJson(fs.readFileSync(path));
   } catch {
     return undefined;
   }
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file of a sub-shard (4 hex), under the index's directory. */
+export function subFile(id: string): string {
+  return join('shards', id.slice(0, 2), `${id.slice(2)}.json`);
 }

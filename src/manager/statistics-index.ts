@@ -25,9 +25,12 @@ import { planChanges, type ChangePlan } from '../model/change-log.js';
 import { refFileTimestamp } from '../model/keys.js';
 import {
   emptyStatsIndex,
+  hasSub,
   isStatsIndexMain,
   isTrusted,
   NO_SUBS,
+  recentCount,
+  recentIn,
   recordedMtime,
   STATS_INDEX_FORMAT,
   type IndexedRef,
@@ -37,10 +40,12 @@ import {
 } from '../model/statistics-index.js';
 import { statsDirectory } from '../store/change-log.js';
 import type { StoreFs } from '../store/fs.js';
+import { forEachLimit } from '../store/map-limit.js';
+import { objectPath } from '../store/objects.js';
 import { readPackedSizesSync, type PackedSizes } from '../store/packs.js';
 import { parseVersionRecord } from '../store/refs.js';
 import type { StoreContext } from './context.js';
-import { IndexUpdate, readJson, StaleIndex } from './statistics-index-update.js';
+import { IndexUpdate, readJson, RECENT_FOLD_AT, StaleIndex, subFile } from './statistics-index-update.js';
 import { currentBoot, gitStamp } from './statistics-index-watch.js';
 import { writeIndexFiles } from './statistics-index-write.js';
 
@@ -65,6 +70,15 @@ interface Changes {
   log: WatchState['log'];
 }
 
+interface OnDisk {
+  main: StatsIndexMain;
+  /** The main file's birth time (file system clock); +Infinity when unknown, which claims no object new. */
+  bornMs: number;
+}
+
+/** Sub-shard files read at once when `recent` is folded. */
+const FOLD_READS = 16;
+
 /** Reads the store's statistics through the index, refreshing what changed; schedules the index's write. */
 export class StatisticsIndex {
   private writing: Promise<void> = Promise.resolve();
@@ -82,13 +96,17 @@ export class StatisticsIndex {
     for (let attempt = 0; update === undefined; attempt++) {
       const onDisk = this.readMain();
       try {
-        update = this.refresh(attempt < 2 ? onDisk : { ...emptyStatsIndex(), seq: onDisk.seq });
+        update = this.refresh(attempt < 2 ? onDisk : { main: { ...emptyStatsIndex(), seq: onDisk.main.seq }, bornMs: Infinity });
       } catch (error) {
         if (!(error instanceof StaleIndex) || attempt >= 2) throw error;
       }
     }
     const { files, baseSeq } = { files: update.files, baseSeq: update.main.seq - 1 };
-    this.writing = this.writing.then(() => writeIndexFiles(this.ctx, this.directory, files, baseSeq)).catch(() => undefined);
+    const isFolding = recentCount(update.main.recent) >= RECENT_FOLD_AT;
+    this.writing = this.writing
+      .then(() => writeIndexFiles(this.ctx, this.directory, files, baseSeq))
+      .then(() => (isFolding ? this.foldRecent() : undefined))
+      .catch(() => undefined);
     const refreshed = update;
     return { main: update.main, diskBytes: update.diskBytes, keys: () => refreshed.allKeys() };
   }
@@ -98,17 +116,24 @@ export class StatisticsIndex {
     return this.writing;
   }
 
-  private readMain(): StatsIndexMain {
-    const parsed = readJson(this.ctx.fs, join(this.directory, 'main.json'));
-    return isStatsIndexMain(parsed) ? parsed : emptyStatsIndex();
+  /** The main file, and when it was made (its file's birth time; +Infinity without one). */
+  private readMain(): OnDisk {
+    const path = join(this.directory, 'main.json');
+    const parsed = readJson(this.ctx.fs, path);
+    if (!isStatsIndexMain(parsed)) return { main: emptyStatsIndex(), bornMs: Infinity };
+    // Taken after the read: a file replaced in between is younger than what was read, which only claims fewer objects new.
+    const stats = this.ctx.fs.lstatSync(path);
+    return { main: parsed, bornMs: stats?.isFile() === true && stats.birthtimeMs > 0 ? stats.birthtimeMs : Infinity };
   }
 
-  private refresh(indexed: StatsIndexMain): IndexUpdate {
+  private refresh(onDisk: OnDisk): IndexUpdate {
     const { fs, layout } = this.ctx;
+    const indexed = onDisk.main;
     const settledStats = fs.lstatSync(join(layout.local, 'settled'));
     const settled = settledStats === undefined ? '' : `${settledStats.ino}:${settledStats.mtimeMs}`;
     // Settled refs were rewritten under their names, which the index reads only once: start again.
-    const main: StatsIndexMain = indexed.settled === settled ? indexed : { ...emptyStatsIndex(), settled };
+    const isKept = indexed.settled === settled;
+    const main: StatsIndexMain = isKept ? indexed : { ...emptyStatsIndex(), settled };
     const update = new IndexUpdate(fs, this.directory, { ...main, format: STATS_INDEX_FORMAT, seq: indexed.seq + 1 }, indexed.seq);
     const readAt = Date.now();
     const changes = this.readChanges(main.watch);
@@ -124,8 +149,10 @@ export class StatisticsIndex {
       watch.git === git &&
       commitsMtimeMs === (changes.plan.commitsMtimeMs ?? watch.commitsMtimeMs) &&
       keyRefsMtimeMs === (changes.plan.keyRefsMtimeMs ?? watch.keyRefsMtimeMs);
-    if (isPrecise) this.refreshDeclaredKeys(update, changes.plan.keyDirs, readAt);
-    else this.refreshAllKeys(update, readAt);
+    if (isPrecise) {
+      if (isKept) this.claimNewObjects(update, changes.plan.created, onDisk.bornMs);
+      this.refreshDeclaredKeys(update, changes.plan.keyDirs, readAt);
+    } else this.refreshAllKeys(update, readAt);
     this.refreshObjects(update, changes.plan, readAt);
     if (isPrecise && changes.plan.commitIds !== null && main.commits?.isAtLog === true) this.addPublishedCommits(update, changes.plan.commitIds, commitsMtimeMs, readAt);
     else if (this.refreshCommits(update, commitsMtimeMs, readAt)) {
@@ -139,6 +166,47 @@ export class StatisticsIndex {
     update.files.set('main.json', update.main);
     update.diskBytes = this.measureRest(update);
     return update;
+  }
+
+  /**
+   * New loose objects the index cannot know, whose sub-shards need not be
+   * read: each was declared written as a new file (no file of it existed,
+   * loose or packed: `n` of a declare line) by a session after the main
+   * file's place in the log, and its file was born after the main file was,
+   * so after every read of the refresh that wrote the main file. Both times
+   * are the file system's, so a process's clock does not enter; only a clock
+   * of the machine stepped back between the two could claim an object the
+   * index knows, which then counts twice until `recent` is folded.
+   */
+  private claimNewObjects(update: IndexUpdate, created: ReadonlySet<string>, mainBornMs: number): void {
+    for (const checksum of created) {
+      const stats = this.ctx.fs.lstatSync(objectPath(this.ctx.layout.objects, checksum));
+      if (stats?.isFile() === true && stats.birthtimeMs > mainBornMs) update.claimNew(checksum);
+    }
+  }
+
+  /**
+   * After a refresh that left `recent` large, moves its figures into their
+   * sub-shards: reads those files ahead, several at a time, rather than one
+   * after the other in a later refresh, then writes them and the main file
+   * over the one just written (or nothing, if another refresh came first).
+   */
+  private async foldRecent(): Promise<void> {
+    const { main } = this.readMain();
+    if (recentCount(main.recent) === 0) return;
+    const fanoutSubs = (id: string) => main.shards[id.slice(0, 2)]?.subs ?? NO_SUBS;
+    const ids = new Set(recentIn(main.recent, '').map((checksum) => checksum.slice(0, 4)));
+    const present = [...ids].filter((id) => hasSub(fanoutSubs(id), parseInt(id.slice(2), 16)));
+    const preread = new Map<string, Buffer>();
+    await forEachLimit(present, FOLD_READS, async (id) => {
+      const name = subFile(id);
+      preread.set(name, await this.ctx.fs.readFile(join(this.directory, name)));
+    });
+    const update = new IndexUpdate(this.ctx.fs, this.directory, { ...main, seq: main.seq + 1 }, main.seq, preread);
+    update.foldRecent();
+    update.summariseShards();
+    update.files.set('main.json', update.main);
+    await writeIndexFiles(this.ctx, this.directory, update.files, main.seq);
   }
 
   /** The change log's lines since the index's last read, and where the next read starts. */
@@ -275,7 +343,7 @@ export class StatisticsIndex {
       update.main.packs = packs.exist ? { mtimeMs: recordedMtime(packs.mtimeMs, readAt, true), overheadBytes: packs.read().fileBytes - packedOnlyBytes } : null;
     }
     update.summariseShards();
-    for (const fanout of gone) if (update.main.shards[fanout]?.subs === NO_SUBS) delete update.main.shards[fanout];
+    for (const fanout of gone) if (update.main.shards[fanout]?.subs === NO_SUBS && !update.hasRecentIn(fanout)) delete update.main.shards[fanout];
   }
 
   /** Reads a fanout again, loose and packed objects alike; answers the bytes counted from packs. */

@@ -78,7 +78,10 @@ export async function writeSaveObjects(
   const failed = written.find((w): w is { error: unknown } => 'error' in w);
   if (failed !== undefined) throw failed.error;
   const stored = written.map((w) => (w as { object: StoredObject }).object);
-  const staged = prepared.map((save, i): StagedVersion => ({ ...save.version, checksum: stored[i]!.checksum, compressed: stored[i]!.compressed }));
+  const staged = prepared.map((save, i): StagedVersion => {
+    const { checksum, compressed, isNewLoose } = stored[i]!;
+    return isNewLoose === true ? { ...save.version, checksum, compressed, isNewObject: true } : { ...save.version, checksum, compressed };
+  });
   if (ctx.options.recordGitProvenance) {
     // Loaded on the first save, so commands that only read never load it.
     const { readGitProvenance } = await import('../git/provenance.js');
@@ -122,7 +125,11 @@ export async function publishStaged(
 ): Promise<PublishedWithRetention> {
   let cleanups: VersionsCleanup[] = [];
   // The commit and its maxVersions cleanup change these keys' directories and add these objects, nothing else the statistics count.
-  await ctx.changeLog.declare(staged.map((s) => keyDirName(s.logicalKey)), staged.map((s) => s.checksum));
+  await ctx.changeLog.declare(
+    staged.map((s) => keyDirName(s.logicalKey)),
+    staged.map((s) => s.checksum),
+    staged.filter((s) => s.isNewObject === true).map((s) => s.checksum),
+  );
   const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records, versionCounts) => {
     // Keys within the limit need no second listing.
     const overLimit = [...new Set(records.map((r) => r.logicalKey))].filter((key) => (versionCounts.get(key) ?? Infinity) > ctx.options.maxVersions);

@@ -24,6 +24,12 @@ export interface DeclareLine {
   k: string[];
   /** Checksums (64 hex) whose objects may have been written. */
   o: string[];
+  /**
+   * Of those, the ones the session's saves wrote as new loose files: no file
+   * of them existed, loose or packed, when written. Absent in lines of writers
+   * that did not say.
+   */
+  n?: string[];
 }
 
 
@@ -54,6 +60,8 @@ export interface ChangePlan {
   isPrecise: boolean;
   keyDirs: Set<string>;
   checksums: Set<string>;
+  /** Declared checksums that finished sessions wrote as new loose files (their `n`). */
+  created: Set<string>;
   /** The commits the finished sessions name (their `m`); null when one of them did not say. */
   commitIds: Set<string> | null;
   /** mtimes the last finished session left, where it gave them. */
@@ -68,8 +76,8 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Reads whole lines of `text` (a last line without its newline is not yet written) into a plan. */
 export function planChanges(text: string): ChangePlan {
-  const plan: ChangePlan = { isPrecise: true, keyDirs: new Set(), checksums: new Set(), commitIds: new Set(), fanoutMtimes: new Map(), consumed: 0 };
-  const open = new Map<string, { startsAt: number; keyDirs: string[]; checksums: string[]; isDeclared: boolean }>();
+  const plan: ChangePlan = { isPrecise: true, keyDirs: new Set(), checksums: new Set(), created: new Set(), commitIds: new Set(), fanoutMtimes: new Map(), consumed: 0 };
+  const open = new Map<string, { startsAt: number; keyDirs: string[]; checksums: string[]; created: string[]; isDeclared: boolean }>();
   let at = 0;
   let wholeLines = 0;
   for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', at)) {
@@ -80,7 +88,7 @@ export function planChanges(text: string): ChangePlan {
       // The lock is exclusive: a session begun while another is open means that one's writer died.
       if (open.size > 0) plan.isPrecise = false;
       open.clear();
-      open.set(line.b, { startsAt: at, keyDirs: [], checksums: [], isDeclared: false });
+      open.set(line.b, { startsAt: at, keyDirs: [], checksums: [], created: [], isDeclared: false });
     } else if ('t' in line) {
       const session = open.get(line.t);
       if (session === undefined) plan.isPrecise = false;
@@ -88,6 +96,7 @@ export function planChanges(text: string): ChangePlan {
         session.isDeclared = true;
         session.keyDirs.push(...line.k);
         session.checksums.push(...line.o);
+        session.created.push(...(line.n ?? []));
       }
     } else {
       const session = open.get(line.e);
@@ -96,6 +105,7 @@ export function planChanges(text: string): ChangePlan {
       else {
         for (const name of session.keyDirs) plan.keyDirs.add(name);
         for (const checksum of session.checksums) plan.checksums.add(checksum);
+        for (const checksum of session.created) plan.created.add(checksum);
         if (line.m === undefined) plan.commitIds = null;
         else for (const id of line.m) plan.commitIds?.add(id);
         plan.commitsMtimeMs = line.c;
@@ -125,8 +135,8 @@ function parseLine(text: string): BeginLine | DeclareLine | EndLine | LeftObject
   if (typeof value !== 'object' || value === null) return null;
   const line = value as Record<string, unknown>;
   if (typeof line.b === 'string') return line as unknown as BeginLine;
-  if (isStrings(line.s) && line.s.every((c) => HEX64.test(c))) return line as unknown as LeftObjectsLine;
-  if (typeof line.t === 'string' && isStrings(line.k) && isStrings(line.o) && line.o.every((c) => HEX64.test(c))) return line as unknown as DeclareLine;
+  if (isChecksums(line.s)) return line as unknown as LeftObjectsLine;
+  if (typeof line.t === 'string' && isStrings(line.k) && isChecksums(line.o) && (line.n === undefined || isChecksums(line.n))) return line as unknown as DeclareLine;
   const f = line.f;
   if (
     typeof line.e === 'string' &&
@@ -144,4 +154,8 @@ function parseLine(text: string): BeginLine | DeclareLine | EndLine | LeftObject
 
 function isStrings(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isChecksums(value: unknown): value is string[] {
+  return isStrings(value) && value.every((c) => HEX64.test(c));
 }

@@ -6,7 +6,7 @@
  * Pure shapes and arithmetic; src/manager/statistics-index.ts does the I/O.
  */
 
-export const STATS_INDEX_FORMAT = 2;
+export const STATS_INDEX_FORMAT = 3;
 
 /** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file, stored version, reservedThrough (0: none)]`. */
 export type IndexedRef = [string, number, 0 | 1, string, number, number, number];
@@ -52,6 +52,18 @@ export interface ShardSummary extends ObjectTotals {
   subs: string;
 }
 
+/**
+ * Figures of objects kept in the main file instead of their sub-shards, by
+ * whole checksum (64 hex): those of new loose objects, whose sub-shard files
+ * hold nothing for them, so a refresh need not read those files. Counts of
+ * versions may be negative here (never 0): they add to a sub-shard's when
+ * folded into it.
+ */
+export interface RecentObjects {
+  objects: Record<string, number>;
+  refs: Record<string, [number, number]>;
+}
+
 /** What the index last saw of the changes that are not summarised directory by directory. */
 export interface WatchState {
   /** The machine's boot (the change log is not made durable: a crash of the machine may lose lines). */
@@ -83,6 +95,8 @@ export interface StatsIndexMain {
    * copies of objects that also exist loose).
    */
   packs: { mtimeMs: number; overheadBytes: number } | null;
+  /** Counted in the fanouts' totals, in no sub-shard file (see `RecentObjects`). */
+  recent: RecentObjects;
 }
 
 /** `local/stats/keys/<2 hex>.json`: the key directories of a bucket. */
@@ -126,7 +140,57 @@ export const FINE_RACY_MS = 100;
 export const NO_SUBS = '0'.repeat(64);
 
 export function emptyStatsIndex(): StatsIndexMain {
-  return { format: STATS_INDEX_FORMAT, seq: 0, settled: '', watch: null, buckets: {}, shards: {}, commits: null, strayKeyRefBytes: 0, packs: null };
+  return { format: STATS_INDEX_FORMAT, seq: 0, settled: '', watch: null, buckets: {}, shards: {}, commits: null, strayKeyRefBytes: 0, packs: null, recent: emptyRecent() };
+}
+
+export function emptyRecent(): RecentObjects {
+  return { objects: {}, refs: {} };
+}
+
+/** How many checksums `recent` holds figures of. */
+export function recentCount(recent: RecentObjects): number {
+  let count = Object.keys(recent.objects).length;
+  for (const checksum of Object.keys(recent.refs)) if (recent.objects[checksum] === undefined) count++;
+  return count;
+}
+
+/** The checksums of `recent` that start with `prefix` (a fanout or a sub-shard id). */
+export function recentIn(recent: RecentObjects, prefix: string): string[] {
+  const found = new Set<string>();
+  for (const checksum of Object.keys(recent.objects)) if (checksum.startsWith(prefix)) found.add(checksum);
+  for (const checksum of Object.keys(recent.refs)) if (checksum.startsWith(prefix)) found.add(checksum);
+  return [...found];
+}
+
+/** The totals of the part of `recent` in a fanout, counted as a sub-shard's are. */
+export function summariseRecent(recent: RecentObjects, fanout: string): ObjectTotals {
+  const part: SubShard = { seq: 0, objects: {}, refs: {} };
+  for (const checksum of recentIn(recent, fanout)) {
+    if (recent.objects[checksum] !== undefined) part.objects[checksum] = recent.objects[checksum];
+    if (recent.refs[checksum] !== undefined) part.refs[checksum] = recent.refs[checksum];
+  }
+  return summariseSubShard(part);
+}
+
+/** Moves what `recent` holds of a checksum into its sub-shard (`name`: the checksum's last 60 hex); counts add. */
+export function foldRecentInto(recent: RecentObjects, checksum: string, sub: SubShard, name: string): void {
+  const bytes = recent.objects[checksum];
+  if (bytes !== undefined) sub.objects[name] = bytes;
+  const refs = recent.refs[checksum];
+  if (refs !== undefined) {
+    const count = (sub.refs[name]?.[0] ?? 0) + refs[0];
+    if (count > 0) sub.refs[name] = [count, refs[1]];
+    else delete sub.refs[name];
+  }
+  delete recent.objects[checksum];
+  delete recent.refs[checksum];
+}
+
+/** Adds `delta` versions naming `checksum` to `recent`'s count, which may go below 0 and is dropped at 0. */
+export function countRecentRef(recent: RecentObjects, checksum: string, size: number, delta: number): void {
+  const count = (recent.refs[checksum]?.[0] ?? 0) + delta;
+  if (count !== 0) recent.refs[checksum] = [count, size];
+  else delete recent.refs[checksum];
 }
 
 /** A summary whose recorded mtime still matches the directory and was not racy when read. */
@@ -246,7 +310,19 @@ export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
     isRecordOf(main.buckets, (b) => isNumbers(b, ['keys', ...TOTALS]) && isSpan(b)) &&
     isRecordOf(main.shards, (s) => isNumbers(s, ['mtimeMs', ...OBJECT_TOTALS]) && /^[0-9a-f]{64}$/.test(String((s as ShardSummary).subs))) &&
     (main.commits === null || (isNumbers(main.commits, ['mtimeMs', 'bytes']) && [undefined, true, false].includes(main.commits?.isAtLog))) &&
-    (main.packs === null || isNumbers(main.packs, ['mtimeMs', 'overheadBytes']))
+    (main.packs === null || isNumbers(main.packs, ['mtimeMs', 'overheadBytes'])) &&
+    isRecent(main.recent)
+  );
+}
+
+function isRecent(value: unknown): boolean {
+  const recent = value as RecentObjects;
+  const isChecksum = (name: string) => /^[0-9a-f]{64}$/.test(name);
+  return (
+    isRecordOf(recent?.objects, Number.isFinite) &&
+    isRecordOf(recent.refs, (r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && r[0] !== 0 && Number.isFinite(r[1])) &&
+    Object.keys(recent.objects).every(isChecksum) &&
+    Object.keys(recent.refs).every(isChecksum)
   );
 }
 

@@ -53,13 +53,20 @@ export class ChangeLog {
     await this.append(session, { b: session.token } satisfies BeginLine);
   }
 
-  /** Before changing them: the key directories and the objects (by checksum) the session may change. */
-  async declare(keyDirs: Iterable<string>, checksums: Iterable<string>): Promise<void> {
+  /**
+   * Before changing them: the key directories and the objects (by checksum)
+   * the session may change, and which of those objects were written as new
+   * loose files (`created`, see `DeclareLine.n`).
+   */
+  async declare(keyDirs: Iterable<string>, checksums: Iterable<string>, created: Iterable<string> = []): Promise<void> {
     const session = this.session;
     if (session === null || session.isBroken) return;
     const o = [...new Set(checksums)];
     for (const checksum of o) session.fanouts.add(checksum.slice(0, 2));
-    await this.append(session, { t: session.token, k: [...new Set(keyDirs)], o } satisfies DeclareLine);
+    const n = [...new Set(created)];
+    const line: DeclareLine = { t: session.token, k: [...new Set(keyDirs)], o };
+    if (n.length > 0) line.n = n;
+    await this.append(session, line);
   }
 
   /** Just before a commit's rename into `commits/`: the session names it in its end line. */

@@ -28,6 +28,12 @@ export interface StoredObject {
    * fsyncs them. Empty when a verified existing object was reused.
    */
   dirsToSync: string[];
+  /**
+   * Set when this call wrote the object's loose file and no file of it
+   * existed, loose or packed: statistics count it without looking it up
+   * (see `n` of the change log's declare lines in docs/FORMAT.md).
+   */
+  isNewLoose?: true;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -83,7 +89,9 @@ export class ObjectStore {
     const path = this.pathOf(checksum);
     const existing = await this.statIfExists(path);
     const found = await this.reusableAt(path, checksum, existing);
-    return found ?? this.writeNewLoose(serialized, compress, checksum);
+    if (found !== null) return found;
+    const written = await this.writeNewLoose(serialized, compress, checksum);
+    return existing === null ? { ...written, isNewLoose: true } : written;
   }
 
   /** `write` without looking for the object in packs first (fsck salvaging a damaged pack). */

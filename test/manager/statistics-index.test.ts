@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFile, lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
+import { RECENT_FOLD_AT } from '../../src/manager/statistics-index-update.js';
 import { scanStatistics } from '../../src/manager/statistics.js';
+import { serialize } from '../../src/model/codec.js';
 import type { StateStatistics } from '../../src/model/types.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
 import { bytesUnder, runCli, tempProject } from '../helpers.js';
@@ -506,6 +509,120 @@ describe('statistics index writes', () => {
     await expect(lstat(join(dir, 'main.json'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await indexed(m)).toEqual(await scanned(m));
     expect(await seqOf()).toBeGreaterThan(0);
+    await m.shutdown();
+  });
+});
+
+/** A StoreFs that counts synchronous reads of the index's sub-shard files. */
+function subShardReads(): { fs: StoreFs; reads: () => number } {
+  let reads = 0;
+  const fs: StoreFs = {
+    ...nodeFs,
+    readFileSync: (path: string) => {
+      if (path.includes(join('local', 'stats', 'shards'))) reads++;
+      return nodeFs.readFileSync(path);
+    },
+  };
+  return { fs, reads: () => reads };
+}
+
+/** Data whose checksum starts with `prefix` (4 hex): it falls in the sub-shard of that name. */
+function dataInSubShard(prefix: string): { near: string; i: number } {
+  for (let i = 0; ; i++) {
+    const data = { near: prefix, i };
+    if (createHash('sha256').update(serialize(data)).digest('hex').startsWith(prefix)) return data;
+  }
+}
+
+const checksumOf = (data: unknown) => createHash('sha256').update(serialize(data)).digest('hex');
+
+async function mainFile(m: EnhancedStateManager): Promise<{ recent: { objects: Record<string, number>; refs: Record<string, unknown> } }> {
+  return JSON.parse(await readFile(join(m.storeDirectory, 'local', 'stats', 'main.json'), 'utf8'));
+}
+
+async function someObjectChecksum(m: EnhancedStateManager): Promise<string> {
+  const objects = join(m.storeDirectory, 'objects');
+  const fanout = (await readdir(objects)).find((name) => /^[0-9a-f]{2}$/.test(name))!;
+  return fanout + (await readdir(join(objects, fanout)))[0]!;
+}
+
+describe('statistics index, new objects', () => {
+  const options = { gcInterval: 0, recordGitProvenance: false };
+
+  it('counts a new object without reading its sub-shard, and a reused one by reading it', async () => {
+    const { fs, reads } = subShardReads();
+    const m = new EnhancedStateManager(await tempProject(), options, { fs });
+    await fill(m);
+    await indexed(m);
+    // Past the racy window, so that the refreshes below read again only what the saves changed.
+    await ageDirectories(m.storeDirectory);
+    await indexed(m);
+    // In a sub-shard that has a file, as nearly every one has in a large store.
+    const near = dataInSubShard((await someObjectChecksum(m)).slice(0, 4));
+    await m.saveSSOT('near', near);
+    let before = reads();
+    let stats = await indexed(m);
+    expect(reads()).toBe(before);
+    expect(stats).toEqual(await scanned(m));
+    expect(Object.keys((await mainFile(m)).recent.objects)).toEqual([checksumOf(near)]);
+    // The same data again, under another key: its figures are in the main file already.
+    await m.saveSSOT('near-again', near);
+    before = reads();
+    stats = await indexed(m);
+    expect(reads()).toBe(before);
+    expect(stats).toEqual(await scanned(m));
+    // Data stored before the index was written: only its sub-shard knows how many versions name it.
+    await m.saveSSOT('copy-of-key1', { k: 1, v: 0, body: 'x'.repeat(700) });
+    before = reads();
+    stats = await indexed(m);
+    expect(reads()).toBeGreaterThan(before);
+    expect(stats).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('reads the sub-shard of a new object whose file is older than the index, as when stats ran between its write and its commit', async () => {
+    const root = await tempProject();
+    const reader = new EnhancedStateManager(root, options);
+    let isArmed = false;
+    const fs: StoreFs = {
+      ...nodeFs,
+      rename: async (from, to) => {
+        await nodeFs.rename(from, to);
+        // The object is in place, its commit not begun: another process reads the statistics now.
+        if (isArmed && to.includes(`${join('.ae', 'objects')}/`)) {
+          isArmed = false;
+          await indexed(reader);
+        }
+      },
+    };
+    const m = new EnhancedStateManager(root, options, { fs });
+    await fill(m);
+    await indexed(reader);
+    isArmed = true;
+    await m.saveSSOT('raced', { raced: true });
+    expect(isArmed).toBe(false);
+    const stats = await indexed(reader);
+    expect(stats).toEqual(await scanned(reader));
+    expect((await mainFile(reader)).recent.objects).toEqual({});
+    await Promise.all([m.shutdown(), reader.shutdown()]);
+  });
+
+  it('folds what the main file holds into the sub-shards once it holds many, and stays exact through removals', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { ...options, maxVersions: 3 });
+    await fill(m);
+    await indexed(m);
+    for (let i = 0; i < RECENT_FOLD_AT - 1; i++) await m.saveSSOT(`many${i % 40}`, { many: i });
+    const held = await indexed(m);
+    expect(held).toEqual(await scanned(m));
+    // maxVersions removed the refs of most of them: counts below what was added, in the main file.
+    expect(Object.keys((await mainFile(m)).recent.objects)).toHaveLength(RECENT_FOLD_AT - 1);
+    await m.saveSSOT('one-more', { many: 'one more' });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect((await mainFile(m)).recent).toEqual({ objects: {}, refs: {} });
+    await m.runGarbageCollection();
+    expect(await indexed(m)).toEqual(await scanned(m));
+    await m.saveSSOT('after-fold', { after: 'fold' });
+    expect(await indexed(m)).toEqual(await scanned(m));
     await m.shutdown();
   });
 });

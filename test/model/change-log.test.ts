@@ -32,6 +32,19 @@ describe('planChanges', () => {
     expect([...plan.checksums]).toEqual([C1]);
   });
 
+  it('gathers the objects finished sessions wrote as new files, and refuses a line that names something else', () => {
+    const created = (token: string, n: unknown) => [{ b: token }, { t: token, k: ['k'], o: [C1, C2], n }, { e: token, c: 1, r: 2, f: {} }];
+    const plan = planChanges(lines(...created('s1', [C1])));
+    expect(plan.isPrecise).toBe(true);
+    expect([...plan.checksums]).toEqual([C1, C2]);
+    expect([...plan.created]).toEqual([C1]);
+    // A session whose end line never came names nothing new: its objects may still be changing.
+    expect([...planChanges(lines(...created('s1', [C1]).slice(0, 2))).created]).toEqual([]);
+    const bad = planChanges(lines(...created('s1', ['../escape'])));
+    expect(bad.isPrecise).toBe(false);
+    expect([...bad.created]).toEqual([]);
+  });
+
   it('adds the objects a line outside sessions names, and stays precise', () => {
     const plan = planChanges(lines(...session('s', ['k'], [C1]), { s: [C2] }));
     expect(plan.isPrecise).toBe(true);
