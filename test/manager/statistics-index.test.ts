@@ -559,6 +559,8 @@ describe('statistics index, new objects', () => {
     await indexed(m);
     // In a sub-shard that has a file, as nearly every one has in a large store.
     const near = dataInSubShard((await someObjectChecksum(m)).slice(0, 4));
+    // A later tick of the file system's clock than the main file's birth (a file born in the same one is not claimed).
+    await new Promise((resolve) => setTimeout(resolve, 30));
     await m.saveSSOT('near', near);
     let before = reads();
     let stats = await indexed(m);
@@ -612,12 +614,18 @@ describe('statistics index, new objects', () => {
     await fill(m);
     await indexed(m);
     for (let i = 0; i < RECENT_FOLD_AT - 1; i++) await m.saveSSOT(`many${i % 40}`, { many: i });
-    const held = await indexed(m);
-    expect(held).toEqual(await scanned(m));
-    // maxVersions removed the refs of most of them: counts below what was added, in the main file.
-    expect(Object.keys((await mainFile(m)).recent.objects)).toHaveLength(RECENT_FOLD_AT - 1);
-    await m.saveSSOT('one-more', { many: 'one more' });
     expect(await indexed(m)).toEqual(await scanned(m));
+    // maxVersions removed the refs of most of them: their counts went down in the main file.
+    // (A file born in the same tick of the file system's clock as the main file is not claimed: one or two may be missing.)
+    const held = Object.keys((await mainFile(m)).recent.objects).length;
+    expect(held).toBeGreaterThan(RECENT_FOLD_AT - 10);
+    expect(held).toBeLessThan(RECENT_FOLD_AT);
+    // The refresh that brings the main file to RECENT_FOLD_AT objects folds them.
+    let more = 0;
+    do {
+      await m.saveSSOT(`more${more}`, { more });
+      expect(await indexed(m)).toEqual(await scanned(m));
+    } while (Object.keys((await mainFile(m)).recent.objects).length > 0 && ++more < 20);
     expect((await mainFile(m)).recent).toEqual({ objects: {}, refs: {} });
     await m.runGarbageCollection();
     expect(await indexed(m)).toEqual(await scanned(m));
