@@ -2,7 +2,8 @@
  * fast-check commands that drive the real store and the model side by side.
  * Managers 0 and 1 are two instances on store A, manager 2 is on store B
  * (the target of cross-store imports). After every command both stores must
- * agree with the model and `fsck` must find no error.
+ * agree with the model, `fsck` must find no error, and the statistics index
+ * must give what a full read gives.
  */
 import fc from 'fast-check';
 import { existsSync } from 'node:fs';
