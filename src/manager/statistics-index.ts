@@ -181,7 +181,10 @@ export class StatisticsIndex {
   private claimNewObjects(update: IndexUpdate, created: ReadonlySet<string>, mainBornMs: number): void {
     for (const checksum of created) {
       const stats = this.ctx.fs.lstatSync(objectPath(this.ctx.layout.objects, checksum));
-      if (stats?.isFile() === true && stats.birthtimeMs > mainBornMs) update.claimNew(checksum);
+      if (stats?.isFile() !== true || stats.birthtimeMs <= mainBornMs) continue;
+      update.claimNew(checksum);
+      // Measured here, so `measureObject` finds it known and does not `lstat` it again.
+      update.setObject(checksum, stats.size);
     }
   }
 

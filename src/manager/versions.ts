@@ -80,7 +80,7 @@ export async function writeSaveObjects(
   const stored = written.map((w) => (w as { object: StoredObject }).object);
   const staged = prepared.map((save, i): StagedVersion => {
     const { checksum, compressed, isNewLoose } = stored[i]!;
-    return isNewLoose === true ? { ...save.version, checksum, compressed, isNewObject: true } : { ...save.version, checksum, compressed };
+    return { ...save.version, checksum, compressed, ...(isNewLoose === true && { isNewLoose }) };
   });
   if (ctx.options.recordGitProvenance) {
     // Loaded on the first save, so commands that only read never load it.
@@ -128,7 +128,7 @@ export async function publishStaged(
   await ctx.changeLog.declare(
     staged.map((s) => keyDirName(s.logicalKey)),
     staged.map((s) => s.checksum),
-    staged.filter((s) => s.isNewObject === true).map((s) => s.checksum),
+    staged.filter((s) => s.isNewLoose === true).map((s) => s.checksum),
   );
   const published = await publishCommit(ctx, staged, { ...details, now: ctx.clock() }, async (records, versionCounts) => {
     // Keys within the limit need no second listing.

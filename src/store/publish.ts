@@ -57,8 +57,8 @@ export interface StagedVersion extends VersionMetadata {
   size: number;
   /** A version number to keep (imports of backups and snapshots); the published number is never below the key's previous + 1. */
   version?: number;
-  /** Its object was written as a new loose file when staged (`StoredObject.isNewLoose`). */
-  isNewObject?: true;
+  /** Its object was written as a new loose file when staged (as `StoredObject.isNewLoose`). */
+  isNewLoose?: true;
 }
 
 export interface PublishContext {

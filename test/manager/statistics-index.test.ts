@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { appendFile, lstat, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -9,6 +8,7 @@ import { scanStatistics } from '../../src/manager/statistics.js';
 import { serialize } from '../../src/model/codec.js';
 import type { StateStatistics } from '../../src/model/types.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
+import { sha256Hex } from '../../src/store/objects.js';
 import { bytesUnder, runCli, tempProject } from '../helpers.js';
 import { commitAll, git, gitInit } from '../git/git-helpers.js';
 
@@ -527,14 +527,14 @@ function subShardReads(): { fs: StoreFs; reads: () => number } {
 }
 
 /** Data whose checksum starts with `prefix` (4 hex): it falls in the sub-shard of that name. */
+const checksumOf = (data: unknown) => sha256Hex(serialize(data));
+
 function dataInSubShard(prefix: string): { near: string; i: number } {
   for (let i = 0; ; i++) {
     const data = { near: prefix, i };
-    if (createHash('sha256').update(serialize(data)).digest('hex').startsWith(prefix)) return data;
+    if (checksumOf(data).startsWith(prefix)) return data;
   }
 }
-
-const checksumOf = (data: unknown) => createHash('sha256').update(serialize(data)).digest('hex');
 
 async function mainFile(m: EnhancedStateManager): Promise<{ recent: { objects: Record<string, number>; refs: Record<string, unknown> } }> {
   return JSON.parse(await readFile(join(m.storeDirectory, 'local', 'stats', 'main.json'), 'utf8'));
