@@ -325,7 +325,7 @@ export class StatisticsIndex {
     // Declared and left objects are measured whatever their fanout's mtime says: a later session may have left it trusted.
     for (const checksum of plan.checksums) if (fanouts.has(checksum.slice(0, 2)) || packs.exist) this.measureObject(update, checksum, packs);
     const gone: string[] = [];
-    let packedOnlyBytes = 0;
+    const doubled = { ...(update.main.packs?.doubled ?? {}) };
     // A pack added or removed (a transaction, a bulk write, GC) reads every fanout again, with the packs' indexes.
     const candidates = [...fanouts, ...Object.keys(update.main.shards), ...(packs.changed ? packs.fanouts() : [])];
     for (const fanout of new Set(candidates)) {
@@ -338,29 +338,38 @@ export class StatisticsIndex {
         update.setShardMtime(fanout, dirMtimeMs);
         continue;
       }
-      packedOnlyBytes += this.rescanFanout(update, fanout, dirMtimeMs === -1, packs);
+      this.rescanFanout(update, fanout, dirMtimeMs === -1, packs, doubled);
       update.setShardMtime(fanout, mtimeMs === ONLY_PACKED ? ONLY_PACKED : recordedMtime(mtimeMs, readAt, true));
       if (mtimeMs === -1) gone.push(fanout);
     }
-    if (packs.changed) {
-      update.main.packs = packs.exist ? { mtimeMs: recordedMtime(packs.mtimeMs, readAt, true), overheadBytes: packs.read().fileBytes - packedOnlyBytes } : null;
-    }
+    if (!packs.exist) update.main.packs = null;
+    else if (packs.changed) update.main.packs = { mtimeMs: recordedMtime(packs.mtimeMs, readAt, true), overheadBytes: packOverhead(packs.read()), doubled };
+    else update.main.packs = { ...update.main.packs!, doubled };
     update.summariseShards();
     for (const fanout of gone) if (update.main.shards[fanout]?.subs === NO_SUBS && !update.hasRecentIn(fanout)) delete update.main.shards[fanout];
   }
 
-  /** Reads a fanout again, loose and packed objects alike; answers the bytes counted from packs. */
-  private rescanFanout(update: IndexUpdate, fanout: string, isGone: boolean, packs: PackedObjects): number {
+  /**
+   * Reads a fanout again, loose and packed objects alike, and notes in
+   * `doubled` its packed objects that also exist loose (with their bytes in
+   * the packs).
+   */
+  private rescanFanout(update: IndexUpdate, fanout: string, isGone: boolean, packs: PackedObjects, doubled: Record<string, number>): void {
     const loose = new Set((isGone ? [] : listSync(this.ctx.fs, join(this.ctx.layout.objects, fanout))).map((name) => fanout + name));
     const packed = packs.exist ? packs.inFanout(fanout) : [];
     const onDisk = new Set([...loose, ...packed.map(([checksum]) => checksum)]);
     for (const checksum of update.knownObjects(fanout)) if (!onDisk.has(checksum)) update.setObject(checksum, undefined);
     // Objects never change once written: only names not seen before are measured.
     for (const checksum of onDisk) this.measureObject(update, checksum, packs);
-    // A copy that exists loose is counted by its loose file; its packed bytes are overhead of the pack.
-    let packedOnlyBytes = 0;
-    for (const [checksum] of packed) if (!loose.has(checksum)) packedOnlyBytes += update.objectBytes(checksum) ?? 0;
-    return packedOnlyBytes;
+    // A packed object is counted by its loose file while it has one (as a full read counts it), else by its
+    // packed bytes: either copy may have come or gone since it was measured (git, GC, a hand), so both are
+    // set again; `lstat` only for the few that have both.
+    for (const checksum of Object.keys(doubled)) if (checksum.startsWith(fanout)) delete doubled[checksum];
+    for (const [checksum, length] of packed) {
+      const bytes = loose.has(checksum) ? this.ctx.fs.lstatSync(objectPath(this.ctx.layout.objects, checksum))?.size : length;
+      if (bytes !== undefined && update.objectBytes(checksum) !== bytes) update.setObject(checksum, bytes);
+      if (loose.has(checksum)) doubled[checksum] = length;
+    }
   }
 
   /** Records an object's bytes on disk: its loose file's, else its length in a pack; nothing for one found in neither. */
@@ -408,6 +417,7 @@ export class StatisticsIndex {
     const { layout } = this.ctx;
     const { main } = update;
     let bytes = (main.commits?.bytes ?? 0) + main.strayKeyRefBytes + (main.packs?.overheadBytes ?? 0);
+    for (const length of Object.values(main.packs?.doubled ?? {})) bytes += length;
     for (const bucket of Object.values(main.buckets)) bytes += bucket.bytes;
     for (const shard of Object.values(main.shards)) bytes += shard.objectBytes;
     const covered = (dir: string, name: string): boolean =>
@@ -453,6 +463,13 @@ function listSync(fs: StoreFs, dir: string): string[] {
  * `objects/pack/` for one refresh: whether it changed since the index last
  * read it, and its packs' object sizes, read (every index) only when needed.
  */
+/** The bytes of `objects/pack/`'s files beyond the stored bytes of the objects its packs hold (each once). */
+function packOverhead(packed: PackedSizes): number {
+  let bytes = packed.fileBytes;
+  for (const length of packed.sizes.values()) bytes -= length;
+  return bytes;
+}
+
 class PackedObjects {
   readonly mtimeMs: number;
   readonly exist: boolean;

@@ -6,7 +6,7 @@
  * Pure shapes and arithmetic; src/manager/statistics-index.ts does the I/O.
  */
 
-export const STATS_INDEX_FORMAT = 3;
+export const STATS_INDEX_FORMAT = 4;
 
 /** One visible version: `[checksum, size, compressed ? 1 : 0, timestamp, bytes of its ref file, stored version, reservedThrough (0: none)]`. */
 export type IndexedRef = [string, number, 0 | 1, string, number, number, number];
@@ -90,11 +90,13 @@ export interface StatsIndexMain {
   /** Bytes of the regular files directly in `refs/keys/` (none in a sound store). */
   strayKeyRefBytes: number;
   /**
-   * `objects/pack/` as last read (null without it): its mtime, and the bytes of
-   * its files beyond the packed objects the shards count (headers, indexes,
-   * copies of objects that also exist loose).
+   * `objects/pack/` as last read (null without it): its mtime, the bytes of
+   * its files beyond every packed object's stored bytes (headers, indexes),
+   * and the packed objects that also exist loose, by checksum, with their
+   * stored bytes in the packs. The shards count such an object by its loose
+   * file, as a full read does, so its packed copy is on disk besides.
    */
-  packs: { mtimeMs: number; overheadBytes: number } | null;
+  packs: { mtimeMs: number; overheadBytes: number; doubled: Record<string, number> } | null;
   /** Counted in the fanouts' totals, in no sub-shard file (see `RecentObjects`). */
   recent: RecentObjects;
 }
@@ -310,14 +312,20 @@ export function isStatsIndexMain(value: unknown): value is StatsIndexMain {
     isRecordOf(main.buckets, (b) => isNumbers(b, ['keys', ...TOTALS]) && isSpan(b)) &&
     isRecordOf(main.shards, (s) => isNumbers(s, ['mtimeMs', ...OBJECT_TOTALS]) && /^[0-9a-f]{64}$/.test(String((s as ShardSummary).subs))) &&
     (main.commits === null || (isNumbers(main.commits, ['mtimeMs', 'bytes']) && [undefined, true, false].includes(main.commits?.isAtLog))) &&
-    (main.packs === null || isNumbers(main.packs, ['mtimeMs', 'overheadBytes'])) &&
+    (main.packs === null || isPacks(main.packs)) &&
     isRecent(main.recent)
   );
 }
 
+const isChecksum = (name: string) => /^[0-9a-f]{64}$/.test(name);
+
+function isPacks(value: unknown): boolean {
+  const { doubled } = value as NonNullable<StatsIndexMain['packs']>;
+  return isNumbers(value, ['mtimeMs', 'overheadBytes']) && isRecordOf(doubled, Number.isSafeInteger) && Object.keys(doubled).every(isChecksum);
+}
+
 function isRecent(value: unknown): boolean {
   const recent = value as RecentObjects;
-  const isChecksum = (name: string) => /^[0-9a-f]{64}$/.test(name);
   return (
     isRecordOf(recent?.objects, Number.isFinite) &&
     isRecordOf(recent.refs, (r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && r[0] !== 0 && Number.isFinite(r[1])) &&

@@ -8,7 +8,7 @@ import { scanStatistics } from '../../src/manager/statistics.js';
 import { serialize } from '../../src/model/codec.js';
 import type { StateStatistics } from '../../src/model/types.js';
 import { nodeFs, type StoreFs } from '../../src/store/fs.js';
-import { sha256Hex } from '../../src/store/objects.js';
+import { objectPath, sha256Hex } from '../../src/store/objects.js';
 import { bytesUnder, runCli, tempProject } from '../helpers.js';
 import { commitAll, git, gitInit } from '../git/git-helpers.js';
 
@@ -361,6 +361,28 @@ describe('statistics index, after each kind of change', () => {
       for (let i = 0; i < 400; i++) await later.saveSSOT(`later${i % 5}`, { later: i });
     });
     expect(await indexed(m)).toEqual(await scanned(m));
+    await m.shutdown();
+  });
+
+  it('counts an object stored both packed and loose as a full read does, as its loose copy comes and goes', async () => {
+    const m = new EnhancedStateManager(await tempProject(), { gcInterval: 0, recordGitProvenance: false });
+    const docs = Array.from({ length: 20 }, (_, i) => ({ i, body: 'x'.repeat(4000) }));
+    await m.withTransaction(async (tx) => {
+      for (const [i, doc] of docs.entries()) await tx.saveSSOT(`packed${i}`, doc);
+    });
+    expect(await indexed(m)).toEqual(await scanned(m));
+    // A copy of one packed object as a loose file, stored raw where the pack holds it gzipped (another size),
+    // as a git merge brings in a branch that saved the same data alone.
+    const raw = serialize(docs[7]);
+    const loose = objectPath(join(m.storeDirectory, 'objects'), sha256Hex(raw));
+    await mkdir(join(loose, '..'), { recursive: true });
+    await writeFile(loose, raw);
+    const both = await indexed(m);
+    expect(both).toEqual(await scanned(m));
+    expect(both.objectCount).toBe(20);
+    await rm(loose);
+    expect(await indexed(m)).toEqual(await scanned(m));
+    expect(await m.loadSSOT('packed7')).toEqual(docs[7]);
     await m.shutdown();
   });
 

@@ -6,16 +6,12 @@
  * must give what a full read gives.
  */
 import fc from 'fast-check';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { EnhancedStateManager } from '../../src/index.js';
 import { scanStatistics } from '../../src/manager/statistics.js';
-import { nodeFs } from '../../src/store/fs.js';
-import { objectPath } from '../../src/store/objects.js';
-import { readPackedSizesSync } from '../../src/store/packs.js';
 import { bytesUnder } from '../helpers.js';
 import { DEFAULT_TTL_SECONDS, importBackup, MAX_VERSIONS, mergeHasTies, mergeStores, StoreModel, type ModelSnapshot, type ModelStaged } from './model.js';
 
@@ -104,14 +100,7 @@ async function expectIndexedStatistics(manager: EnhancedStateManager, all: reado
   const scan = scanStatistics(internals.ctx, stats.activeTransactions);
   const own = (await bytesUnder(join(manager.storeDirectory, 'local', 'stats'))) + (await bytesUnder(join(manager.storeDirectory, 'local', 'checked')));
   const expected = { ...scan, diskBytes: scan.diskBytes - own };
-  // FORMAT.md ("Statistics index"): an object stored both loose and packed is measured as the index first found it until objects/pack/ changes.
-  if (hasLooseAndPackedCopy(internals.ctx)) expect({ ...stats, diskBytes: 0 }).toEqual({ ...expected, diskBytes: 0 });
-  else expect(stats).toEqual(expected);
-}
-
-function hasLooseAndPackedCopy(ctx: Internals['ctx']): boolean {
-  const { sizes } = readPackedSizesSync(nodeFs, ctx.layout);
-  return [...sizes.keys()].some((checksum) => existsSync(objectPath(ctx.layout.objects, checksum)));
+  expect(stats).toEqual(expected);
 }
 
 abstract class StoreCommand implements fc.AsyncCommand<Model, Real> {
